@@ -1,0 +1,5 @@
+"""``python -m ncarender``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""Checkpoints: one ``.pt`` file with weights, config, target, training state and provenance.
+
+Files are read with ``torch.load(weights_only=True)``: opening a checkpoint
+never runs code from the file. The sample pool of a pool-based run lives
+beside it (``NAME.pool.pt``) so the checkpoint itself stays small.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .atomic import atomic_path
+from .errors import NCAError
+from .model import NCAConfig
+
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "pool_path", "save_pool", "FORMAT"]
+
+FORMAT = "ncarender-checkpoint"
+FORMAT_VERSION = 1
+_REQUIRED = ("format", "format_version", "model_config", "state_dict", "target", "target_name")
+
+
+@dataclass
+class Checkpoint:
+    """The contents of a checkpoint. ``target`` is premultiplied RGBA ``(4, H, W)`` float32."""
+
+    model_config: NCAConfig
+    state_dict: dict[str, torch.Tensor]
+    target: np.ndarray
+    target_name: str
+    train_state: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def iterations(self) -> int:
+        """Training iterations done so far."""
+        return int(self.train_state.get("iteration", self.provenance.get("iterations", 0)))
+
+    @property
+    def final_loss(self) -> float:
+        """Loss of the last training iteration (NaN if untrained)."""
+        losses = self.train_state.get("losses") or []
+        return float(losses[-1]) if losses else float("nan")
+
+
+def pool_path(path: Path) -> Path:
+    """Where the sample pool of the checkpoint ``path`` is kept."""
+    return path.with_name(path.stem + ".pool.pt")
+
+
+def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
+    """Write ``ckpt`` to ``path`` atomically (temporary file, then rename)."""
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_config": ckpt.model_config.to_dict(),
+        "state_dict": ckpt.state_dict,
+        "target": torch.from_numpy(np.ascontiguousarray(ckpt.target, dtype=np.float32)),
+        "target_name": ckpt.target_name,
+        "train_state": ckpt.train_state,
+        "provenance": ckpt.provenance,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def save_pool(path: Path, pool: torch.Tensor) -> None:
+    """Write the sample pool ``(P, H, W, C)`` beside the checkpoint as float16."""
+    with atomic_path(pool_path(path)) as tmp:
+        torch.save(pool.to(torch.float16), tmp)
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Read and validate a checkpoint; any problem is an :class:`NCAError` naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise NCAError(f"checkpoint {str(path)!r} does not exist")
+    if path.is_dir():
+        raise NCAError(f"checkpoint {str(path)!r} is a folder, not a file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise NCAError(
+            f"{path} holds objects a safe load refuses (it may contain code); not an ncarender checkpoint"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NCAError(f"{path} is not a readable torch checkpoint ({first})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise NCAError(f"{path} is not an ncarender checkpoint (no '{FORMAT}' marker)")
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise NCAError(f"checkpoint {path} is missing {', '.join(missing)}")
+    if int(data["format_version"]) > FORMAT_VERSION:
+        raise NCAError(f"checkpoint {path} has format version {data['format_version']}; upgrade ncarender")
+    try:
+        config = NCAConfig(**data["model_config"])
+    except TypeError as exc:
+        raise NCAError(f"checkpoint {path} has a bad model config: {exc}") from None
+    target = data["target"]
+    if not isinstance(target, torch.Tensor) or target.ndim != 3 or target.shape[0] != 4:
+        raise NCAError(f"checkpoint {path} has no (4, H, W) target image")
+    state_dict = data["state_dict"]
+    expected = {"w1.weight", "w1.bias", "w2.weight"}
+    if not isinstance(state_dict, dict) or set(state_dict) != expected:
+        raise NCAError(f"checkpoint {path} does not hold NCA weights (want {', '.join(sorted(expected))})")
+    shapes = {
+        "w1.weight": (config.hidden, 3 * config.channels, 1, 1),
+        "w1.bias": (config.hidden,),
+        "w2.weight": (config.channels, config.hidden, 1, 1),
+    }
+    for key, shape in shapes.items():
+        if tuple(state_dict[key].shape) != shape:
+            raise NCAError(f"checkpoint {path}: {key} has shape {tuple(state_dict[key].shape)}, config says {shape}")
+    return Checkpoint(
+        model_config=config,
+        state_dict=state_dict,
+        target=target.numpy().astype(np.float32),
+        target_name=str(data["target_name"]),
+        train_state=dict(data.get("train_state") or {}),
+        provenance=dict(data.get("provenance") or {}),
+    )

@@ -1,0 +1,215 @@
+"""The ``ncarender`` command line: thin commands that parse options and delegate.
+
+torch is imported only inside ``train`` and ``export`` so that ``--help`` and
+every render command start fast and work without the ``[train]`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from . import __version__
+from .errors import NCAError
+
+app = typer.Typer(
+    name="ncarender",
+    help="Grow snowflakes with a Neural Cellular Automaton and render them as GIF, MP4, sprite sheets or PNG frames.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _say(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def _emit_json(obj: object) -> None:
+    typer.echo(json.dumps(obj, sort_keys=True))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"ncarender {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Grow snowflakes with a Neural Cellular Automaton and render them."""
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages or progress on stderr.")]
+
+
+@app.command()
+def train(
+    target: Annotated[
+        str, typer.Argument(help="Target image path (PNG, WebP, JPEG...) or a built-in name: snowflake.")
+    ] = "snowflake",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.pt).")] = Path("model.pt"),
+    mode: Annotated[
+        str, typer.Option(help="grow (fresh seed each time), persist (sample pool) or regenerate (pool + damage).")
+    ] = "regenerate",
+    iterations: Annotated[int, typer.Option(help="Total training iterations.")] = 4000,
+    batch_size: Annotated[int, typer.Option(help="Samples per iteration.")] = 8,
+    pool_size: Annotated[int, typer.Option(help="Sample pool size (persist, regenerate).")] = 1024,
+    steps_min: Annotated[int, typer.Option(help="Fewest NCA steps per rollout.")] = 64,
+    steps_max: Annotated[int, typer.Option(help="Most NCA steps per rollout.")] = 96,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-3,
+    lr_decay_at: Annotated[int, typer.Option(help="Iteration at which the learning rate drops x0.1.")] = 2000,
+    size: Annotated[int, typer.Option(help="Target size in cells (longer side).")] = 40,
+    pad: Annotated[int, typer.Option(help="Empty cells around the target on each side.")] = 16,
+    channels: Annotated[int, typer.Option(help="State channels (4 RGBA + hidden).")] = 16,
+    hidden: Annotated[int, typer.Option(help="Width of the update network's hidden layer.")] = 128,
+    fire_rate: Annotated[float, typer.Option(help="Probability that a cell updates in a step.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
+    resume: Annotated[bool, typer.Option(help="Continue the run saved at --output.")] = False,
+    preview: Annotated[
+        Path | None, typer.Option(help="Also write a PNG of a final-state rollout from the seed.")
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train an NCA to grow TARGET from a single cell (needs the [train] extra: torch)."""
+    try:
+        from .model import NCAConfig
+        from .targets import load_target
+        from .train import TrainConfig
+        from .train import train as run_training
+    except ImportError as exc:
+        _fail(f"training needs torch: pip install 'ncarender[train]' ({exc.name} missing)")
+    cfg = TrainConfig(
+        mode=mode,
+        iterations=iterations,
+        batch_size=batch_size,
+        pool_size=pool_size,
+        steps_min=steps_min,
+        steps_max=steps_max,
+        lr=lr,
+        lr_decay_at=lr_decay_at,
+        seed=seed,
+        checkpoint_every=checkpoint_every,
+    )
+    try:
+        cfg.validate()
+        if not 0.0 < fire_rate <= 1.0:
+            raise NCAError(f"--fire-rate must be in (0, 1], got {fire_rate}")
+        if output.suffix != ".pt":
+            raise NCAError(f"checkpoint path {str(output)!r} should end in .pt")
+        if resume and not output.exists():
+            raise NCAError(f"--resume: no checkpoint at {str(output)!r} to continue")
+        if not resume and output.exists():
+            _say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
+        tgt = None if resume else load_target(target, size=size, pad=pad)
+        from .atomic import check_writable_dir
+
+        check_writable_dir(output.parent if str(output.parent) else Path("."))
+        progress = _TrainProgress(quiet)
+        import numpy as np
+
+        result = run_training(
+            tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
+            output,
+            config=cfg,
+            model_config=NCAConfig(channels=channels, hidden=hidden, fire_rate=fire_rate),
+            target_name=target if tgt is not None else "",
+            device=device,
+            resume=resume,
+            progress=progress,
+        )
+        progress.close()
+        if preview is not None:
+            from .export import write_preview
+
+            write_preview(output, preview)
+    except NCAError as exc:
+        _fail(str(exc))
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "iterations": result.iterations,
+        "final_loss": result.final_loss,
+        "seconds": round(result.seconds, 3),
+        "interrupted": result.interrupted,
+    }
+    if result.interrupted:
+        _say(f"interrupted: checkpoint at iteration {result.iterations} written to {output}", quiet=False)
+    else:
+        _say(f"wrote {output} ({result.iterations} iterations, loss {result.final_loss:.5f})", quiet)
+    if json_out:
+        _emit_json(summary)
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+class _TrainProgress:
+    """A progress bar on a terminal, else a log line every 100 iterations, on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = None
+        self.task = None
+        self.t0 = time.perf_counter()
+        if not quiet and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.console import Console
+
+            self.bar = Progress(
+                TextColumn("training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self.bar.start()
+
+    def __call__(self, iteration: int, total: int, loss: float) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            if self.task is None:
+                self.task = self.bar.add_task("train", total=total, completed=iteration - 1, loss="")
+            self.bar.update(self.task, completed=iteration, loss=f"{loss:.5f}")
+        elif iteration % 100 == 0 or iteration == total:
+            elapsed = time.perf_counter() - self.t0
+            typer.echo(f"iteration {iteration}/{total}  loss {loss:.5f}  {elapsed:.0f} s", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def main() -> None:
+    """Entry point of the console script; ``NCARENDER_DEBUG=1`` shows tracebacks."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("Error: interrupted", err=True)
+        sys.exit(130)
+    except NCAError as exc:  # pragma: no cover - commands catch their own
+        if os.environ.get("NCARENDER_DEBUG"):
+            raise
+        typer.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
