@@ -92,7 +92,7 @@ def train(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train an NCA to grow TARGET from a single cell (needs the [train] extra: torch)."""
+    """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
     try:
         from .model import NCAConfig
         from .targets import load_target
@@ -163,8 +163,62 @@ def train(
         raise typer.Exit(130)
 
 
+@app.command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by `ncarender train` (.pt).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="ONNX file to write (default: beside the checkpoint).")
+    ] = None,
+    parity_steps: Annotated[int, typer.Option(help="Steps of the torch/onnxruntime parity rollout.")] = 128,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export one NCA step to ONNX (the renderers' contract) and check it against torch (needs torch)."""
+    try:
+        from .export import export_checkpoint
+    except ImportError as exc:
+        _fail(f"export needs torch: pip install 'ncarender[train]' ({exc.name} missing)")
+    try:
+        result = export_checkpoint(checkpoint, output, steps=parity_steps)
+    except NCAError as exc:
+        _fail(str(exc))
+    _say(
+        f"wrote {result.path} (opset {result.opset}); parity over {result.steps} steps: "
+        f"max abs diff {result.max_abs_diff:.3g} (tolerance {result.tolerance:g})",
+        quiet,
+    )
+    if json_out:
+        _emit_json(
+            {
+                "path": str(result.path),
+                "opset": result.opset,
+                "parity_steps": result.steps,
+                "max_abs_diff": result.max_abs_diff,
+                "tolerance": result.tolerance,
+            }
+        )
+
+
+@app.command()
+def info(
+    model: Annotated[Path, typer.Argument(help="A .onnx step model or a .pt checkpoint.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a model's metadata, shapes, parameter count and the available providers."""
+    from .info import describe, format_info
+
+    try:
+        data = describe(model)
+    except NCAError as exc:
+        _fail(str(exc))
+    if json_out:
+        _emit_json(data)
+    else:
+        typer.echo(format_info(data))
+
+
 class _TrainProgress:
-    """A progress bar on a terminal, else a log line every 100 iterations, on stderr."""
+    """A progress bar on a terminal, else a log line every 10 iterations, on stderr."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -192,7 +246,7 @@ class _TrainProgress:
             if self.task is None:
                 self.task = self.bar.add_task("train", total=total, completed=iteration - 1, loss="")
             self.bar.update(self.task, completed=iteration, loss=f"{loss:.5f}")
-        elif iteration % 100 == 0 or iteration == total:
+        elif iteration % 10 == 0 or iteration == total:
             elapsed = time.perf_counter() - self.t0
             typer.echo(f"iteration {iteration}/{total}  loss {loss:.5f}  {elapsed:.0f} s", err=True)
 

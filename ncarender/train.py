@@ -177,7 +177,7 @@ def _provenance(cfg: TrainConfig, device: torch.device) -> dict[str, object]:
         "seed": cfg.seed,
         "device": str(device),
         "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
-        "versions": {"ncarender": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "versions": {"ncarender": __version__, "torch": str(torch.__version__), "python": platform.python_version()},
     }
 
 

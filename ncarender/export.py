@@ -1,0 +1,185 @@
+"""Checkpoint -> single-step ONNX model with metadata, then a torch/onnxruntime parity check.
+
+The ONNX file is the contract of DESIGN.md: inputs ``state`` ``(N, C, H, W)``
+and ``mask`` ``(N, 1, H, W)`` (float32, 1 = the cell fires), output
+``next_state`` ``(N, C, H, W)``; N, H and W are dynamic.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from . import __version__
+from .atomic import atomic_path
+from .checkpoint import Checkpoint, load_checkpoint
+from .errors import NCAError
+from .metadata import FORMAT_VERSION, META
+from .model import NCA, seed_state
+from .targets import target_to_png_bytes
+
+__all__ = ["ExportResult", "export_checkpoint", "parity_check", "OPSET", "PARITY_TOLERANCE", "model_from_checkpoint"]
+
+OPSET = 17
+#: Max abs difference allowed between torch and onnxruntime after the parity rollout.
+#: Both run the same float32 arithmetic; kernels differ only in summation order, so
+#: one step differs by ~1e-7 relative. Over 100+ steps the differences compound
+#: through the residual update to ~1e-5..1e-4 on a trained model. A real export
+#: bug (wrong channel order, missing mask, wrong padding) shows up as O(0.1-1).
+#: 1e-3 sits two orders above float noise and two below any real error.
+PARITY_TOLERANCE = 1e-3
+PARITY_STEPS = 128
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote and measured."""
+
+    path: Path
+    max_abs_diff: float
+    steps: int
+    tolerance: float
+    opset: int
+
+
+def model_from_checkpoint(ckpt: Checkpoint) -> NCA:
+    """Build the torch NCA of a checkpoint, in eval mode."""
+    model = NCA.from_config(ckpt.model_config)
+    model.load_state_dict(ckpt.state_dict)
+    return model.eval()
+
+
+def _metadata(ckpt: Checkpoint) -> dict[str, str]:
+    cfg = ckpt.model_config
+    _, height, width = ckpt.target.shape
+    return {
+        META.format_version: str(FORMAT_VERSION),
+        META.channels: str(cfg.channels),
+        META.hidden: str(cfg.hidden),
+        META.fire_rate: repr(float(cfg.fire_rate)),
+        META.alive_threshold: repr(float(cfg.alive_threshold)),
+        META.grid_height: str(height),
+        META.grid_width: str(width),
+        META.target_name: ckpt.target_name,
+        META.target_png: base64.b64encode(target_to_png_bytes(ckpt.target)).decode("ascii"),
+        META.iterations: str(ckpt.iterations),
+        META.final_loss: repr(ckpt.final_loss),
+        META.version: __version__,
+        META.training: json.dumps(ckpt.provenance, sort_keys=True, default=str),
+    }
+
+
+def _torch_to_onnx(model: NCA, path: Path, size: tuple[int, int]) -> None:
+    """Trace one step of ``model`` into ``path`` with dynamic N, H, W."""
+    c = model.config.channels
+    state = seed_state(2, size, c)
+    mask = torch.ones((2, 1, *size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (state, mask),
+            str(path),
+            input_names=["state", "mask"],
+            output_names=["next_state"],
+            dynamic_axes={
+                "state": {0: "N", 2: "H", 3: "W"},
+                "mask": {0: "N", 2: "H", 3: "W"},
+                "next_state": {0: "N", 2: "H", 3: "W"},
+            },
+            opset_version=OPSET,
+            dynamo=False,
+            do_constant_folding=True,
+        )
+
+
+def parity_check(model: NCA, onnx_path: Path, *, steps: int = PARITY_STEPS, size: tuple[int, int], n: int = 2) -> float:
+    """Max abs difference between torch and onnxruntime rollouts of ``steps`` steps from the seed.
+
+    Both use the same masks from one seeded generator (``(n, 1, H, W)`` per step).
+    """
+    from .runtime import open_model
+
+    session = open_model(onnx_path, provider="cpu", quiet=True)
+    rng = np.random.default_rng(1234)
+    x_t = seed_state(n, size, model.config.channels)
+    x_o = x_t.numpy().copy()
+    worst = 0.0
+    with torch.no_grad():
+        for _ in range(steps):
+            mask = (rng.random((n, 1, *size), dtype=np.float32) < model.config.fire_rate).astype(np.float32)
+            x_t = model(x_t, torch.from_numpy(mask))
+            x_o = session.step(x_o, mask)
+            worst = max(worst, float(np.abs(x_t.numpy() - x_o).max()))
+    if not np.isfinite(worst):
+        raise NCAError("parity check: the rollout went non-finite")
+    return worst
+
+
+def export_checkpoint(
+    checkpoint: Path,
+    output: Path | None = None,
+    *,
+    steps: int = PARITY_STEPS,
+    tolerance: float = PARITY_TOLERANCE,
+) -> ExportResult:
+    """Export ``checkpoint`` to ONNX (default: same name, ``.onnx``) and check parity.
+
+    The file appears at ``output`` only if ``onnx.checker`` passes and the
+    parity rollout stays within ``tolerance``; otherwise nothing is written.
+    """
+    ckpt = load_checkpoint(checkpoint)
+    output = Path(output) if output is not None else Path(checkpoint).with_suffix(".onnx")
+    if output.suffix != ".onnx":
+        raise NCAError(f"output {str(output)!r} should end in .onnx")
+    if steps < 1:
+        raise NCAError(f"parity steps must be at least 1, got {steps}")
+    model = model_from_checkpoint(ckpt)
+    size = (int(ckpt.target.shape[1]), int(ckpt.target.shape[2]))
+    with atomic_path(output) as tmp:
+        _torch_to_onnx(model, tmp, size)
+        proto = onnx.load(str(tmp))
+        for key, value in _metadata(ckpt).items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.producer_name = "ncarender"
+        proto.producer_version = __version__
+        proto.doc_string = "ncarender single-step Growing NCA: state, mask -> next_state"
+        onnx.checker.check_model(proto, full_check=True)
+        onnx.save(proto, str(tmp))
+        diff = parity_check(model, tmp, steps=steps, size=size)
+        if diff > tolerance:
+            raise NCAError(
+                f"parity check failed: torch and onnxruntime differ by {diff:.3g} after {steps} steps "
+                f"(tolerance {tolerance:g}); no file written"
+            )
+    return ExportResult(path=output, max_abs_diff=diff, steps=steps, tolerance=tolerance, opset=OPSET)
+
+
+def write_preview(checkpoint: Path, out: Path, *, steps: int = 200, scale: int = 4, seed: int = 0) -> None:
+    """Write a PNG of the state after ``steps`` steps from the seed, next to the target, for a quick look."""
+    from PIL import Image
+
+    ckpt = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(ckpt)
+    size = (int(ckpt.target.shape[1]), int(ckpt.target.shape[2]))
+    gen = torch.Generator().manual_seed(seed)
+    x = seed_state(1, size, model.config.channels)
+    with torch.no_grad():
+        for _ in range(steps):
+            x = model(x, model.random_mask(x, gen))
+    from .render import to_rgba8
+
+    grown = to_rgba8(x.numpy()[:, :4], background=(255, 255, 255))[0]
+    target = to_rgba8(ckpt.target[None], background=(255, 255, 255))[0]
+    both = np.concatenate([target, grown], axis=1)
+    img = Image.fromarray(both, mode="RGBA").resize((both.shape[1] * scale, both.shape[0] * scale), Image.NEAREST)
+    with atomic_path(out) as tmp:
+        img.save(tmp, format="PNG")

@@ -1,0 +1,97 @@
+"""``ncarender info``: describe a checkpoint (.pt) or a step model (.onnx) as a plain dict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import NCAError
+
+__all__ = ["describe", "format_info"]
+
+
+def _describe_onnx(path: Path) -> dict[str, Any]:
+    import onnx
+
+    from .runtime import available_providers, open_model
+
+    session = open_model(path, provider="cpu", quiet=True)
+    proto = onnx.load(str(path))
+    params = int(sum(int(np.prod(t.dims)) for t in proto.graph.initializer))
+    params += sum(
+        int(np.prod(a.t.dims)) for n in proto.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"
+    )
+    info = session.info
+
+    def shapes(values: list[Any]) -> dict[str, list[Any]]:
+        return {v.name: [d if isinstance(d, int) else str(d) for d in v.shape] for v in values}
+
+    return {
+        "kind": "onnx",
+        "path": str(path),
+        "opset": max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=None),
+        "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
+        "inputs": shapes(session.session.get_inputs()),
+        "outputs": shapes(session.session.get_outputs()),
+        "parameters": params,
+        "ncarender_metadata": info.has_metadata,
+        "channels": info.channels,
+        "hidden": info.hidden,
+        "fire_rate": info.fire_rate,
+        "alive_threshold": info.alive_threshold,
+        "grid": list(info.grid),
+        "target_name": info.target_name,
+        "has_target_image": info.target_png is not None,
+        "training_iterations": info.iterations,
+        "final_loss": info.final_loss,
+        "ncarender_version": info.version,
+        "training": info.training,
+        "providers_available": available_providers(),
+    }
+
+
+def _describe_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        from .checkpoint import load_checkpoint
+    except ImportError:
+        raise NCAError("reading a .pt checkpoint needs torch: pip install 'ncarender[train]'") from None
+    ckpt = load_checkpoint(path)
+    params = int(sum(int(v.numel()) for v in ckpt.state_dict.values()))
+    return {
+        "kind": "checkpoint",
+        "path": str(path),
+        "config": ckpt.model_config.to_dict(),
+        "parameters": params,
+        "target_name": ckpt.target_name,
+        "grid": [int(ckpt.target.shape[1]), int(ckpt.target.shape[2])],
+        "iterations": ckpt.iterations,
+        "final_loss": ckpt.final_loss,
+        "training_config": ckpt.train_state.get("config"),
+        "provenance": ckpt.provenance,
+    }
+
+
+def describe(path: Path) -> dict[str, Any]:
+    """A JSON-ready description of ``path`` (``.pt`` or ``.onnx``)."""
+    path = Path(path)
+    if not path.exists():
+        raise NCAError(f"{str(path)!r} does not exist")
+    if path.suffix == ".onnx":
+        return _describe_onnx(path)
+    if path.suffix == ".pt":
+        return _describe_checkpoint(path)
+    raise NCAError(f"{str(path)!r}: expected a .onnx model or a .pt checkpoint")
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """Human-readable lines for :func:`describe`'s dict."""
+    lines = []
+    for key, value in info.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines.extend(f"  {k}: {v}" for k, v in value.items())
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)

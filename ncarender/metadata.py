@@ -1,0 +1,103 @@
+"""Keys of the ONNX ``metadata_props`` that ncarender writes and reads (no torch, no onnxruntime)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import NCAError
+
+__all__ = ["FORMAT_VERSION", "META", "ModelInfo", "parse_metadata", "DEFAULTS"]
+
+FORMAT_VERSION = 1
+
+
+class META:
+    """The metadata key names (one place, used by export and runtime)."""
+
+    format_version = "ncarender.format_version"
+    channels = "ncarender.channels"
+    hidden = "ncarender.hidden"
+    fire_rate = "ncarender.fire_rate"
+    alive_threshold = "ncarender.alive_threshold"
+    grid_height = "ncarender.grid_height"
+    grid_width = "ncarender.grid_width"
+    target_name = "ncarender.target_name"
+    target_png = "ncarender.target_png_base64"
+    iterations = "ncarender.training_iterations"
+    final_loss = "ncarender.final_loss"
+    version = "ncarender.version"
+    training = "ncarender.training"
+
+
+#: DESIGN.md defaults, used for a model that honours the contract but carries no ncarender metadata.
+DEFAULTS = {"channels": 16, "fire_rate": 0.5, "alive_threshold": 0.1, "grid": (72, 72)}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the runtime knows about a model, from its metadata or the defaults."""
+
+    channels: int
+    fire_rate: float
+    alive_threshold: float
+    grid: tuple[int, int]
+    has_metadata: bool
+    target_name: str | None = None
+    target_png: bytes | None = None
+    iterations: int | None = None
+    final_loss: float | None = None
+    version: str | None = None
+    hidden: int | None = None
+    training: dict[str, object] = field(default_factory=dict)
+
+    def target(self) -> np.ndarray | None:
+        """The stored target as premultiplied RGBA ``(4, H, W)`` float32, or None."""
+        if self.target_png is None:
+            return None
+        from .targets import target_from_png_bytes
+
+        return target_from_png_bytes(self.target_png)
+
+
+def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
+    """Build :class:`ModelInfo` from ``metadata_props``; malformed values are an :class:`NCAError`."""
+    if META.format_version not in props:
+        return ModelInfo(
+            channels=int(DEFAULTS["channels"]),  # type: ignore[call-overload]
+            fire_rate=float(DEFAULTS["fire_rate"]),  # type: ignore[arg-type]
+            alive_threshold=float(DEFAULTS["alive_threshold"]),  # type: ignore[arg-type]
+            grid=DEFAULTS["grid"],  # type: ignore[arg-type]
+            has_metadata=False,
+        )
+    try:
+        version = int(props[META.format_version])
+        if version > FORMAT_VERSION:
+            raise NCAError(f"{source}: model format version {version} is newer than this ncarender; upgrade it")
+        png = props.get(META.target_png)
+        training = json.loads(props[META.training]) if META.training in props else {}
+        info = ModelInfo(
+            channels=int(props.get(META.channels, DEFAULTS["channels"])),  # type: ignore[call-overload]
+            fire_rate=float(props.get(META.fire_rate, DEFAULTS["fire_rate"])),  # type: ignore[arg-type]
+            alive_threshold=float(props.get(META.alive_threshold, DEFAULTS["alive_threshold"])),  # type: ignore[arg-type]
+            grid=(int(props.get(META.grid_height, 72)), int(props.get(META.grid_width, 72))),
+            has_metadata=True,
+            target_name=props.get(META.target_name),
+            target_png=base64.b64decode(png, validate=True) if png else None,
+            iterations=int(props[META.iterations]) if META.iterations in props else None,
+            final_loss=float(props[META.final_loss]) if META.final_loss in props else None,
+            version=props.get(META.version),
+            hidden=int(props[META.hidden]) if META.hidden in props else None,
+            training=training if isinstance(training, dict) else {},
+        )
+    except (ValueError, binascii.Error, json.JSONDecodeError) as exc:
+        raise NCAError(f"{source}: malformed ncarender metadata ({exc})") from None
+    if not 0.0 < info.fire_rate <= 1.0:
+        raise NCAError(f"{source}: fire rate {info.fire_rate} in the metadata is outside (0, 1]")
+    if info.channels < 4 or min(info.grid) < 3:
+        raise NCAError(f"{source}: metadata gives {info.channels} channels and a {info.grid} grid; not usable")
+    return info

@@ -1,0 +1,322 @@
+"""onnxruntime side: one session factory, provider choice, contract checks and the rollout loop.
+
+No torch here. The rollout keeps the state in two preallocated buffers bound
+to the session with IOBinding and swaps them each step; update masks come
+from one seeded numpy generator per seed, so a render is a pure function of
+(model, seed, options) and a batch of seeds gives the same frames as each
+seed alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from .errors import NCAError
+from .metadata import ModelInfo, parse_metadata
+
+__all__ = [
+    "Damage",
+    "NCASession",
+    "available_providers",
+    "default_model_path",
+    "open_model",
+    "parse_damage",
+    "seed_states",
+    "PROVIDERS",
+]
+
+PROVIDERS = ("auto", "cpu", "cuda")
+_ORT_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+#: Bytes of working memory per cell and sample for one step: two state buffers,
+#: the mask, perception (3C), hidden layer (128) and update (C), float32, with slack.
+_BYTES_PER_CELL = 4 * (2 * 16 + 1 + 48 + 128 + 16) * 2
+
+
+def available_providers() -> list[str]:
+    """The onnxruntime execution providers this installation offers."""
+    return list(ort.get_available_providers())
+
+
+def default_model_path() -> Path:
+    """The shipped snowflake model, or an :class:`NCAError` if this install has none."""
+    from importlib import resources
+
+    ref = resources.files("ncarender.models") / "snowflake.onnx"
+    path = Path(str(ref))
+    if not path.is_file():
+        raise NCAError("no shipped model in this install; pass --model FILE.onnx (export one with `ncarender export`)")
+    return path
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Erase a disc at ``step`` (after that many steps): centre ``(x, y)`` and radius ``r`` in grid units -1..1."""
+
+    step: int
+    x: float
+    y: float
+    r: float
+
+    def keep_mask(self, height: int, width: int) -> np.ndarray:
+        """Float32 ``(H, W)``: 0 inside the disc, 1 elsewhere."""
+        ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
+        xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
+        return (((xs - self.x) ** 2 + (ys - self.y) ** 2) > self.r**2).astype(np.float32)
+
+
+def parse_damage(spec: str) -> Damage:
+    """Parse ``STEP:X,Y,R`` (e.g. ``100:0.2,0,0.3``) into a :class:`Damage`."""
+    try:
+        step_s, rest = spec.split(":", 1)
+        x_s, y_s, r_s = rest.split(",")
+        damage = Damage(int(step_s), float(x_s), float(y_s), float(r_s))
+    except ValueError:
+        raise NCAError(f"--damage {spec!r}: expected STEP:X,Y,R such as 100:0.2,0,0.3") from None
+    if damage.step < 0 or damage.r <= 0 or not all(math.isfinite(v) for v in (damage.x, damage.y, damage.r)):
+        raise NCAError(f"--damage {spec!r}: STEP must be >= 0 and R > 0")
+    return damage
+
+
+def seed_states(n: int, channels: int, height: int, width: int) -> np.ndarray:
+    """Seed grids ``(n, C, H, W)``: zeros but the centre cell, whose channels 3.. are 1."""
+    x = np.zeros((n, channels, height, width), dtype=np.float32)
+    x[:, 3:, height // 2, width // 2] = 1.0
+    return x
+
+
+def _check_contract(model: onnx.ModelProto, source: str) -> None:
+    """Refuse a model whose inputs/outputs are not the single-step contract."""
+    graph = model.graph
+    initializers = {i.name for i in graph.initializer}
+    inputs = {i.name: i for i in graph.input if i.name not in initializers}
+    outputs = {o.name: o for o in graph.output}
+    if set(inputs) != {"state", "mask"} or "next_state" not in outputs:
+        raise NCAError(
+            f"{source} is not an NCA step model: it has inputs {sorted(inputs)} and outputs {sorted(outputs)}, "
+            "the contract needs inputs state, mask and output next_state"
+        )
+    for name, value in (*inputs.items(), ("next_state", outputs["next_state"])):
+        tensor = value.type.tensor_type
+        if tensor.elem_type != onnx.TensorProto.FLOAT:
+            raise NCAError(f"{source}: {name} must be float32")
+        if len(tensor.shape.dim) != 4:
+            raise NCAError(f"{source}: {name} must have rank 4 (N, C, H, W), has rank {len(tensor.shape.dim)}")
+
+
+class NCASession:
+    """An onnxruntime session over a single-step NCA model, with the contract checked.
+
+    Use :func:`open_model` to make one. ``info`` holds what the metadata says
+    (or the defaults), ``providers`` what onnxruntime actually runs.
+    """
+
+    def __init__(self, path: Path, *, provider: str = "auto", threads: int | None = None, quiet: bool = False):
+        self.path = Path(path)
+        source = str(self.path)
+        if provider not in PROVIDERS:
+            raise NCAError(f"unknown provider {provider!r}; choose auto, cpu or cuda")
+        if not self.path.exists():
+            raise NCAError(f"model {source!r} does not exist")
+        if self.path.is_dir():
+            raise NCAError(f"model {source!r} is a folder, not an ONNX file")
+        try:
+            proto = onnx.load(source, load_external_data=False)
+        except Exception as exc:  # onnx raises DecodeError and others with no common base
+            raise NCAError(f"{source} is not a readable ONNX model ({type(exc).__name__})") from None
+        if not proto.graph.node:
+            raise NCAError(f"{source} is not a readable ONNX model (empty graph)")
+        _check_contract(proto, source)
+        self.info: ModelInfo = parse_metadata({p.key: p.value for p in proto.metadata_props}, source=source)
+        if not self.info.has_metadata and not quiet:
+            print(
+                f"notice: {self.path.name} has no ncarender metadata; using the defaults "
+                "(16 channels, fire rate 0.5, 72x72 grid)",
+                file=sys.stderr,
+            )
+        available = available_providers()
+        if provider == "cuda" and _ORT_NAMES["cuda"] not in available:
+            raise NCAError(f"--provider cuda: this onnxruntime has no CUDA provider (available: {', '.join(available)})")
+        wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if provider != "cpu" else ["CPUExecutionProvider"]
+        wanted = [p for p in wanted if p in available]
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(proto.SerializeToString(), sess_options=opts, providers=wanted)
+        except Exception as exc:  # onnxruntime's errors share no public base class
+            first = str(exc).strip().splitlines()[0][:200]
+            raise NCAError(f"onnxruntime cannot load {source}: {first}") from None
+        self.providers: list[str] = self.session.get_providers()
+        if provider == "cuda" and self.providers[0] != "CUDAExecutionProvider":
+            raise NCAError(
+                f"--provider cuda: onnxruntime fell back to {', '.join(self.providers)} (is CUDA installed?)"
+            )
+        self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
+        self._check_channels()
+
+    def _check_channels(self) -> None:
+        dims = self.session.get_inputs()[0].shape
+        state = next(i for i in self.session.get_inputs() if i.name == "state")
+        dims = state.shape
+        if isinstance(dims[1], int) and dims[1] != self.info.channels:
+            raise NCAError(
+                f"{self.path}: state has {dims[1]} channels but the metadata says {self.info.channels}"
+            )
+
+    @property
+    def provider(self) -> str:
+        """``cpu`` or ``cuda``: what actually runs."""
+        return self.device
+
+    def step(self, state: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One step with plain numpy in and out: ``(N, C, H, W)``, ``(N, 1, H, W)`` -> ``(N, C, H, W)``."""
+        out = self.session.run(["next_state"], {"state": state, "mask": mask})
+        return np.asarray(out[0])
+
+    def check_grid(self, n: int, height: int, width: int) -> None:
+        """Refuse, before allocating, a grid that will not fit in memory."""
+        if height < 3 or width < 3:
+            raise NCAError(f"grid {height}x{width} is too small (at least 3x3)")
+        need = n * height * width * _BYTES_PER_CELL * max(1, self.info.channels) // 16
+        avail = _available_memory()
+        if need > avail:
+            raise NCAError(
+                f"a {height}x{width} grid for {n} seed(s) needs about {need / 2**30:.1f} GiB; "
+                f"only {avail / 2**30:.1f} GiB is free"
+            )
+
+    def rollout(
+        self,
+        seeds: Sequence[int],
+        steps: int,
+        *,
+        size: tuple[int, int] | None = None,
+        every: int = 1,
+        damage: Sequence[Damage] = (),
+        include_seed_frame: bool = True,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Run ``steps`` steps for all ``seeds`` at once; yield ``(step, state)`` for each frame.
+
+        ``state`` is a fresh ``(N, C, H, W)`` float32 copy (N = len(seeds)).
+        Frames are taken at step 0 (if ``include_seed_frame``), every ``every``
+        steps, and always at the last step. Sample ``i`` draws its masks from
+        ``numpy.random.default_rng(seeds[i])``, one ``(H, W)`` array per step.
+        Raises :class:`NCAError` if the state becomes non-finite.
+        """
+        if steps < 1:
+            raise NCAError(f"--steps must be at least 1, got {steps}")
+        if every < 1:
+            raise NCAError(f"--every must be at least 1, got {every}")
+        if not seeds:
+            raise NCAError("no seeds to render")
+        height, width = size if size is not None else self.info.grid
+        n, c = len(seeds), self.info.channels
+        self.check_grid(n, height, width)
+        rngs = [np.random.default_rng(int(s)) for s in seeds]
+        by_step: dict[int, list[Damage]] = {}
+        for d in damage:
+            by_step.setdefault(d.step, []).append(d)
+        fire = np.float32(self.info.fire_rate)
+        runner = _BoundRollout(self, n, c, height, width)
+        runner.set_state(seed_states(n, c, height, width))
+        if include_seed_frame:
+            yield 0, runner.get_state()
+        for t in range(1, steps + 1):
+            if t - 1 in by_step:  # damage applies to the state after t-1 steps
+                state = runner.get_state()
+                for d in by_step[t - 1]:
+                    state *= d.keep_mask(height, width)
+                runner.set_state(state)
+            masks = runner.mask_host
+            for i, rng in enumerate(rngs):
+                rng.random(dtype=np.float32, out=masks[i, 0])
+            np.less(masks, fire, out=masks, casting="unsafe")
+            runner.run()
+            if t % every == 0 or t == steps:
+                frame = runner.get_state()
+                if not np.isfinite(frame).all():
+                    bad = [int(seeds[i]) for i in range(n) if not np.isfinite(frame[i]).all()]
+                    raise NonFiniteStateError(t, bad)
+                yield t, frame
+
+
+class NonFiniteStateError(NCAError):
+    """The state of some seeds became NaN or infinite at a step."""
+
+    def __init__(self, step: int, seeds: list[int]):
+        self.step = step
+        self.seeds = seeds
+        super().__init__(
+            f"the state became non-finite (NaN/inf) at step {step} for seed(s) {', '.join(map(str, seeds))}; "
+            "the model is unstable at this length or grid size"
+        )
+
+
+class _BoundRollout:
+    """Two state buffers and one mask buffer bound to the session; ``run()`` swaps them."""
+
+    def __init__(self, nca: NCASession, n: int, c: int, height: int, width: int) -> None:
+        self.session = nca.session
+        self.device = nca.device
+        shape = (n, c, height, width)
+        self.mask_host = np.empty((n, 1, height, width), dtype=np.float32)
+        if self.device == "cpu":
+            self.buffers = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
+            self.values = [ort.OrtValue.ortvalue_from_numpy(b) for b in self.buffers]
+            self.mask_value = ort.OrtValue.ortvalue_from_numpy(self.mask_host)
+        else:
+            self.values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, "cuda", 0) for _ in range(2)]
+            self.mask_value = ort.OrtValue.ortvalue_from_shape_and_type(self.mask_host.shape, np.float32, "cuda", 0)
+        self.current = 0
+        self.binding = self.session.io_binding()
+        self.binding.bind_ortvalue_input("mask", self.mask_value)
+        self.run_options = ort.RunOptions()
+
+    def set_state(self, state: np.ndarray) -> None:
+        if self.device == "cpu":
+            np.copyto(self.buffers[self.current], state)
+        else:
+            self.values[self.current].update_inplace(np.ascontiguousarray(state, dtype=np.float32))
+
+    def get_state(self) -> np.ndarray:
+        if self.device == "cpu":
+            return self.buffers[self.current].copy()
+        return self.values[self.current].numpy()
+
+    def run(self) -> None:
+        if self.device != "cpu":
+            self.mask_value.update_inplace(self.mask_host)
+        src, dst = self.values[self.current], self.values[1 - self.current]
+        self.binding.bind_ortvalue_input("state", src)
+        self.binding.bind_ortvalue_output("next_state", dst)
+        self.session.run_with_iobinding(self.binding, self.run_options)
+        self.current = 1 - self.current
+
+
+def _available_memory() -> int:
+    """Bytes of memory available now (Linux), or a generous guess elsewhere."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30
+
+
+def open_model(path: Path | str | None = None, *, provider: str = "auto", quiet: bool = False) -> NCASession:
+    """Open ``path`` (default: the shipped snowflake) as an :class:`NCASession` on ``provider``."""
+    return NCASession(Path(path) if path is not None else default_model_path(), provider=provider, quiet=quiet)

@@ -1,0 +1,417 @@
+"""Writers: decode what was written with an independent reader and check it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import GifImagePlugin, Image
+
+from ncarender.errors import NCAError
+from ncarender.writers import (
+    FrameWriter,
+    ThreadedWriter,
+    WriterOptions,
+    gif_frame_ms,
+    open_writer,
+    sheet_indices,
+)
+
+GRID = (5, 7)  # (H, W): odd on purpose, so MP4 needs padding at odd scales
+
+
+def make_frames(n: int, grid: tuple[int, int] = GRID, *, transparent: bool = False, seed: int = 0) -> list[np.ndarray]:
+    """``n`` distinct uint8 ``(H, W, 4)`` frames with few colours (so a GIF palette is exact)."""
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(0, 256, size=(12, 3), dtype=np.uint8)
+    frames = []
+    for i in range(n):
+        frame = np.empty((*grid, 4), dtype=np.uint8)
+        frame[..., :3] = colours[rng.integers(0, len(colours), size=grid)]
+        frame[0, 0, :3] = colours[i % len(colours)]
+        frame[..., 3] = 255
+        if transparent:
+            frame[..., 3] = np.where(rng.random(grid) < 0.4, 0, 255)
+            frame[0, 0, 3] = 255
+        frame[-1, -1, 0] = i  # every frame differs
+        frames.append(frame)
+    return frames
+
+
+def write(fmt: str, path: Path, frames: list[np.ndarray], **options: object) -> dict[str, object]:
+    """Write ``frames`` with a plain writer and return its summary."""
+    grid = frames[0].shape[:2]
+    with open_writer(fmt, path, n_frames=len(frames), grid=(grid[0], grid[1]), options=WriterOptions(**options)) as w:
+        for frame in frames:
+            w.add(frame)
+    assert w.summary is not None
+    return w.summary
+
+
+def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
+    return frame.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def gif_frames(path: Path) -> tuple[list[Image.Image], list[int]]:
+    """Every stored GIF frame (mode kept as "P" while the palette does not change) and its delay in ms."""
+    images, durations = [], []
+    with Image.open(path) as im:
+        for i in range(im.n_frames):
+            im.seek(i)
+            images.append(im.copy())
+            durations.append(im.info["duration"])
+    return images, durations
+
+
+@pytest.fixture
+def keep_p_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow keeps GIF frames in mode "P" unless a frame brings a different palette."""
+    monkeypatch.setattr(
+        GifImagePlugin, "LOADING_STRATEGY", GifImagePlugin.LoadingStrategy.RGB_AFTER_DIFFERENT_PALETTE_ONLY
+    )
+
+
+# --------------------------------------------------------------------------- options and paths
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"scale": 0}, "scale must be a whole number"),
+        ({"scale": 1.5}, "scale must be a whole number"),
+        ({"fps": 0}, "fps must be a number above 0"),
+        ({"fps": float("nan")}, "fps must be a number above 0"),
+        ({"hold": -1.0}, "hold must be"),
+        ({"crf": 52}, "crf must be a whole number from 0 to 51"),
+        ({"columns": 0}, "columns must be"),
+        ({"sheet_frames": 0}, "sheet-frames must be"),
+        ({"sheet_frames": 4, "sheet_every": 2}, "not both"),
+    ],
+)
+def test_bad_options_raise(options: dict[str, object], message: str) -> None:
+    with pytest.raises(NCAError, match=message):
+        WriterOptions(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "kwargs", "message"),
+    [
+        ("gif", "out.png", {}, r"needs a \.gif file name"),
+        ("mp4", "out.gif", {}, r"needs a \.mp4 file name"),
+        ("sheet", "out.gif", {}, r"needs a \.png file name"),
+        ("frames", "out.png", {}, "go into a folder"),
+        ("webp", "out.webp", {}, "unknown output format"),
+        ("gif", "missing/out.gif", {}, "does not exist"),
+        ("frames", "missing/frames", {}, "does not exist"),
+        ("mp4", "out.mp4", {"transparent": True}, "MP4 has no alpha"),
+        ("sheet", "out.png", {"sheet_frames": 11}, "only 10 frames"),
+        ("gif", "out.gif", {"hold": 700.0}, "hold is too long"),
+    ],
+)
+def test_bad_outputs_raise(tmp_path: Path, fmt: str, name: str, kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(NCAError, match=message):
+        open_writer(fmt, tmp_path / name, n_frames=10, grid=GRID, options=WriterOptions(**kwargs))  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_zero_frames_and_folder_target_raise(tmp_path: Path) -> None:
+    with pytest.raises(NCAError, match="at least 1 frame"):
+        open_writer("gif", tmp_path / "a.gif", n_frames=0, grid=GRID)
+    (tmp_path / "a.gif").mkdir()
+    with pytest.raises(NCAError, match="is a folder"):
+        open_writer("gif", tmp_path / "a.gif", n_frames=1, grid=GRID)
+
+
+@pytest.mark.parametrize(("fps", "ms"), [(20, 50), (30, 30), (24, 40), (10, 100), (0.5, 2000), (60, 20), (1000, 20)])
+def test_gif_frame_ms(fps: float, ms: int) -> None:
+    assert gif_frame_ms(fps) == ms
+
+
+@pytest.mark.parametrize(
+    ("n", "options", "expected"),
+    [
+        (10, {}, list(range(10))),
+        (200, {}, [int(i * 199 / 63 + 0.5) for i in range(64)]),
+        (10, {"sheet_frames": 4}, [0, 3, 6, 9]),
+        (10, {"sheet_frames": 1}, [9]),
+        (5, {"sheet_frames": 5}, [0, 1, 2, 3, 4]),
+        (10, {"sheet_every": 4}, [0, 4, 8]),
+    ],
+)
+def test_sheet_indices(n: int, options: dict[str, int], expected: list[int]) -> None:
+    assert sheet_indices(n, WriterOptions(**options)) == expected  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- GIF
+
+
+@pytest.mark.usefixtures("keep_p_mode")
+@pytest.mark.parametrize(("transparent", "loop"), [(False, True), (True, False)])
+def test_gif_frames_palette_loop_and_pixels(tmp_path: Path, transparent: bool, loop: bool) -> None:
+    frames = make_frames(7, transparent=transparent)
+    summary = write("gif", tmp_path / "a.gif", frames, scale=3, fps=20, loop=loop, transparent=transparent)
+    assert summary["frames"] == summary["rendered_frames"] == 7
+    assert (summary["width"], summary["height"]) == (21, 15)
+
+    images, durations = gif_frames(tmp_path / "a.gif")
+    assert len(images) == 7 and durations == [50] * 7
+    assert all(im.size == (21, 15) and im.mode == "P" for im in images)  # "P" throughout: one palette
+    assert (tmp_path / "a.gif").read_bytes().count(b"GIF8") == 1
+    with Image.open(tmp_path / "a.gif") as im:
+        assert ("loop" in im.info) is loop and im.info.get("loop", 0) == 0
+        assert ("transparency" in im.info) is transparent
+    for image, frame in zip(images, frames, strict=True):
+        rgba = np.asarray(image.convert("RGBA"))
+        expected = upscale(frame, 3)
+        opaque = expected[..., 3] >= 128
+        assert np.array_equal(rgba[..., 3] == 255, opaque)
+        assert np.array_equal(rgba[opaque][:, :3], expected[opaque][:, :3])  # few colours: exact
+
+
+def test_gif_is_deterministic(tmp_path: Path) -> None:
+    frames = make_frames(6)
+    write("gif", tmp_path / "a.gif", frames)
+    write("gif", tmp_path / "b.gif", frames)
+    assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
+
+
+def test_gif_merges_repeats_and_keeps_total_duration(tmp_path: Path) -> None:
+    a, b = make_frames(2)
+    frames = [a, a, b, b, b]
+    summary = write("gif", tmp_path / "a.gif", frames, fps=30, hold=0.256)
+    images, durations = gif_frames(tmp_path / "a.gif")
+    assert summary["frames"] == len(images) == 2
+    assert durations == [60, 3 * 30 + 260]
+    assert sum(durations) == summary["duration_ms"] == len(frames) * gif_frame_ms(30) + 260
+
+
+def test_gif_empty_frame_after_transparent_frame(tmp_path: Path) -> None:
+    """Pillow writes a second file header before such a frame; the writer removes it."""
+    first, last = make_frames(2, transparent=True)
+    empty = np.zeros_like(first)
+    write("gif", tmp_path / "a.gif", [first, empty, last], scale=2, transparent=True)
+    assert (tmp_path / "a.gif").read_bytes().count(b"GIF8") == 1
+    images, durations = gif_frames(tmp_path / "a.gif")
+    assert len(images) == 3 and durations == [50, 50, 50]
+    alphas = [np.asarray(im.convert("RGBA"))[..., 3] for im in images]
+    assert not alphas[1].any()
+    assert np.array_equal(alphas[2] == 255, upscale(last, 2)[..., 3] == 255)
+
+
+def test_gif_single_frame_and_all_transparent(tmp_path: Path) -> None:
+    summary = write("gif", tmp_path / "a.gif", [np.zeros((*GRID, 4), np.uint8)] * 3, transparent=True, hold=1.0)
+    assert summary["frames"] == 1
+    images, durations = gif_frames(tmp_path / "a.gif")
+    assert len(images) == 1 and durations == [3 * 50 + 1000]
+    assert not np.asarray(images[0].convert("RGBA"))[..., 3].any()
+
+
+def test_gif_many_colours_map_to_nearest(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 256, size=(16, 16, 4), dtype=np.uint8) for _ in range(3)]
+    for frame in frames:
+        frame[..., 3] = 255
+    summary = write("gif", tmp_path / "a.gif", frames, scale=1)
+    assert summary["colors"] == 256
+    images, _ = gif_frames(tmp_path / "a.gif")
+    with Image.open(tmp_path / "a.gif") as im:
+        palette = np.asarray(im.getpalette(), dtype=np.int64).reshape(-1, 3)
+    for image, frame in zip(images, frames, strict=True):
+        got = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(np.int64)
+        want = frame[..., :3].reshape(-1, 3).astype(np.int64)
+        nearest = ((want[:, None, :] - palette[None]) ** 2).sum(-1).min(1)
+        assert np.array_equal(((want - got) ** 2).sum(-1), nearest)
+
+
+# --------------------------------------------------------------------------- MP4
+
+
+def read_mp4(path: Path) -> tuple[dict[str, object], list[np.ndarray]]:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta: dict[str, object] = next(reader)
+    width, height = meta["size"]  # type: ignore[misc]
+    frames = [np.frombuffer(raw, np.uint8).reshape(height, width, 3) for raw in reader]
+    return meta, frames
+
+
+@pytest.mark.parametrize(("scale", "hold", "size", "count"), [(3, 0.0, (22, 16), 6), (2, 0.25, (14, 10), 8)])
+def test_mp4_metadata(tmp_path: Path, scale: int, hold: float, size: tuple[int, int], count: int) -> None:
+    frames = make_frames(6)
+    summary = write("mp4", tmp_path / "a.mp4", frames, scale=scale, fps=8, hold=hold)
+    assert (summary["width"], summary["height"], summary["frames"]) == (*size, count)
+    meta, decoded = read_mp4(tmp_path / "a.mp4")
+    assert meta["codec"] == "h264"
+    assert str(meta["pix_fmt"]).startswith("yuv420p")
+    assert meta["fps"] == 8 and meta["size"] == size
+    assert len(decoded) == count
+
+
+def test_mp4_pixels_padding_and_determinism(tmp_path: Path) -> None:
+    frames = [np.full((*GRID, 4), (40 * i, 200, 120 - 20 * i, 255), dtype=np.uint8) for i in range(4)]
+    write("mp4", tmp_path / "a.mp4", frames, scale=3, crf=0)
+    write("mp4", tmp_path / "b.mp4", frames, scale=3, crf=0)
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+    _, decoded = read_mp4(tmp_path / "a.mp4")
+    for got, frame in zip(decoded, frames, strict=True):
+        assert got.shape == (16, 22, 3)  # 15x21 padded to even with the edge pixels
+        assert np.abs(got.astype(int) - frame[0, 0, :3]).max() <= 3
+
+
+# --------------------------------------------------------------------------- sprite sheet
+
+
+def test_sheet_and_atlas(tmp_path: Path) -> None:
+    frames = make_frames(10, transparent=True)
+    summary = write("sheet", tmp_path / "s.png", frames, scale=2, fps=10, hold=0.5, sheet_frames=4, columns=3)
+    assert summary["atlas"] == str(tmp_path / "s.json")
+    assert summary["source_frames"] == [0, 3, 6, 9]
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.mode == "RGBA" and im.size == (3 * 14, 2 * 10)
+        sheet = np.asarray(im)
+    atlas = json.loads((tmp_path / "s.json").read_text())
+    assert atlas["meta"]["image"] == "s.png" and atlas["meta"]["size"] == {"w": 42, "h": 20}
+    assert atlas["meta"]["app"] == "ncarender" and atlas["meta"]["format"] == "RGBA8888"
+    assert list(atlas["frames"]) == ["frame-0000", "frame-0001", "frame-0002", "frame-0003"]
+    assert [f["duration"] for f in atlas["frames"].values()] == [300, 300, 300, 100 + 500]
+    for entry, index in zip(atlas["frames"].values(), summary["source_frames"], strict=True):  # type: ignore[call-overload]
+        rect = entry["frame"]
+        assert rect["x"] + rect["w"] <= 42 and rect["y"] + rect["h"] <= 20
+        assert entry["sourceSize"] == {"w": 14, "h": 10} and not entry["rotated"] and not entry["trimmed"]
+        cell = sheet[rect["y"] : rect["y"] + rect["h"], rect["x"] : rect["x"] + rect["w"]]
+        assert np.array_equal(cell, upscale(frames[index], 2))
+    assert not sheet[10:, 28:].any()  # the unused sixth cell stays transparent
+
+
+# --------------------------------------------------------------------------- PNG frames
+
+
+def test_png_frames(tmp_path: Path) -> None:
+    frames = make_frames(3, transparent=True)
+    summary = write("frames", tmp_path / "seq", frames, scale=2)
+    names = sorted(p.name for p in (tmp_path / "seq").iterdir())
+    assert names == ["frame-00000.png", "frame-00001.png", "frame-00002.png"]
+    assert summary["frames"] == 3 and summary["pattern"] == "frame-%05d.png"
+    for name, frame in zip(names, frames, strict=True):
+        with Image.open(tmp_path / "seq" / name) as im:
+            assert im.mode == "RGBA"
+            assert np.array_equal(np.asarray(im), upscale(frame, 2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seq"]  # no temporary folders left
+
+
+def test_png_frames_replace_an_earlier_render_only(tmp_path: Path) -> None:
+    folder = tmp_path / "seq"
+    write("frames", folder, make_frames(5))
+    write("frames", folder, make_frames(2))
+    assert sorted(p.name for p in folder.iterdir()) == ["frame-00000.png", "frame-00001.png"]
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(NCAError, match="holds other files"):
+        open_writer("frames", folder, n_frames=2, grid=GRID)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seq"]
+
+
+def test_png_frame_names_grow_past_five_digits(tmp_path: Path) -> None:
+    writer = open_writer("frames", tmp_path / "seq", n_frames=123_457, grid=GRID)
+    writer.abort()
+    assert writer.name(7) == "frame-000007.png"  # type: ignore[attr-defined]
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- abort and state
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("gif", "a.gif"), ("mp4", "a.mp4"), ("sheet", "a.png"), ("frames", "a")])
+def test_exception_aborts_and_keeps_existing_output(tmp_path: Path, fmt: str, name: str) -> None:
+    target = tmp_path / name
+    if fmt == "frames":
+        target.mkdir()
+        (target / "frame-00000.png").write_bytes(b"old")
+    else:
+        target.write_bytes(b"old")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(RuntimeError, match="stop"), open_writer(fmt, target, n_frames=4, grid=GRID) as writer:
+        for frame in make_frames(2):
+            writer.add(frame)
+        raise RuntimeError("stop")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    old = target / "frame-00000.png" if fmt == "frames" else target
+    assert old.read_bytes() == b"old"
+
+
+def test_close_checks_count_and_state(tmp_path: Path) -> None:
+    writer = open_writer("gif", tmp_path / "a.gif", n_frames=2, grid=GRID)
+    with pytest.raises(ValueError, match="shape"):
+        writer.add(np.zeros((3, 3, 4), np.uint8))
+    writer.add(make_frames(1)[0])
+    with pytest.raises(ValueError, match="expected 2 frames, got 1"):
+        writer.close()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="aborted"):
+        writer.add(make_frames(1)[0])
+
+
+def test_close_is_idempotent(tmp_path: Path) -> None:
+    writer = open_writer("gif", tmp_path / "a.gif", n_frames=1, grid=GRID)
+    writer.add(make_frames(1)[0])
+    assert writer.close() is writer.close()
+    writer.abort()  # after close: does nothing
+    assert (tmp_path / "a.gif").exists()
+
+
+# --------------------------------------------------------------------------- threaded writer
+
+
+class FailingWriter(FrameWriter):
+    """Fails on the third frame; records whether it was aborted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.format, self.added, self.aborted = path, "test", 0, False
+
+    def add(self, frame: np.ndarray) -> None:
+        self.added += 1
+        if self.added == 3:
+            raise RuntimeError("encoder broke")
+
+    def close(self) -> dict[str, object]:
+        return {"path": str(self.path)}
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def test_threaded_writer_matches_plain_writer(tmp_path: Path) -> None:
+    frames = make_frames(5)
+    write("gif", tmp_path / "a.gif", frames)
+    with ThreadedWriter(open_writer("gif", tmp_path / "b.gif", n_frames=5, grid=GRID), maxsize=2) as writer:
+        for frame in frames:
+            writer.add(frame)
+            frame[...] = 0  # the producer may reuse its buffer
+    assert writer.summary is not None and writer.summary["frames"] == 5
+    assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
+
+
+def test_threaded_writer_propagates_worker_error(tmp_path: Path) -> None:
+    inner = FailingWriter(tmp_path / "x")
+    writer = ThreadedWriter(inner, maxsize=1)
+    with pytest.raises(RuntimeError, match="encoder broke"):
+        for frame in make_frames(6):
+            writer.add(frame)
+        writer.close()
+    assert inner.aborted
+
+
+def test_threaded_writer_abort(tmp_path: Path) -> None:
+    target = tmp_path / "a.mp4"
+    target.write_bytes(b"old")
+    writer = ThreadedWriter(open_writer("mp4", target, n_frames=10, grid=GRID))
+    for frame in make_frames(3):
+        writer.add(frame)
+    writer.abort()
+    assert [p.name for p in tmp_path.iterdir()] == ["a.mp4"] and target.read_bytes() == b"old"
+
+
+def test_options_accept_numpy_scalars() -> None:
+    options = WriterOptions(scale=np.int64(3), fps=np.float32(12.5))  # type: ignore[arg-type]
+    assert type(options.scale) is int and type(options.fps) is float
