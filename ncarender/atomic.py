@@ -37,7 +37,9 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     if path.is_dir():
         raise NCAError(f"output path {str(path)!r} is a folder")
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=folder)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=folder
+        )
     except OSError as exc:
         raise NCAError(f"cannot write to {str(folder)!r}: {exc.strerror}") from None
     os.close(fd)

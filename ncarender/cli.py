@@ -61,6 +61,309 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on s
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages or progress on stderr.")]
 
 
+# ---- options shared by every render command (defined once) -------------------------------------------------
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Step model (.onnx). Default: the shipped snowflake.")
+]
+StepsOpt = Annotated[int, typer.Option("--steps", "-n", help="NCA steps to run.")]
+SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed of the update masks: same seed, same output.")]
+SizeOpt = Annotated[
+    str | None,
+    typer.Option("--size", help="Grid size in cells, N or HxW (default: the size the model was trained on)."),
+]
+ScaleOpt = Annotated[int, typer.Option("--scale", help="Pixels per cell (nearest neighbour).")]
+FpsOpt = Annotated[float, typer.Option("--fps", help="Frames per second.")]
+EveryOpt = Annotated[int, typer.Option("--every", help="Keep a frame every N steps (plus the first and last).")]
+BackgroundOpt = Annotated[
+    str, typer.Option("--background", "-b", help="white, black, another name, #rrggbb, or transparent.")
+]
+ProviderOpt = Annotated[str, typer.Option("--provider", help="onnxruntime provider: auto, cpu or cuda.")]
+DamageOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--damage",
+        help="Erase a disc to show regeneration: STEP:X,Y,R in grid units -1..1, e.g. 100:0.2,0,0.3. Repeatable.",
+    ),
+]
+HoldOpt = Annotated[float, typer.Option("--hold", help="Seconds to hold the last frame.")]
+
+DEFAULT_STEPS = 200
+DEFAULT_SCALE = 4
+DEFAULT_FPS = 20.0
+DEFAULT_BACKGROUND = "white"
+
+
+def _default_output(model: Path | None, seed: int, fmt: str) -> Path:
+    from .api import EXTENSIONS
+
+    stem = model.stem if model is not None else "snowflake"
+    suffix = EXTENSIONS[fmt] or "-frames"
+    return Path(f"{stem}-seed{seed}{suffix}")
+
+
+def _render(
+    fmt: str,
+    output: Path | None,
+    *,
+    model: Path | None,
+    steps: int,
+    seed: int,
+    size: str | None,
+    every: int,
+    background: str,
+    provider: str,
+    damage: list[str] | None,
+    json_out: bool,
+    quiet: bool,
+    **writer_options: object,
+) -> None:
+    """Shared body of gif, mp4, sheet and frames: parse, render, report."""
+    from .api import Renderer, parse_size
+    from .render import parse_background
+    from .runtime import parse_damage
+    from .writers import WriterOptions
+
+    try:
+        if steps < 1:
+            raise NCAError(f"--steps must be at least 1, got {steps}")
+        if every < 1:
+            raise NCAError(f"--every must be at least 1, got {every}")
+        grid = parse_size(size)
+        bg = parse_background(background)
+        damages = [parse_damage(d) for d in damage or []]
+        options = WriterOptions(transparent=bg is None, **writer_options)  # type: ignore[arg-type]
+        out = output if output is not None else _default_output(model, seed, fmt)
+        renderer = Renderer(model, provider=provider, quiet=quiet)
+        with _RenderProgress(quiet, steps) as progress:
+            result = renderer.render(
+                out,
+                fmt=fmt,
+                seed=seed,
+                steps=steps,
+                size=grid,
+                every=every,
+                background=bg,
+                damage=damages,
+                options=options,
+                progress=progress,
+            )
+    except NCAError as exc:
+        _fail(str(exc))
+    result.timings["startup"] = _process_age() - sum(v for k, v in result.timings.items() if k != "startup")
+    frames = result.summary.get("rendered_frames", result.summary.get("frames"))
+    _say(
+        f"wrote {result.path} ({frames} frames, {result.summary.get('width')}x{result.summary.get('height')}, "
+        f"{result.provider}, {sum(result.timings.values()):.2f} s)",
+        quiet,
+    )
+    if json_out:
+        _emit_json(result.to_json())
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux /proc), else since ncarender.cli was imported."""
+    try:
+        with open("/proc/self/stat") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _IMPORTED_AT
+
+
+_IMPORTED_AT = time.perf_counter()
+
+
+class _RenderProgress:
+    """A progress bar over the steps on stderr, only when stderr is a terminal."""
+
+    def __init__(self, quiet: bool, total: int) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.total = total
+        self.bar: object | None = None
+
+    def __enter__(self) -> _RenderProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = Progress(
+                TextColumn("rendering"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            self.task = bar.add_task("render", total=self.total)
+            self.bar = bar
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # type: ignore[attr-defined]
+
+
+@app.command()
+def gif(
+    output: Annotated[Path | None, typer.Argument(help="GIF to write (default: MODEL-seedN.gif).")] = None,
+    model: ModelOpt = None,
+    steps: StepsOpt = DEFAULT_STEPS,
+    seed: SeedOpt = 0,
+    size: SizeOpt = None,
+    scale: ScaleOpt = DEFAULT_SCALE,
+    fps: FpsOpt = DEFAULT_FPS,
+    every: EveryOpt = 1,
+    background: BackgroundOpt = DEFAULT_BACKGROUND,
+    provider: ProviderOpt = "auto",
+    damage: DamageOpt = None,
+    hold: HoldOpt = 1.0,
+    loop: Annotated[bool, typer.Option("--loop/--no-loop", help="Loop forever, or play once.")] = True,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render a growing snowflake as an animated GIF (one shared palette)."""
+    _render(
+        "gif",
+        output,
+        model=model,
+        steps=steps,
+        seed=seed,
+        size=size,
+        every=every,
+        background=background,
+        provider=provider,
+        damage=damage,
+        json_out=json_out,
+        quiet=quiet,
+        scale=scale,
+        fps=fps,
+        hold=hold,
+        loop=loop,
+    )
+
+
+@app.command()
+def mp4(
+    output: Annotated[Path | None, typer.Argument(help="MP4 to write (default: MODEL-seedN.mp4).")] = None,
+    model: ModelOpt = None,
+    steps: StepsOpt = DEFAULT_STEPS,
+    seed: SeedOpt = 0,
+    size: SizeOpt = None,
+    scale: ScaleOpt = DEFAULT_SCALE,
+    fps: FpsOpt = DEFAULT_FPS,
+    every: EveryOpt = 1,
+    background: BackgroundOpt = DEFAULT_BACKGROUND,
+    provider: ProviderOpt = "auto",
+    damage: DamageOpt = None,
+    hold: HoldOpt = 1.0,
+    crf: Annotated[int, typer.Option("--crf", help="x264 quality, 0 (lossless) to 51; 18 looks lossless.")] = 18,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render a growing snowflake as an H.264 MP4 (yuv420p; plays everywhere)."""
+    _render(
+        "mp4",
+        output,
+        model=model,
+        steps=steps,
+        seed=seed,
+        size=size,
+        every=every,
+        background=background,
+        provider=provider,
+        damage=damage,
+        json_out=json_out,
+        quiet=quiet,
+        scale=scale,
+        fps=fps,
+        hold=hold,
+        crf=crf,
+    )
+
+
+@app.command()
+def sheet(
+    output: Annotated[
+        Path | None, typer.Argument(help="Sprite sheet PNG to write; the JSON atlas goes beside it.")
+    ] = None,
+    model: ModelOpt = None,
+    steps: StepsOpt = DEFAULT_STEPS,
+    seed: SeedOpt = 0,
+    size: SizeOpt = None,
+    scale: ScaleOpt = 2,
+    fps: FpsOpt = DEFAULT_FPS,
+    every: EveryOpt = 1,
+    background: BackgroundOpt = "transparent",
+    provider: ProviderOpt = "auto",
+    damage: DamageOpt = None,
+    columns: Annotated[int | None, typer.Option("--columns", help="Columns of the grid (default: square).")] = None,
+    frames: Annotated[
+        int | None, typer.Option("--frames", help="Frames on the sheet, evenly spaced (default: all, at most 64).")
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render a sprite sheet PNG plus a TexturePacker JSON-hash atlas (Phaser, PixiJS)."""
+    _render(
+        "sheet",
+        output,
+        model=model,
+        steps=steps,
+        seed=seed,
+        size=size,
+        every=every,
+        background=background,
+        provider=provider,
+        damage=damage,
+        json_out=json_out,
+        quiet=quiet,
+        scale=scale,
+        fps=fps,
+        columns=columns,
+        sheet_frames=frames,
+    )
+
+
+@app.command()
+def frames(
+    outdir: Annotated[Path | None, typer.Argument(help="Folder for frame-00000.png... (created if missing).")] = None,
+    model: ModelOpt = None,
+    steps: StepsOpt = DEFAULT_STEPS,
+    seed: SeedOpt = 0,
+    size: SizeOpt = None,
+    scale: ScaleOpt = DEFAULT_SCALE,
+    every: EveryOpt = 1,
+    background: BackgroundOpt = "transparent",
+    provider: ProviderOpt = "auto",
+    damage: DamageOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render a numbered PNG sequence (straight alpha) into a folder."""
+    _render(
+        "frames",
+        outdir,
+        model=model,
+        steps=steps,
+        seed=seed,
+        size=size,
+        every=every,
+        background=background,
+        provider=provider,
+        damage=damage,
+        json_out=json_out,
+        quiet=quiet,
+        scale=scale,
+    )
+
+
 @app.command()
 def train(
     target: Annotated[

@@ -21,7 +21,11 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
     proto = onnx.load(str(path))
     params = int(sum(int(np.prod(t.dims)) for t in proto.graph.initializer))
     params += sum(
-        int(np.prod(a.t.dims)) for n in proto.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"
+        int(np.prod(a.t.dims))
+        for n in proto.graph.node
+        if n.op_type == "Constant"
+        for a in n.attribute
+        if a.name == "value"
     )
     info = session.info
 

@@ -144,7 +144,9 @@ class NCASession:
             )
         available = available_providers()
         if provider == "cuda" and _ORT_NAMES["cuda"] not in available:
-            raise NCAError(f"--provider cuda: this onnxruntime has no CUDA provider (available: {', '.join(available)})")
+            raise NCAError(
+                f"--provider cuda: this onnxruntime has no CUDA provider (available: {', '.join(available)})"
+            )
         wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if provider != "cpu" else ["CPUExecutionProvider"]
         wanted = [p for p in wanted if p in available]
         opts = ort.SessionOptions()
@@ -171,9 +173,7 @@ class NCASession:
         state = next(i for i in self.session.get_inputs() if i.name == "state")
         dims = state.shape
         if isinstance(dims[1], int) and dims[1] != self.info.channels:
-            raise NCAError(
-                f"{self.path}: state has {dims[1]} channels but the metadata says {self.info.channels}"
-            )
+            raise NCAError(f"{self.path}: state has {dims[1]} channels but the metadata says {self.info.channels}")
 
     @property
     def provider(self) -> str:

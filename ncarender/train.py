@@ -226,9 +226,7 @@ def train(
         config = TrainConfig(**saved_cfg)
         config.validate()
         if start_iter >= config.iterations:
-            raise NCAError(
-                f"{out} already has {start_iter} iterations; pass a larger --iterations to continue"
-            )
+            raise NCAError(f"{out} already has {start_iter} iterations; pass a larger --iterations to continue")
     else:
         model = NCA.from_config(model_config or NCAConfig())
         ckpt = None
