@@ -1,7 +1,38 @@
-"""ncarender: grow snowflakes with a Neural Cellular Automaton and render them."""
+"""ncarender: grow snowflakes with a Neural Cellular Automaton and render them.
+
+The rendering API never imports torch::
+
+    from ncarender import Renderer
+    Renderer().render("snowflake.gif", seed=0, steps=200)
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["NCAError", "RenderResult", "Renderer", "WriterOptions", "__version__", "open_model"]
+
+if TYPE_CHECKING:
+    from .api import Renderer, RenderResult
+    from .errors import NCAError
+    from .runtime import open_model
+    from .writers import WriterOptions
+
+_LAZY = {
+    "Renderer": "api",
+    "RenderResult": "api",
+    "NCAError": "errors",
+    "open_model": "runtime",
+    "WriterOptions": "writers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names lazily so ``ncarender --help`` stays fast."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'ncarender' has no attribute {name!r}")
