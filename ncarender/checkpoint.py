@@ -86,10 +86,12 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise NCAError(f"checkpoint {str(path)!r} is a folder, not a file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise NCAError(
-            f"{path} holds objects a safe load refuses (it may contain code); not an ncarender checkpoint"
-        ) from None
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc) or "Unsupported class" in str(exc):
+            raise NCAError(
+                f"{path} holds objects a safe load refuses (it may contain code); not an ncarender checkpoint"
+            ) from None
+        raise NCAError(f"{path} is not a readable torch checkpoint") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NCAError(f"{path} is not a readable torch checkpoint ({first})") from None

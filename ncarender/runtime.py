@@ -206,6 +206,7 @@ class NCASession:
         every: int = 1,
         damage: Sequence[Damage] = (),
         include_seed_frame: bool = True,
+        failed: dict[int, int] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Run ``steps`` steps for all ``seeds`` at once; yield ``(step, state)`` for each frame.
 
@@ -213,7 +214,10 @@ class NCASession:
         Frames are taken at step 0 (if ``include_seed_frame``), every ``every``
         steps, and always at the last step. Sample ``i`` draws its masks from
         ``numpy.random.default_rng(seeds[i])``, one ``(H, W)`` array per step.
-        Raises :class:`NCAError` if the state becomes non-finite.
+        Raises :class:`NonFiniteStateError` if the state becomes non-finite,
+        unless ``failed`` is given: then each sample that does is recorded as
+        ``failed[i] = step`` and zeroed, and the others go on unchanged (the
+        failed sample's later frames mean nothing).
         """
         if steps < 1:
             raise NCAError(f"--steps must be at least 1, got {steps}")
@@ -247,8 +251,13 @@ class NCASession:
             if t % every == 0 or t == steps:
                 frame = runner.get_state()
                 if not np.isfinite(frame).all():
-                    bad = [int(seeds[i]) for i in range(n) if not np.isfinite(frame[i]).all()]
-                    raise NonFiniteStateError(t, bad)
+                    bad = [i for i in range(n) if not np.isfinite(frame[i]).all()]
+                    if failed is None:
+                        raise NonFiniteStateError(t, [int(seeds[i]) for i in bad])
+                    for i in bad:
+                        failed.setdefault(i, t)
+                    frame[bad] = 0.0
+                    runner.set_state(frame)
                 yield t, frame
 
 

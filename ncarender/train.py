@@ -201,7 +201,6 @@ def train(
     """
     config.validate()
     dev = resolve_device(device)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
     start_iter = 0
     losses: list[float] = []
     seconds_before = 0.0

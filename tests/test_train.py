@@ -1,0 +1,177 @@
+"""Training: the loss goes down, runs repeat, resume continues, Ctrl-C checkpoints, checkpoints load safely."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import tiny_target  # noqa: E402
+
+from ncarender.checkpoint import load_checkpoint, pool_path  # noqa: E402
+from ncarender.errors import NCAError  # noqa: E402
+from ncarender.model import NCA  # noqa: E402
+from ncarender.train import TrainConfig, rollout_cropped, train  # noqa: E402
+
+
+def _cfg(**kw: object) -> TrainConfig:
+    base: dict[str, object] = dict(
+        mode="grow", iterations=6, batch_size=2, steps_min=8, steps_max=12, seed=1, checkpoint_every=100
+    )
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def test_short_training_lowers_the_loss(tiny_checkpoint: Path) -> None:
+    ckpt = load_checkpoint(tiny_checkpoint)
+    losses = ckpt.train_state["losses"]
+    assert len(losses) == 30
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
+def test_same_seed_repeats_the_run(tmp_path: Path) -> None:
+    a = train(tiny_target(), tmp_path / "a.pt", config=_cfg(), device="cpu")
+    b = train(tiny_target(), tmp_path / "b.pt", config=_cfg(), device="cpu")
+    assert a.losses == b.losses
+    wa, wb = load_checkpoint(a.checkpoint).state_dict, load_checkpoint(b.checkpoint).state_dict
+    for key in wa:
+        assert torch.equal(wa[key], wb[key])
+
+
+def test_resume_continues_from_the_saved_iteration(tmp_path: Path) -> None:
+    full = train(tiny_target(), tmp_path / "full.pt", config=_cfg(mode="persist", pool_size=8, iterations=6), device="cpu")
+    part = tmp_path / "part.pt"
+    first = train(tiny_target(), part, config=_cfg(mode="persist", pool_size=8, iterations=3), device="cpu")
+    assert first.iterations == 3 and pool_path(part).exists()
+    resumed = train(tiny_target(), part, config=_cfg(mode="persist", pool_size=8, iterations=6), device="cpu", resume=True)
+    assert resumed.iterations == 6
+    ckpt = load_checkpoint(part)
+    assert ckpt.iterations == 6 and len(ckpt.train_state["losses"]) == 6
+    # Optimiser, RNG and pool are restored, so the resumed run repeats the uninterrupted one.
+    assert resumed.losses == pytest.approx(full.losses, rel=1e-4)
+
+
+def test_resume_past_the_end_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "m.pt"
+    train(tiny_target(), out, config=_cfg(iterations=2), device="cpu")
+    with pytest.raises(NCAError, match="already has 2 iterations"):
+        train(tiny_target(), out, config=_cfg(iterations=2), device="cpu", resume=True)
+
+
+def test_ctrl_c_writes_a_checkpoint(tmp_path: Path) -> None:
+    calls = []
+
+    def interrupt(i: int, n: int, loss: float) -> None:
+        calls.append(i)
+        if i == 2:
+            raise KeyboardInterrupt
+
+    result = train(tiny_target(), tmp_path / "m.pt", config=_cfg(iterations=50), device="cpu", progress=interrupt)
+    assert result.interrupted and result.iterations == 2
+    assert load_checkpoint(tmp_path / "m.pt").iterations == 2
+
+
+@pytest.mark.parametrize("mode", ["persist", "regenerate"])
+def test_pool_modes_train(tmp_path: Path, mode: str) -> None:
+    result = train(tiny_target(), tmp_path / "m.pt", config=_cfg(mode=mode, pool_size=8, batch_size=4), device="cpu")
+    assert result.iterations == 6 and np.isfinite(result.final_loss)
+    pool = torch.load(pool_path(tmp_path / "m.pt"), weights_only=True)
+    assert pool.shape == (8, 16, 16, 16)
+
+
+def test_cropped_rollout_equals_full_rollout() -> None:
+    torch.manual_seed(0)
+    model = NCA()
+    torch.nn.init.normal_(model.w2.weight, std=0.05)
+    x0 = torch.zeros(2, 24, 24, 16)
+    x0[:, 12, 12, 3:] = 1.0
+
+    def masks(seed: int):  # type: ignore[no-untyped-def]
+        gen = torch.Generator().manual_seed(seed)
+        return lambda: (torch.rand((2, 24, 24, 1), generator=gen) < 0.5).float()
+
+    cropped = rollout_cropped(model, x0, 30, masks(5))
+    full, draw = x0, masks(5)
+    for _ in range(30):
+        full = model.forward_nhwc(full, draw())
+    assert (full[..., 3] > 0.1).sum() > 4
+    torch.testing.assert_close(cropped, full, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"mode": "explode"}, "unknown training mode"),
+        ({"iterations": 0}, "--iterations"),
+        ({"steps_min": 10, "steps_max": 5}, "steps"),
+        ({"mode": "persist", "pool_size": 1, "batch_size": 2}, "--pool-size"),
+        ({"lr": 0.0}, "--lr"),
+    ],
+)
+def test_bad_training_settings(kw: dict[str, object], message: str, tmp_path: Path) -> None:
+    with pytest.raises(NCAError, match=message):
+        train(tiny_target(), tmp_path / "m.pt", config=_cfg(**kw), device="cpu")
+
+
+# ---- checkpoints ---------------------------------------------------------------------------------------------
+
+
+class _Evil:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (print, ("pwned",))
+
+
+def _write_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGBA", (4, 4)).save(path, format="PNG")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(np.random.default_rng(0).bytes(300)), "not a readable torch checkpoint"),
+        (_write_png, "not a readable torch checkpoint"),
+        (lambda p: p.write_bytes(pickle.dumps(_Evil())), "not a readable torch checkpoint|safe load refuses"),
+        (lambda p: torch.save({"evil": _Evil()}, p), "safe load refuses"),
+        (lambda p: torch.save({"weights": torch.zeros(3)}, p), "not an ncarender checkpoint"),
+        (lambda p: None, "does not exist"),
+    ],
+)
+def test_bad_checkpoints_are_refused(tmp_path: Path, make, message: str, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.pt"
+    make(path)
+    with pytest.raises(NCAError, match=message):
+        load_checkpoint(path)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_checkpoint_with_missing_keys(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    data = torch.load(tiny_checkpoint, weights_only=True)
+    del data["target"]
+    torch.save(data, tmp_path / "m.pt")
+    with pytest.raises(NCAError, match="missing target"):
+        load_checkpoint(tmp_path / "m.pt")
+    data = torch.load(tiny_checkpoint, weights_only=True)
+    del data["state_dict"]["w2.weight"]
+    torch.save(data, tmp_path / "m.pt")
+    with pytest.raises(NCAError, match="does not hold NCA weights"):
+        load_checkpoint(tmp_path / "m.pt")
+
+
+def test_save_load_gives_identical_outputs(tiny_checkpoint: Path) -> None:
+    from ncarender.export import model_from_checkpoint
+    from ncarender.model import seed_state
+
+    a = model_from_checkpoint(load_checkpoint(tiny_checkpoint))
+    b = model_from_checkpoint(load_checkpoint(tiny_checkpoint))
+    x = seed_state(1, 16)
+    mask = torch.ones(1, 1, 16, 16)
+    assert torch.equal(a(x, mask), b(x, mask))
+    ckpt = load_checkpoint(tiny_checkpoint)
+    assert ckpt.model_config.channels == 16 and ckpt.target.shape == (4, 16, 16)
+    assert ckpt.provenance["seed"] == 3 and "torch" in ckpt.provenance["versions"]
