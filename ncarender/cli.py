@@ -149,6 +149,8 @@ def _render(
             )
     except NCAError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
     result.timings["startup"] = _process_age() - sum(v for k, v in result.timings.items() if k != "startup")
     frames = result.summary.get("rendered_frames", result.summary.get("frames"))
     _say(
@@ -485,6 +487,8 @@ def export(
         result = export_checkpoint(checkpoint, output, steps=parity_steps)
     except NCAError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
     _say(
         f"wrote {result.path} (opset {result.opset}); parity over {result.steps} steps: "
         f"max abs diff {result.max_abs_diff:.3g} (tolerance {result.tolerance:g})",
