@@ -18,12 +18,14 @@ import numpy as np
 from .errors import NCAError
 from .render import Background, parse_background, to_rgba8
 from .runtime import Damage, NCASession, open_model
-from .writers import FrameWriter, ThreadedWriter, WriterOptions, open_writer
+from .writers import WriterOptions, write_output
 
 __all__ = ["RenderResult", "Renderer", "frame_steps", "parse_size", "EXTENSIONS"]
 
 #: The file extension each format writes (``frames`` writes a folder).
 EXTENSIONS = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "frames": ""}
+#: Formats whose writer streams as frames come, so it runs on its own thread beside the rollout.
+STREAMING_FORMATS = ("mp4", "frames")
 
 #: Progress callback: ``(steps_done, steps_total)``.
 Progress = Callable[[int, int], None]
@@ -116,18 +118,40 @@ class Renderer:
         background: Background | str = "white",
         damage: Sequence[Damage] = (),
         timings: dict[str, float] | None = None,
+        failed: dict[int, int] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(step, frames)`` with frames uint8 ``(N, H, W, 4)`` for the N seeds, at :func:`frame_steps`.
 
         ``background`` is a colour (opaque frames) or ``transparent`` / None
         (straight alpha). Time spent is added to ``timings['rollout']`` and
-        ``timings['convert']`` when a dict is given.
+        ``timings['convert']`` when a dict is given. A seed whose state turns
+        non-finite raises :class:`~ncarender.runtime.NonFiniteStateError`, or,
+        when ``failed`` is given, is recorded there as ``failed[index] = step``
+        while the others go on (see :meth:`NCASession.rollout`).
         """
         bg = parse_background(background) if isinstance(background, str) else background
+        for step, (rgba,) in self.composites(
+            seeds, [bg], steps=steps, size=size, every=every, damage=damage, timings=timings, failed=failed
+        ):
+            yield step, rgba
+
+    def composites(
+        self,
+        seeds: Sequence[int],
+        backgrounds: Sequence[Background],
+        *,
+        steps: int = 200,
+        size: tuple[int, int] | None = None,
+        every: int = 1,
+        damage: Sequence[Damage] = (),
+        timings: dict[str, float] | None = None,
+        failed: dict[int, int] | None = None,
+    ) -> Iterator[tuple[int, list[np.ndarray]]]:
+        """:meth:`frames` over several backgrounds from one rollout: ``(step, [uint8 (N, H, W, 4) per background])``."""
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
-        it = self.session.rollout(seeds, steps, size=size, every=every, damage=damage)
+        it = self.session.rollout(seeds, steps, size=size, every=every, damage=damage, failed=failed)
         while True:
             t0 = time.perf_counter()
             try:
@@ -136,10 +160,10 @@ class Renderer:
                 t["rollout"] += time.perf_counter() - t0
                 return
             t1 = time.perf_counter()
-            rgba = to_rgba8(state, bg)
+            converted = [to_rgba8(state, bg) for bg in backgrounds]
             t["rollout"] += t1 - t0
             t["convert"] += time.perf_counter() - t1
-            yield step, rgba
+            yield step, converted
 
     def rollout(
         self,
@@ -193,21 +217,25 @@ class Renderer:
         self.session.check_grid(1, *grid)
         shots = frame_steps(steps, every)
         timings: dict[str, float] = {"startup": self.open_seconds}
-        writer: FrameWriter = open_writer(fmt, path, n_frames=len(shots), grid=grid, options=options)
-        if fmt in ("mp4", "frames"):
-            writer = ThreadedWriter(writer)
-        with writer:
+
+        def frames() -> Iterator[np.ndarray]:
             for step, rgba in self.frames(
                 [seed], steps=steps, size=grid, every=every, background=bg, damage=damage, timings=timings
             ):
-                t0 = time.perf_counter()
-                writer.add(rgba[0])
-                timings["encode"] = timings.get("encode", 0.0) + time.perf_counter() - t0
+                yield rgba[0]
                 if progress is not None:
                     progress(step, steps)
-            t0 = time.perf_counter()
-            summary = writer.close()
-            timings["encode"] = timings.get("encode", 0.0) + time.perf_counter() - t0
+
+        summary = write_output(
+            fmt,
+            path,
+            frames(),
+            n_frames=len(shots),
+            grid=grid,
+            options=options,
+            threaded=fmt in STREAMING_FORMATS,
+            timings=timings,
+        )
         return RenderResult(
             path=path, format=fmt, seed=seed, steps=steps, summary=summary, provider=self.provider, timings=timings
         )

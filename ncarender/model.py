@@ -93,25 +93,31 @@ class NCA(nn.Module):
         return state * (pre & post).to(state.dtype)
 
     def forward_nhwc(self, state: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The same step as :meth:`forward` in channels-last layout (fast training path).
+        """The same step as :meth:`forward` in channels-last layout (the fast training path).
 
-        ``state`` ``(N, H, W, C)`` and ``mask`` ``(N, H, W, 1)`` -> ``(N, H, W, C)``.
-        Perception is computed with separable shifted sums and the update with
-        plain matrix products, which torch runs several times faster on CPU
-        than depthwise and 1x1 convolutions.
+        ``state`` ``(N, H, W, C)`` and ``mask`` ``(N, H, W, 1)`` (0/1) -> ``(N, H, W, C)``.
+        Perception is computed with separable shifted sums, and the update
+        network runs only on the cells whose update can matter: those that
+        fire and lie within one cell of a live cell (any other cell is zeroed
+        by the alive masks, or adds ``update * 0``). That is the same result
+        as the dense step, at a fraction of the matrix work.
         """
         c, hidden = self.config.channels, self.config.hidden
+        n, height, width, _ = state.shape
         p = F.pad(state, (0, 0, 1, 1, 1, 1))  # zero pad H and W: (N, H+2, W+2, C)
         diff_w = p[:, :, 2:] - p[:, :, :-2]  # (N, H+2, W, C)
         smooth_w = p[:, :, :-2] + 2.0 * p[:, :, 1:-1] + p[:, :, 2:]
         sobel_x = (diff_w[:, :-2] + 2.0 * diff_w[:, 1:-1] + diff_w[:, 2:]) * 0.125
         sobel_y = (smooth_w[:, 2:] - smooth_w[:, :-2]) * 0.125
         # Interleave as channel 3*c + k to match the depthwise kernel's order.
-        percept = torch.stack([state, sobel_x, sobel_y], dim=-1).flatten(-2)  # (N, H, W, 3C)
-        h = torch.relu(F.linear(percept, self.w1.weight.view(hidden, 3 * c), self.w1.bias))
-        update = F.linear(h, self.w2.weight.view(c, hidden))
-        pre = self._alive_nhwc(state)
-        state = state + update * mask
+        percept = torch.stack([state, sobel_x, sobel_y], dim=-1).reshape(-1, 3 * c)  # (N*H*W, 3C)
+        pre = self._alive_nhwc(state)  # (N, H, W, 1)
+        near = F.max_pool2d(pre.squeeze(-1).unsqueeze(1).to(state.dtype), 3, stride=1, padding=1) > 0
+        active = torch.nonzero((near.squeeze(1).unsqueeze(-1) & (mask != 0)).reshape(-1)).squeeze(1)
+        h = torch.relu(F.linear(percept.index_select(0, active), self.w1.weight.view(hidden, 3 * c), self.w1.bias))
+        rows = F.linear(h, self.w2.weight.view(c, hidden)) * mask.reshape(-1, 1).index_select(0, active)
+        update = torch.zeros((n * height * width, c), dtype=state.dtype, device=state.device)
+        state = state + update.index_copy(0, active, rows).view(n, height, width, c)
         return state * (pre & self._alive_nhwc(state)).to(state.dtype)
 
     def _alive_nhwc(self, state: torch.Tensor) -> torch.Tensor:

@@ -51,9 +51,10 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -75,6 +76,7 @@ __all__ = [
     "gif_frame_ms",
     "open_writer",
     "sheet_indices",
+    "write_output",
 ]
 
 #: Output formats understood by :func:`open_writer`.
@@ -923,3 +925,42 @@ class ThreadedWriter(FrameWriter):
         self._done = True
         if self.summary is None:
             self.inner.abort()
+
+
+def write_output(
+    fmt: str,
+    path: Path | str,
+    frames: Iterable[np.ndarray],
+    *,
+    n_frames: int,
+    grid: tuple[int, int],
+    options: WriterOptions | None = None,
+    threaded: bool = False,
+    timings: dict[str, float] | None = None,
+) -> dict[str, object]:
+    """Write ``n_frames`` uint8 ``(H, W, 4)`` frames from ``frames`` as one output; return the writer's summary.
+
+    The single path of every render, one seed or a batch: :func:`open_writer`
+    (so a bad path or option fails before ``frames`` is first pulled), every
+    frame added in order, closed. ``threaded`` runs the encoder on a background
+    thread (:class:`ThreadedWriter`); the bytes are the same either way. Time
+    spent in the writer is added to ``timings['encode']`` when a dict is given.
+    On any error (Ctrl-C included) nothing is left at ``path``.
+    """
+    writer = open_writer(fmt, path, n_frames=n_frames, grid=grid, options=options)
+    if threaded:
+        writer = ThreadedWriter(writer)
+    spent = 0.0
+    try:
+        with writer:
+            for frame in frames:
+                t0 = time.perf_counter()
+                writer.add(frame)
+                spent += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            summary = writer.close()
+            spent += time.perf_counter() - t0
+    finally:
+        if timings is not None:
+            timings["encode"] = timings.get("encode", 0.0) + spent
+    return summary
