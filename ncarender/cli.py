@@ -506,6 +506,54 @@ def export(
         )
 
 
+@app.command("eval")
+def eval_(
+    model: Annotated[Path | None, typer.Argument(help="Step model (.onnx). Default: the shipped snowflake.")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target image or built-in name (default: the image stored in the model).")
+    ] = None,
+    target_size: Annotated[int, typer.Option(help="Size in cells of --target (it is centred on the grid).")] = 40,
+    num_seeds: Annotated[int, typer.Option("--num-seeds", "-k", help="Seeds to grow (0..K-1).")] = 16,
+    steps: Annotated[str, typer.Option("--steps", help="Comma-separated steps at which to measure.")] = "100,200,500,1000",
+    regen: Annotated[bool, typer.Option("--regen/--no-regen", help="Also measure regeneration after damage.")] = True,
+    check: Annotated[bool, typer.Option("--check", help="Exit 2 if the model misses the quality bar.")] = False,
+    provider: ProviderOpt = "auto",
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure how close MODEL grows to its target (MSE of RGBA), whether it stays finite, and regeneration."""
+    from .evaluate import evaluate, format_report
+
+    try:
+        try:
+            step_list = [int(s) for s in steps.split(",") if s.strip()]
+        except ValueError:
+            raise NCAError(f"--steps {steps!r}: expected comma-separated integers such as 100,200") from None
+        if num_seeds < 1:
+            raise NCAError(f"--num-seeds must be at least 1, got {num_seeds}")
+        tgt = None
+        if target is not None:
+            from .runtime import open_model
+            from .targets import load_target
+
+            session = open_model(model, provider=provider, quiet=True)
+            grid = min(session.info.grid)
+            if target_size > grid:
+                raise NCAError(f"--target-size {target_size} does not fit the model's {grid}-cell grid")
+            tgt = load_target(target, size=target_size, pad=(grid - target_size) // 2)
+            report = evaluate(session, target=tgt, seeds=range(num_seeds), steps=step_list, regen=regen)
+        else:
+            report = evaluate(model, seeds=range(num_seeds), steps=step_list, regen=regen, provider=provider)
+    except NCAError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    typer.echo(format_report(report), err=True)
+    if json_out:
+        _emit_json(report.to_json())
+    if check and not report.passed:
+        raise typer.Exit(2)
+
+
 @app.command()
 def info(
     model: Annotated[Path, typer.Argument(help="A .onnx step model or a .pt checkpoint.")],
