@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import errno
 import hashlib
 import json
 import math
@@ -365,9 +364,9 @@ def _completed(
 ) -> set[tuple[int, str]]:
     """The ``(seed, format)`` pairs of ``wanted`` whose latest record matches and whose file is intact."""
     latest: dict[str, dict[str, object]] = {}
-    for record in records:
-        if isinstance(record.get("path"), str):
-            latest[str(record["path"])] = record
+    for line in records:
+        if isinstance(line.get("path"), str):
+            latest[str(line["path"])] = line
     done: set[tuple[int, str]] = set()
     for (seed, fmt), options in wanted.items():
         record = latest.get(output_name(seed, fmt))
@@ -519,11 +518,12 @@ class _Run:
         self.manifest = manifest
         self.pool = pool
         self.on_record = on_record
-        self.inflight: dict[cf.Future[_Done], tuple[_Task, dict[str, object]]] = {}
+        self.inflight: dict[cf.Future[_Done], tuple[dict[str, object], float]] = {}
         self.error: BaseException | None = None
 
-    def submit(self, task: _Task, record: dict[str, object]) -> None:
-        self.inflight[self.pool.submit(_encode, task)] = (task, record)
+    def submit(self, task: _Task, record: dict[str, object], rollout_seconds: float) -> None:
+        """Encode ``task``; ``record`` is completed and written when it is done."""
+        self.inflight[self.pool.submit(_encode, task)] = (record, rollout_seconds)
 
     def report(self, record: dict[str, object]) -> None:
         if self.on_record is not None:
@@ -540,7 +540,7 @@ class _Run:
                 return
 
     def _finish(self, future: cf.Future[_Done]) -> None:
-        task, record = self.inflight.pop(future)
+        record, rollout_seconds = self.inflight.pop(future)
         if future.cancelled():
             return
         exc = future.exception()
@@ -556,7 +556,7 @@ class _Run:
             height=summary.get("height"),
             bytes=summary.get("bytes"),
             sha256=done.sha256,
-            seconds=round(float(str(record["seconds"])) + done.seconds, 4),
+            seconds=round(rollout_seconds + done.seconds, 4),
             finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         if "atlas" in summary:
@@ -733,11 +733,10 @@ def render_batch(
                             "path": name,
                             "status": "ok",
                             "options": described[spec.format],
-                            "seconds": share,
                             "ncarender": __version__,
                             **common,
                         }
-                        run.submit(_Task(seed, spec, outdir / name, frames_of_seed), record)
+                        run.submit(_Task(seed, spec, outdir / name, frames_of_seed), record, share)
                 del stacks
                 # At most one chunk's outputs wait while the next chunk rolls out.
                 run.collect(wait_until=sum(len(ss) for _, ss in chunk))
@@ -825,7 +824,7 @@ def render_gallery(
 
     font = _label_font()
     labels = [str(seed) for seed in seed_list]
-    boxes = [font.getbbox(text) for text in labels]
+    boxes = [tuple(math.ceil(v) for v in font.getbbox(text)) for text in labels]
     text_h = max(b[3] for b in boxes)
     tile_w, tile_h = grid[1] * scale, grid[0] * scale
     cell_w = max(tile_w, max(b[2] - b[0] for b in boxes) + 4)
@@ -861,7 +860,3 @@ def render_gallery(
         "height": sheet.height,
         "bytes": path.stat().st_size,
     }
-
-
-def _raise_enospc() -> None:  # pragma: no cover - kept for tests that simulate a full disk
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

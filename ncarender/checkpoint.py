@@ -20,7 +20,7 @@ from .atomic import atomic_path
 from .errors import NCAError
 from .model import NCAConfig
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "pool_path", "save_pool", "FORMAT"]
+__all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "pool_path", "save_checkpoint", "save_pool"]
 
 FORMAT = "ncarender-checkpoint"
 FORMAT_VERSION = 1

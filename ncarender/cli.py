@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -514,7 +514,7 @@ def eval_(
     ] = None,
     target_size: Annotated[int, typer.Option(help="Size in cells of --target (it is centred on the grid).")] = 40,
     num_seeds: Annotated[int, typer.Option("--num-seeds", "-k", help="Seeds to grow (0..K-1).")] = 16,
-    steps: Annotated[str, typer.Option("--steps", help="Comma-separated steps at which to measure.")] = "100,200,500,1000",
+    steps: Annotated[str, typer.Option("--steps", help="Comma-separated steps to measure at.")] = "100,200,500,1000",
     regen: Annotated[bool, typer.Option("--regen/--no-regen", help="Also measure regeneration after damage.")] = True,
     check: Annotated[bool, typer.Option("--check", help="Exit 2 if the model misses the quality bar.")] = False,
     provider: ProviderOpt = "auto",
@@ -577,12 +577,12 @@ class _TrainProgress:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self.bar = None
-        self.task = None
+        self.bar: Any = None
+        self.task: Any = None
         self.t0 = time.perf_counter()
         if not quiet and sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
             from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(
                 TextColumn("training"),

@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import NCAError
 
-__all__ = ["FORMAT_VERSION", "META", "ModelInfo", "parse_metadata", "DEFAULTS"]
+__all__ = ["DEFAULTS", "FORMAT_VERSION", "META", "ModelInfo", "parse_metadata"]
 
 FORMAT_VERSION = 1
 

@@ -50,6 +50,8 @@ class NCA(nn.Module):
     and returns the next state ``(N, C, H, W)``.
     """
 
+    kernel: torch.Tensor
+
     def __init__(
         self,
         *,

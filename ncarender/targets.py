@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import NCAError
 
-__all__ = ["BUILTIN_TARGETS", "load_target", "load_image_rgba", "pad_target", "premultiply"]
+__all__ = ["BUILTIN_TARGETS", "load_image_rgba", "load_target", "pad_target", "premultiply"]
 
 #: Built-in targets shipped as package data, by name.
 BUILTIN_TARGETS: dict[str, str] = {"snowflake": "snowflake.png"}

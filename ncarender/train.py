@@ -28,7 +28,7 @@ from .checkpoint import Checkpoint, load_checkpoint, pool_path, save_checkpoint,
 from .errors import NCAError
 from .model import NCA, NCAConfig
 
-__all__ = ["TrainConfig", "TrainResult", "train", "rollout_cropped", "resolve_device"]
+__all__ = ["TrainConfig", "TrainResult", "resolve_device", "rollout_cropped", "train"]
 
 Mode = Literal["grow", "persist", "regenerate"]
 MODES: tuple[str, ...] = ("grow", "persist", "regenerate")
@@ -94,7 +94,9 @@ def resolve_device(device: str) -> torch.device:
     raise NCAError(f"unknown device {device!r}; choose auto, cpu or cuda")
 
 
-def _live_window(x: torch.Tensor, margin: int, bounds: tuple[int, int]) -> tuple[int, int, int, int] | None:
+def _live_window(
+    x: torch.Tensor, margin: int, bounds: tuple[int, int, int, int]
+) -> tuple[int, int, int, int] | None:
     """Bounding box ``(y0, y1, x0, x1)`` of non-zero cells of ``x`` ``(N, h, w, C)``, grown by ``margin``.
 
     Coordinates are local to ``x`` and clipped to ``bounds`` (which may reach
@@ -127,7 +129,7 @@ def rollout_cropped(
     ``mask_fn()`` returns the full-grid mask ``(N, H, W, 1)`` for each step, so
     the random stream is the same as for an uncropped rollout.
     """
-    n, height, width, _ = state.shape
+    _, height, width, _ = state.shape
     win = _live_window(state, 2, (0, height, 0, width))
     if win is None:  # nothing alive: nothing can ever grow
         for _ in range(steps):
@@ -236,7 +238,8 @@ def train(
         bound = 1.0 / math.sqrt(3 * model.config.channels)
         with torch.no_grad():
             model.w1.weight.uniform_(-bound, bound, generator=init)
-            model.w1.bias.uniform_(-bound, bound, generator=init)
+            if model.w1.bias is not None:
+                model.w1.bias.uniform_(-bound, bound, generator=init)
     model.to(dev)
     tgt = torch.as_tensor(target, dtype=torch.float32).permute(1, 2, 0).to(dev)  # (H, W, 4)
     height, width = tgt.shape[:2]

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
 # Tiny models gain nothing from threads; one thread keeps the suite light on a 2-core machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -31,7 +30,9 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("tiny") / "tiny.pt"
-    cfg = TrainConfig(mode="grow", iterations=30, batch_size=4, steps_min=16, steps_max=24, seed=3, checkpoint_every=100)
+    cfg = TrainConfig(
+        mode="grow", iterations=30, batch_size=4, steps_min=16, steps_max=24, seed=3, checkpoint_every=100
+    )
     train(tiny_target(), out, config=cfg, target_name="plus", device="cpu")
     return out
 

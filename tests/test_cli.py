@@ -110,14 +110,19 @@ def _foreign_model(path: Path, channels: int = 16) -> None:
     state = helper.make_tensor_value_info("state", TensorProto.FLOAT, ["N", channels, "H", "W"])
     mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["N", 1, "H", "W"])
     out = helper.make_tensor_value_info("next_state", TensorProto.FLOAT, ["N", channels, "H", "W"])
-    nodes = [helper.make_node("Mul", ["state", "mask"], ["sm"]), helper.make_node("Sub", ["state", "sm"], ["next_state"])]
+    nodes = [
+        helper.make_node("Mul", ["state", "mask"], ["sm"]),
+        helper.make_node("Sub", ["state", "sm"], ["next_state"]),
+    ]
     graph = helper.make_graph(nodes, "foreign", [state, mask], [out])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
 def test_model_without_metadata_renders_with_a_notice(tmp_path: Path) -> None:
     _foreign_model(tmp_path / "f.onnx")
-    code, _, err = run("gif", str(tmp_path / "f.gif"), "--model", str(tmp_path / "f.onnx"), "--steps", "3", "--size", "8")
+    code, _, err = run(
+        "gif", str(tmp_path / "f.gif"), "--model", str(tmp_path / "f.onnx"), "--steps", "3", "--size", "8"
+    )
     assert code == 0, err
     assert "no ncarender metadata" in err
     with Image.open(tmp_path / "f.gif") as im:
@@ -195,7 +200,19 @@ def test_ctrl_c_leaves_no_partial_file(tiny_onnx: Path, tmp_path: Path) -> None:
     out = tmp_path / "o.mp4"
     out.write_bytes(b"precious")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ncarender", "mp4", str(out), "--model", str(tiny_onnx), "--steps", "100000", "--size", "64"],
+        [
+            sys.executable,
+            "-m",
+            "ncarender",
+            "mp4",
+            str(out),
+            "--model",
+            str(tiny_onnx),
+            "--steps",
+            "100000",
+            "--size",
+            "64",
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -250,9 +267,11 @@ def test_export_and_info_commands(tiny_checkpoint: Path, tmp_path: Path) -> None
     code, stdout, _ = run("info", str(out), "--json")
     info = json.loads(stdout)
     assert info["inputs"] == {"state": ["N", 16, "H", "W"], "mask": ["N", 1, "H", "W"]}
-    assert info["grid"] == [16, 16] and info["training_iterations"] == 30 and "CPUExecutionProvider" in info[
-        "providers_available"
-    ]
+    assert (
+        info["grid"] == [16, 16]
+        and info["training_iterations"] == 30
+        and "CPUExecutionProvider" in info["providers_available"]
+    )
     code, stdout, _ = run("info", str(tiny_checkpoint), "--json")
     assert json.loads(stdout)["parameters"] == 48 * 128 + 128 + 128 * 16
 
@@ -264,8 +283,26 @@ def test_train_command_writes_a_checkpoint_and_preview(tmp_path: Path) -> None:
     PILImage.new("RGB", (10, 10), (200, 30, 30)).save(target)
     out = tmp_path / "m.pt"
     code, stdout, err = run(
-        "train", str(target), "-o", str(out), "--mode", "grow", "--iterations", "2", "--batch-size", "1",
-        "--size", "6", "--pad", "3", "--steps-min", "4", "--steps-max", "5", "--preview", str(tmp_path / "p.png"),
+        "train",
+        str(target),
+        "-o",
+        str(out),
+        "--mode",
+        "grow",
+        "--iterations",
+        "2",
+        "--batch-size",
+        "1",
+        "--size",
+        "6",
+        "--pad",
+        "3",
+        "--steps-min",
+        "4",
+        "--steps-max",
+        "5",
+        "--preview",
+        str(tmp_path / "p.png"),
         "--json",
     )
     assert code == 0, err

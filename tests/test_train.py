@@ -43,11 +43,15 @@ def test_same_seed_repeats_the_run(tmp_path: Path) -> None:
 
 
 def test_resume_continues_from_the_saved_iteration(tmp_path: Path) -> None:
-    full = train(tiny_target(), tmp_path / "full.pt", config=_cfg(mode="persist", pool_size=8, iterations=6), device="cpu")
+    full = train(
+        tiny_target(), tmp_path / "full.pt", config=_cfg(mode="persist", pool_size=8, iterations=6), device="cpu"
+    )
     part = tmp_path / "part.pt"
     first = train(tiny_target(), part, config=_cfg(mode="persist", pool_size=8, iterations=3), device="cpu")
     assert first.iterations == 3 and pool_path(part).exists()
-    resumed = train(tiny_target(), part, config=_cfg(mode="persist", pool_size=8, iterations=6), device="cpu", resume=True)
+    resumed = train(
+        tiny_target(), part, config=_cfg(mode="persist", pool_size=8, iterations=6), device="cpu", resume=True
+    )
     assert resumed.iterations == 6
     ckpt = load_checkpoint(part)
     assert ckpt.iterations == 6 and len(ckpt.train_state["losses"]) == 6
