@@ -513,11 +513,23 @@ class _Stop(Exception):
 class _Run:
     """The encoders in flight, and the records of what they finished."""
 
-    def __init__(self, result: BatchResult, manifest: Manifest, pool: cf.Executor, on_record: OnRecord | None) -> None:
+    def __init__(
+        self,
+        result: BatchResult,
+        manifest: Manifest,
+        pool: cf.Executor,
+        *,
+        total: int,
+        on_record: OnRecord | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
         self.result = result
         self.manifest = manifest
         self.pool = pool
+        self.total = total
         self.on_record = on_record
+        self.progress = progress
+        self.reported = 0
         self.inflight: dict[cf.Future[_Done], tuple[dict[str, object], float]] = {}
         self.error: BaseException | None = None
 
@@ -525,9 +537,13 @@ class _Run:
         """Encode ``task``; ``record`` is completed and written when it is done."""
         self.inflight[self.pool.submit(_encode, task)] = (record, rollout_seconds)
 
-    def report(self, record: dict[str, object]) -> None:
+    def report(self, record: dict[str, object], outputs: int = 1) -> None:
+        """Hand ``record`` to the callbacks; it settles ``outputs`` of the total."""
         if self.on_record is not None:
             self.on_record(record)
+        self.reported += outputs
+        if self.progress is not None:
+            self.progress(self.reported, self.total)
 
     def collect(self, *, wait_until: int | None = None) -> None:
         """Record every finished task; with ``wait_until``, first wait until at most that many are in flight."""
@@ -605,6 +621,7 @@ def render_batch(
     jobs: int | None = None,
     resume: bool = False,
     on_record: OnRecord | None = None,
+    progress: Callable[[int, int], None] | None = None,
     executor: str = "auto",
 ) -> BatchResult:
     """Render every seed of ``seeds`` into ``outdir`` in each format; append a manifest line per output.
@@ -618,7 +635,8 @@ def render_batch(
     ``thread``, or ``auto``: processes when ``jobs > 1``). With ``resume``, outputs
     whose latest manifest record matches (model, options, sha256 of the file on
     disk) are skipped. ``on_record`` receives each manifest record as it is
-    written, and a record with ``"status": "failed"`` for each seed that failed.
+    written, and a record with ``"status": "failed"`` for each seed that failed;
+    ``progress`` receives ``(outputs_done, outputs_to_do)`` at the start and after each.
 
     A failed seed (non-finite state) is reported in :attr:`BatchResult.failed`
     and the batch goes on. A write error raises :class:`NCAError` once the
@@ -686,7 +704,10 @@ def render_batch(
     common = {"model": renderer.session.path.name, "model_sha256": model_hash, "provider": renderer.provider}
 
     pool = _make_pool(jobs, kind)
-    run = _Run(result, manifest, pool, on_record)
+    total = sum(len(ss) for _, ss in todo)
+    run = _Run(result, manifest, pool, total=total, on_record=on_record, progress=progress)
+    if progress is not None:
+        progress(0, total)
     try:
         try:
             for chunk in chunks:
@@ -722,7 +743,7 @@ def render_batch(
                             "error": f"the state became non-finite (NaN/inf) at step {failed[i]}",
                         }
                         result.failed.append(failure)
-                        run.report(failure)
+                        run.report(failure, len(seed_specs))
                         continue
                     for spec in seed_specs:
                         name = output_name(seed, spec.format)
