@@ -6,10 +6,13 @@ every render command start fast and work without the ``[train]`` extra.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -86,6 +89,10 @@ DamageOpt = Annotated[
     ),
 ]
 HoldOpt = Annotated[float, typer.Option("--hold", help="Seconds to hold the last frame.")]
+BatchSizeOpt = Annotated[
+    int | None, typer.Option("--batch-size", help="Seeds per rollout (default: from the grid size and free memory).")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Allow a seed spec beyond the usual maximum (10000 seeds).")]
 
 DEFAULT_STEPS = 200
 DEFAULT_SCALE = 4
@@ -309,10 +316,41 @@ def sheet(
     frames: Annotated[
         int | None, typer.Option("--frames", help="Frames on the sheet, evenly spaced (default: all, at most 64).")
     ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds", help="Gallery instead: the final frame of each seed (0-15, 0,5,17...), labelled, in one PNG."
+        ),
+    ] = None,
+    at: Annotated[int | None, typer.Option("--at", help="Gallery: the step to show (default: --steps).")] = None,
+    batch_size: BatchSizeOpt = None,
+    force: ForceOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Render a sprite sheet PNG plus a TexturePacker JSON-hash atlas (Phaser, PixiJS)."""
+    """Render a sprite sheet PNG plus a TexturePacker JSON-hash atlas (Phaser, PixiJS), or with --seeds a gallery."""
+    if seeds is not None:
+        _gallery(
+            output,
+            seeds=seeds,
+            model=model,
+            steps=steps,
+            at=at,
+            size=size,
+            scale=scale,
+            background=background,
+            provider=provider,
+            damage=damage,
+            columns=columns,
+            frames=frames,
+            batch_size=batch_size,
+            force=force,
+            json_out=json_out,
+            quiet=quiet,
+        )
+        return
+    if at is not None:
+        _fail("--at goes with --seeds (a gallery); a sprite sheet takes --frames")
     _render(
         "sheet",
         output,
@@ -364,6 +402,218 @@ def frames(
         quiet=quiet,
         scale=scale,
     )
+
+
+def _gallery(
+    output: Path | None,
+    *,
+    seeds: str,
+    model: Path | None,
+    steps: int,
+    at: int | None,
+    size: str | None,
+    scale: int,
+    background: str,
+    provider: str,
+    damage: list[str] | None,
+    columns: int | None,
+    frames: int | None,
+    batch_size: int | None,
+    force: bool,
+    json_out: bool,
+    quiet: bool,
+) -> None:
+    """``sheet --seeds``: one labelled tile per seed (see :func:`ncarender.batch.render_gallery`)."""
+    from .api import Renderer, parse_size
+    from .batch import parse_seeds, render_gallery
+    from .runtime import parse_damage
+
+    try:
+        if frames is not None:
+            raise NCAError("--frames is for a sprite sheet of one seed; a gallery (--seeds) shows one frame per seed")
+        seed_list = parse_seeds(seeds, force=force)
+        grid = parse_size(size)
+        damages = [parse_damage(d) for d in damage or []]
+        stem = model.stem if model is not None else "snowflake"
+        out = output if output is not None else Path(f"{stem}-gallery.png")
+        renderer = Renderer(model, provider=provider, quiet=quiet)
+        summary = render_gallery(
+            renderer,
+            out,
+            seed_list,
+            steps=steps,
+            at=at,
+            size=grid,
+            background=background,
+            damage=damages,
+            scale=scale,
+            columns=columns,
+            batch_size=batch_size,
+        )
+    except NCAError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    _say(
+        f"wrote {out} ({len(seed_list)} seeds at step {summary['step']}, {summary['columns']}x{summary['rows']} tiles, "
+        f"{summary['width']}x{summary['height']})",
+        quiet,
+    )
+    if json_out:
+        _emit_json(summary)
+
+
+class _BatchProgress(_RenderProgress):
+    """The progress bar over a batch's outputs; the total is known once resume has been checked."""
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (a scheduler cancelling the job) like Ctrl-C while the block runs."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@app.command()
+def batch(
+    outdir: Annotated[
+        Path, typer.Argument(help="Folder for seed-0042.gif... and manifest.jsonl (created if missing).")
+    ],
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds: 0-99, 0,5,17 or 0-999:10 (ranges inclusive).")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="gif, mp4, sheet or frames; several: gif,mp4,sheet.")
+    ] = "gif",
+    model: ModelOpt = None,
+    steps: StepsOpt = DEFAULT_STEPS,
+    size: SizeOpt = None,
+    scale: Annotated[int | None, typer.Option("--scale", help="Pixels per cell (default: 4, sheet 2).")] = None,
+    fps: Annotated[float | None, typer.Option("--fps", help="Frames per second (default: 20).")] = None,
+    every: EveryOpt = 1,
+    background: Annotated[
+        str | None,
+        typer.Option(
+            "--background",
+            "-b",
+            help="A name, #rrggbb or transparent (default: white for gif and mp4, transparent for sheet and frames).",
+        ),
+    ] = None,
+    provider: ProviderOpt = "auto",
+    damage: DamageOpt = None,
+    hold: Annotated[
+        float | None, typer.Option("--hold", help="gif, mp4: seconds to hold the last frame (default: 1).")
+    ] = None,
+    loop: Annotated[bool, typer.Option("--loop/--no-loop", help="gif: loop forever, or play once.")] = True,
+    crf: Annotated[int, typer.Option("--crf", help="mp4: x264 quality, 0 (lossless) to 51.")] = 18,
+    columns: Annotated[int | None, typer.Option("--columns", help="sheet: columns (default: square).")] = None,
+    frames: Annotated[
+        int | None, typer.Option("--frames", help="sheet: frames on the sheet (default: all, at most 64).")
+    ] = None,
+    batch_size: BatchSizeOpt = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Encoders running beside the rollout (default: all cores).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip outputs that are complete and recorded in the manifest.")
+    ] = False,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="Render only part I of N of the seeds (I from 0), e.g. 0/4.")
+    ] = None,
+    force: ForceOpt = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Stream each manifest line, and a line per failed seed, to stdout.")
+    ] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render many seeds at once: one rollout for many seeds, parallel encoding, a manifest, resumable."""
+    from .api import Renderer, parse_size
+    from .batch import BatchResult, output_spec, parse_formats, parse_seeds, parse_shard, render_batch, shard_seeds
+    from .runtime import parse_damage
+
+    result: BatchResult | None = None
+    written = 0
+    failures: list[dict[str, object]] = []
+
+    def on_record(record: dict[str, object]) -> None:
+        nonlocal written
+        if record.get("status") == "failed":
+            failures.append(record)
+            typer.echo(f"seed {record['seed']} failed: {record['error']}", err=True)
+        else:
+            written += 1
+        if json_out:
+            _emit_json(record)
+
+    t0 = time.perf_counter()
+    try:
+        seed_list = parse_seeds(seeds, force=force)
+        if shard is not None:
+            seed_list = shard_seeds(seed_list, *parse_shard(shard))
+        grid = parse_size(size)
+        damages = [parse_damage(d) for d in damage or []]
+        specs = [
+            output_spec(
+                f,
+                scale=scale,
+                fps=fps,
+                background=background,
+                hold=hold,
+                loop=loop,
+                crf=crf,
+                columns=columns,
+                sheet_frames=frames,
+            )
+            for f in parse_formats(fmt)
+        ]
+        renderer = Renderer(model, provider=provider, quiet=quiet)
+        with _sigterm_as_interrupt(), _BatchProgress(quiet, 0) as progress:
+            result = render_batch(
+                renderer,
+                outdir,
+                seed_list,
+                outputs=specs,
+                steps=steps,
+                size=grid,
+                every=every,
+                damage=damages,
+                batch_size=batch_size,
+                jobs=jobs,
+                resume=resume,
+                on_record=on_record,
+                progress=progress,
+            )
+    except NCAError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail(
+            f"interrupted: {written} output(s) finished and recorded in {str(outdir / 'manifest.jsonl')!r}; "
+            "run again with --resume to finish",
+            130,
+        )
+    skipped = f", {result.skipped} already done" if result.skipped else ""
+    _say(
+        f"batch: {written} output(s) written{skipped}, {len(failures)} seed(s) failed, "
+        f"{len(result.seeds)} seed(s), batch size {result.batch_size or '-'}, {result.jobs} encoder(s), "
+        f"{time.perf_counter() - t0:.2f} s; manifest {result.manifest}",
+        quiet,
+    )
+    if failures:
+        bad = ", ".join(str(f["seed"]) for f in failures)
+        _fail(f"{len(failures)} of {len(result.seeds)} seed(s) failed: {bad}")
 
 
 @app.command()
