@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["NCAError", "RenderResult", "Renderer", "WriterOptions", "__version__", "open_model"]
+__all__ = ["NCAError", "RenderResult", "Renderer", "WriterOptions", "__version__", "open_model", "render_batch"]
 
 if TYPE_CHECKING:
     from .api import Renderer, RenderResult
+    from .batch import render_batch
     from .errors import NCAError
     from .runtime import open_model
     from .writers import WriterOptions
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Renderer": "api",
     "RenderResult": "api",
+    "render_batch": "batch",
     "NCAError": "errors",
     "open_model": "runtime",
     "WriterOptions": "writers",

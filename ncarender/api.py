@@ -20,7 +20,7 @@ from .render import Background, parse_background, to_rgba8
 from .runtime import Damage, NCASession, open_model
 from .writers import WriterOptions, write_output
 
-__all__ = ["RenderResult", "Renderer", "frame_steps", "parse_size", "EXTENSIONS"]
+__all__ = ["EXTENSIONS", "STREAMING_FORMATS", "RenderResult", "Renderer", "frame_steps", "parse_size"]
 
 #: The file extension each format writes (``frames`` writes a folder).
 EXTENSIONS = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "frames": ""}

@@ -38,6 +38,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,8 +95,8 @@ DEFAULT_SCALE = {"gif": 4, "mp4": 4, "sheet": 2, "frames": 4}
 DEFAULT_BACKGROUND = {"gif": "white", "mp4": "white", "sheet": "transparent", "frames": "transparent"}
 DEFAULT_HOLD = {"gif": 1.0, "mp4": 1.0}
 
-_SEED_ITEM = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?$")
-_SHARD = re.compile(r"^(\d+)/(\d+)$")
+_SEED_ITEM = re.compile(r"^([0-9]+)(?:-([0-9]+)(?::([0-9]+))?)?$")
+_SHARD = re.compile(r"^([0-9]+)/([0-9]+)$")
 #: What a writer leaves beside ``seed-0042.gif`` while it works: ``.seed-0042.gif.<random>...``.
 _TEMPORARY = re.compile(r"^\.(seed-\d+(?:\.gif|\.mp4|\.png|\.json|-frames))\.")
 
@@ -286,9 +287,7 @@ def read_manifest(path: Path | str) -> list[dict[str, object]]:
         return []
     except OSError as exc:
         raise NCAError(f"cannot read the manifest {str(path)!r}: {exc.strerror}") from None
-    lines = data.split(b"\n")
-    torn = lines.pop()  # b"" when the file ends with a newline, else a torn last line
-    del torn
+    lines = data.split(b"\n")[:-1]  # what follows the last newline is nothing, or a torn line
     records: list[dict[str, object]] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -406,7 +405,6 @@ def _remove_temporaries(outdir: Path, names: set[str]) -> None:
 class _Task:
     """One output of one seed, handed to an encoder (pickled for a process pool)."""
 
-    seed: int
     spec: OutputSpec
     path: Path
     frames: np.ndarray  # uint8 (F, H, W, 4)
@@ -596,6 +594,40 @@ class _Run:
                 self._finish(future)
 
 
+def _roll_out(
+    renderer: Renderer,
+    chunk: Sequence[tuple[int, Sequence[OutputSpec]]],
+    *,
+    n_frames: int,
+    steps: int,
+    grid: tuple[int, int],
+    every: int,
+    damage: Sequence[Damage],
+    tick: Callable[[], None],
+) -> tuple[list[Background], list[np.ndarray], dict[int, int], float]:
+    """One rollout for the seeds of ``chunk``, converted over every background their outputs use.
+
+    Returns the backgrounds, one frame stack uint8 ``(n, F, H, W, 4)`` per background
+    (seed ``i``'s frames are ``stack[i]``), the failed seeds (``{index: step}``) and the
+    seconds per seed. ``tick`` runs every few frames (to record finished encoders).
+    """
+    backgrounds = list(dict.fromkeys(s.background for _, specs in chunk for s in specs))
+    stacks = [np.empty((len(chunk), n_frames, *grid, 4), dtype=np.uint8) for _ in backgrounds]
+    failed: dict[int, int] = {}
+    timings: dict[str, float] = {}
+    seeds = [seed for seed, _ in chunk]
+    for k, (_, frames) in enumerate(
+        renderer.composites(
+            seeds, backgrounds, steps=steps, size=grid, every=every, damage=damage, timings=timings, failed=failed
+        )
+    ):
+        for stack, rgba in zip(stacks, frames, strict=True):
+            stack[:, k] = rgba
+        if k % 8 == 0:
+            tick()
+    return backgrounds, stacks, failed, (timings["rollout"] + timings["convert"]) / len(chunk)
+
+
 def _prepare_outdir(outdir: Path) -> None:
     if outdir.exists() and not outdir.is_dir():
         raise NCAError(f"{str(outdir)!r} is a file; a batch writes into a folder")
@@ -689,14 +721,10 @@ def render_batch(
     _remove_temporaries(outdir, names)
     first_seed, first_specs = todo[0]
     for spec in first_specs:  # every user-fixable option error, before anything is rendered
-        open_writer(
-            spec.format, outdir / output_name(first_seed, spec.format), n_frames=len(shots), grid=grid,
-            options=spec.options,
-        ).abort()  # fmt: skip
-    backgrounds_all = list(dict.fromkeys(s.background for s in specs))
-    size_per_batch = batch_size or default_batch_size(
-        len(todo), grid, n_frames=len(shots), n_backgrounds=len(backgrounds_all)
-    )
+        path = outdir / output_name(first_seed, spec.format)
+        open_writer(spec.format, path, n_frames=len(shots), grid=grid, options=spec.options).abort()
+    n_backgrounds = len({s.background for s in specs})
+    size_per_batch = batch_size or default_batch_size(len(todo), grid, n_frames=len(shots), n_backgrounds=n_backgrounds)
     result.batch_size = size_per_batch
     renderer.session.check_grid(size_per_batch, *grid)
     chunks = [todo[i : i + size_per_batch] for i in range(0, len(todo), size_per_batch)]
@@ -711,28 +739,16 @@ def render_batch(
     try:
         try:
             for chunk in chunks:
-                chunk_seeds = [seed for seed, _ in chunk]
-                backgrounds = list(dict.fromkeys(s.background for _, ss in chunk for s in ss))
-                stacks = [np.empty((len(chunk), len(shots), *grid, 4), dtype=np.uint8) for _ in backgrounds]
-                failed: dict[int, int] = {}
-                timings: dict[str, float] = {}
-                for k, (_, frames) in enumerate(
-                    renderer.composites(
-                        chunk_seeds,
-                        backgrounds,
-                        steps=steps,
-                        size=grid,
-                        every=every,
-                        damage=damage,
-                        timings=timings,
-                        failed=failed,
-                    )
-                ):
-                    for stack, rgba in zip(stacks, frames, strict=True):
-                        stack[:, k] = rgba
-                    if k % 8 == 0:
-                        run.collect()
-                share = (timings["rollout"] + timings["convert"]) / len(chunk)
+                backgrounds, stacks, failed, share = _roll_out(
+                    renderer,
+                    chunk,
+                    n_frames=len(shots),
+                    steps=steps,
+                    grid=grid,
+                    every=every,
+                    damage=damage,
+                    tick=run.collect,
+                )
                 for i, (seed, seed_specs) in enumerate(chunk):
                     if i in failed:
                         failure: dict[str, object] = {
@@ -757,7 +773,7 @@ def render_batch(
                             "ncarender": __version__,
                             **common,
                         }
-                        run.submit(_Task(seed, spec, outdir / name, frames_of_seed), record, share)
+                        run.submit(_Task(spec, outdir / name, frames_of_seed), record, share)
                 del stacks
                 # At most one chunk's outputs wait while the next chunk rolls out.
                 run.collect(wait_until=sum(len(ss) for _, ss in chunk))
@@ -766,7 +782,15 @@ def render_batch(
             run.wind_down()
             assert run.error is not None
             error = run.error
-            message = str(error) if isinstance(error, NCAError) else f"{type(error).__name__}: {error}"
+            if isinstance(error, BrokenProcessPool):
+                message = (
+                    "an encoder process died (out of memory? a script that calls render_batch needs an "
+                    "`if __name__ == '__main__':` guard, or executor='thread')"
+                )
+            elif isinstance(error, NCAError):
+                message = str(error)
+            else:  # a bug, not the user's: keep its traceback
+                raise error from None
             raise NCAError(
                 f"{message}; stopped after {len(result.written)} output(s), all recorded in {str(manifest.path)!r}"
             ) from None

@@ -98,6 +98,11 @@ class OnnxStep(nn.Module):
     after the first layer is the model's own code.
     """
 
+    k_identity: torch.Tensor  # (C, 1, 3, 3) each
+    k_sobel_x: torch.Tensor
+    k_sobel_y: torch.Tensor
+    w1_weight: torch.Tensor  # (hidden, 3C, 1, 1), input channel k*C + c
+
     def __init__(self, model: NCA) -> None:
         super().__init__()
         self.model = model

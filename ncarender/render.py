@@ -56,14 +56,29 @@ def to_rgba8(state: np.ndarray, background: Background = (255, 255, 255)) -> np.
     """
     if state.ndim != 4 or state.shape[1] < 4:
         raise ValueError(f"expected a state of shape (N, C>=4, H, W), got {state.shape}")
-    rgba = np.moveaxis(state[:, :4], 1, -1)  # (N, H, W, 4) view
-    alpha = np.clip(rgba[..., 3:4], 0.0, 1.0)
-    rgb = np.clip(rgba[..., :3], 0.0, None)
-    np.minimum(rgb, alpha, out=rgb)
+    # One channel plane (N, H, W) at a time, in place: the same float operations in the same order as
+    # the per-pixel formula, so the bytes are those of ``rint(255 * ...)`` on whole (N, H, W, 4) arrays,
+    # at a third to a sixth of the time (benchmarks/bench.py, frame conversion).
+    n, _, height, width = state.shape
+    out = np.empty((n, height, width, 4), dtype=np.uint8)
+    alpha = np.clip(state[:, 3], 0.0, 1.0)  # (N, H, W)
+    colour = np.empty_like(alpha)
     if background is None:
-        straight = np.divide(rgb, alpha, out=np.zeros_like(rgb), where=alpha > 0)
-        out = np.concatenate([straight, alpha], axis=-1)
+        divisor = np.where(alpha > 0, alpha, np.ones_like(alpha))  # colour is 0 wherever alpha is
     else:
         bg = np.asarray(background, dtype=np.float32) / 255.0
-        out = np.concatenate([rgb + bg * (1.0 - alpha), np.ones_like(alpha)], axis=-1)
-    return np.rint(out * 255.0).astype(np.uint8)
+        clear = 1.0 - alpha
+        shade = np.empty_like(alpha)
+    for ch in range(3):
+        np.maximum(state[:, ch], 0.0, out=colour)
+        np.minimum(colour, alpha, out=colour)
+        if background is None:
+            colour /= divisor  # straight (un-premultiplied) colour
+        else:
+            np.multiply(clear, bg[ch], out=shade)
+            colour += shade
+        colour *= 255.0
+        np.rint(colour, out=colour)
+        out[..., ch] = colour
+    out[..., 3] = 255 if background is not None else np.rint(alpha * 255.0)
+    return out

@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +25,15 @@ from .errors import NCAError
 from .metadata import ModelInfo, parse_metadata
 
 __all__ = [
+    "PROVIDERS",
     "Damage",
+    "MaskStream",
     "NCASession",
     "available_providers",
     "default_model_path",
     "open_model",
     "parse_damage",
     "seed_states",
-    "PROVIDERS",
 ]
 
 PROVIDERS = ("auto", "cpu", "cuda")
@@ -39,6 +41,20 @@ _ORT_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 #: Bytes of working memory per cell and sample for one step: two state buffers,
 #: the mask, perception (3C), hidden layer (128) and update (C), float32, with slack.
 _BYTES_PER_CELL = 4 * (2 * 16 + 1 + 48 + 128 + 16) * 2
+#: Let onnxruntime's idle worker threads spin between operators. Off: with the encoder (ffmpeg, the GIF
+#: or PNG thread) or another process on the same cores, spinning workers steal their time; measured on
+#: 2 busy cores, a batch-1 step took 1.7x as long with spinning (benchmarks/bench.py, session options).
+ALLOW_SPINNING = False
+#: CUDA: masks are drawn and uploaded in blocks of steps of about this many bytes.
+_CUDA_MASK_BLOCK_BYTES = 64 * 2**20
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def available_providers() -> list[str]:
@@ -151,7 +167,8 @@ class NCASession:
         wanted = [p for p in wanted if p in available]
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or usable_cores()
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if ALLOW_SPINNING else "0")
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
@@ -225,40 +242,46 @@ class NCASession:
             raise NCAError(f"--every must be at least 1, got {every}")
         if not seeds:
             raise NCAError("no seeds to render")
+        if min(int(s) for s in seeds) < 0:
+            raise NCAError(f"seeds must be 0 or more, got {min(int(s) for s in seeds)}")
         height, width = size if size is not None else self.info.grid
         n, c = len(seeds), self.info.channels
         self.check_grid(n, height, width)
-        rngs = [np.random.default_rng(int(s)) for s in seeds]
         by_step: dict[int, list[Damage]] = {}
         for d in damage:
             by_step.setdefault(d.step, []).append(d)
-        fire = np.float32(self.info.fire_rate)
-        runner = _BoundRollout(self, n, c, height, width)
-        runner.set_state(seed_states(n, c, height, width))
-        if include_seed_frame:
-            yield 0, runner.get_state()
-        for t in range(1, steps + 1):
-            if t - 1 in by_step:  # damage applies to the state after t-1 steps
-                state = runner.get_state()
-                for d in by_step[t - 1]:
-                    state *= d.keep_mask(height, width)
-                runner.set_state(state)
-            masks = runner.mask_host
-            for i, rng in enumerate(rngs):
-                rng.random(dtype=np.float32, out=masks[i, 0])
-            np.less(masks, fire, out=masks, casting="unsafe")
-            runner.run()
-            if t % every == 0 or t == steps:
-                frame = runner.get_state()
-                if not np.isfinite(frame).all():
-                    bad = [i for i in range(n) if not np.isfinite(frame[i]).all()]
-                    if failed is None:
-                        raise NonFiniteStateError(t, [int(seeds[i]) for i in bad])
-                    for i in bad:
-                        failed.setdefault(i, t)
-                    frame[bad] = 0.0
-                    runner.set_state(frame)
-                yield t, frame
+        if self.device == "cpu":  # one step's masks at a time, drawn on this thread: the cores run onnxruntime
+            masks = MaskStream(seeds, height, width, self.info.fire_rate)
+        else:  # the host would idle while the GPU runs: draw blocks of steps ahead, seeds in parallel
+            block = max(1, min(steps, _CUDA_MASK_BLOCK_BYTES // (4 * n * height * width)))
+            masks = MaskStream(
+                seeds, height, width, self.info.fire_rate, block=block, workers=min(n, usable_cores()), prefetch=True
+            )
+        try:
+            runner = _BoundRollout(self, n, c, height, width, masks)
+            runner.set_state(seed_states(n, c, height, width))
+            if include_seed_frame:
+                yield 0, runner.get_state()
+            for t in range(1, steps + 1):
+                if t - 1 in by_step:  # damage applies to the state after t-1 steps
+                    state = runner.get_state()
+                    for d in by_step[t - 1]:
+                        state *= d.keep_mask(height, width)
+                    runner.set_state(state)
+                runner.run()
+                if t % every == 0 or t == steps:
+                    frame = runner.get_state()
+                    if not np.isfinite(frame).all():
+                        bad = [i for i in range(n) if not np.isfinite(frame[i]).all()]
+                        if failed is None:
+                            raise NonFiniteStateError(t, [int(seeds[i]) for i in bad])
+                        for i in bad:
+                            failed.setdefault(i, t)
+                        frame[bad] = 0.0
+                        runner.set_state(frame)
+                    yield t, frame
+        finally:
+            masks.close()
 
 
 class NonFiniteStateError(NCAError):
@@ -273,24 +296,98 @@ class NonFiniteStateError(NCAError):
         )
 
 
-class _BoundRollout:
-    """Two state buffers and one mask buffer bound to the session; ``run()`` swaps them."""
+class MaskStream:
+    """The update masks of a rollout, drawn ``block`` steps at a time: ``(block, N, 1, H, W)`` float32, 1 = fires.
 
-    def __init__(self, nca: NCASession, n: int, c: int, height: int, width: int) -> None:
+    Sample ``i`` draws from ``numpy.random.default_rng(seeds[i])``; its mask at step ``t`` is the ``t``-th
+    ``(H, W)`` float32 draw ``< fire_rate``. numpy fills float32 arrays from one stream of 32-bit words whatever
+    their shape, so one ``(block, H, W)`` draw equals ``block`` draws of ``(H, W)``: the masks, and so the
+    frames, are the same for any ``block``, ``workers`` or batch (tests/test_perf_invariants.py).
+    ``workers`` > 1 draws the seeds on that many threads (numpy releases the GIL while it fills an array);
+    ``prefetch`` draws the next block on a background thread while the caller uses the current one.
+    Draws past the end of a rollout are harmless: every rollout starts from fresh generators.
+    """
+
+    def __init__(
+        self,
+        seeds: Sequence[int],
+        height: int,
+        width: int,
+        fire_rate: float,
+        *,
+        block: int = 1,
+        workers: int = 1,
+        prefetch: bool = False,
+    ) -> None:
+        self.rngs = [np.random.default_rng(int(s)) for s in seeds]
+        self.fire = np.float32(fire_rate)
+        self.block = block
+        n = len(self.rngs)
+        self._uniform = np.empty((n, block, height, width), dtype=np.float32)  # each seed's draws, contiguous
+        self._blocks = [np.empty((block, n, 1, height, width), dtype=np.float32) for _ in range(1 + prefetch)]
+        self._turn = 0
+        self._workers = ThreadPoolExecutor(workers, "ncarender-masks") if workers > 1 else None
+        self._ahead = ThreadPoolExecutor(1, "ncarender-masks-ahead") if prefetch else None
+        self._pending: Future[np.ndarray] | None = None
+
+    def _draw_seed(self, i: int) -> None:
+        self.rngs[i].random(dtype=np.float32, out=self._uniform[i])
+
+    def _fill(self, out: np.ndarray) -> np.ndarray:
+        if self._workers is None:
+            for i in range(len(self.rngs)):
+                self._draw_seed(i)
+        else:
+            list(self._workers.map(self._draw_seed, range(len(self.rngs))))
+        np.less(self._uniform.transpose(1, 0, 2, 3), self.fire, out=out[:, :, 0], casting="unsafe")
+        return out
+
+    def next(self) -> np.ndarray:
+        """The masks of the next ``block`` steps, ``(block, N, 1, H, W)``; valid until the next call."""
+        if self._ahead is None:
+            return self._fill(self._blocks[0])
+        current = self._pending.result() if self._pending is not None else self._fill(self._blocks[0])
+        self._turn = 1 - self._turn
+        self._pending = self._ahead.submit(self._fill, self._blocks[self._turn])
+        return current
+
+    def close(self) -> None:
+        """Stop the helper threads (waits for a block being drawn)."""
+        for pool in (self._ahead, self._workers):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._ahead = self._workers = self._pending = None
+
+
+class _BoundRollout:
+    """Two state buffers bound to the session, swapped by ``run()``; masks bound straight from a block.
+
+    CPU: the state buffers are numpy arrays and each step's mask is bound in place from the
+    :class:`MaskStream` block (no copies). CUDA (not run in CI; benchmarks/bench.py --device cuda
+    exercises it): the state stays on the GPU in two device buffers, each mask block is uploaded with one
+    copy into a device buffer, and each step binds its slice of that buffer by address.
+    """
+
+    def __init__(self, nca: NCASession, n: int, c: int, height: int, width: int, masks: MaskStream) -> None:
         self.session = nca.session
         self.device = nca.device
+        self.masks = masks
         shape = (n, c, height, width)
-        self.mask_host = np.empty((n, 1, height, width), dtype=np.float32)
+        self.mask_shape = [n, 1, height, width]
+        self.mask_bytes = 4 * n * height * width
         if self.device == "cpu":
             self.buffers = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
             self.values = [ort.OrtValue.ortvalue_from_numpy(b) for b in self.buffers]
-            self.mask_value = ort.OrtValue.ortvalue_from_numpy(self.mask_host)
+            self.mask_block: ort.OrtValue | None = None
         else:
             self.values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, "cuda", 0) for _ in range(2)]
-            self.mask_value = ort.OrtValue.ortvalue_from_shape_and_type(self.mask_host.shape, np.float32, "cuda", 0)
+            block_shape = (masks.block, *self.mask_shape)
+            self.mask_block = ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.float32, "cuda", 0)
         self.current = 0
+        self.used = masks.block  # masks of the loaded block already bound; a new block is drawn first
+        self.host_block: np.ndarray | None = None  # keeps the CPU block alive while it is bound
+        self.mask_address = 0
         self.binding = self.session.io_binding()
-        self.binding.bind_ortvalue_input("mask", self.mask_value)
         self.run_options = ort.RunOptions()
 
     def set_state(self, state: np.ndarray) -> None:
@@ -304,9 +401,22 @@ class _BoundRollout:
             return self.buffers[self.current].copy()
         return self.values[self.current].numpy()
 
+    def _bind_next_mask(self) -> None:
+        if self.used == self.masks.block:
+            self.host_block = self.masks.next()
+            if self.mask_block is None:
+                self.mask_address = self.host_block.ctypes.data
+            else:
+                self.mask_block.update_inplace(self.host_block)
+                self.mask_address = self.mask_block.data_ptr()
+            self.used = 0
+        address = self.mask_address + self.used * self.mask_bytes
+        self.binding.bind_input("mask", self.device, 0, np.float32, self.mask_shape, address)
+        self.used += 1
+
     def run(self) -> None:
-        if self.device != "cpu":
-            self.mask_value.update_inplace(self.mask_host)
+        """One step with the next mask: the current state buffer -> the other one."""
+        self._bind_next_mask()
         src, dst = self.values[self.current], self.values[1 - self.current]
         self.binding.bind_ortvalue_input("state", src)
         self.binding.bind_ortvalue_output("next_state", dst)
