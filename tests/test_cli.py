@@ -156,6 +156,7 @@ def _other_network(path: Path) -> None:
         ("ok", ["--provider", "cuda"], "--provider cuda"),
         ("ok", ["--provider", "tpu"], "unknown provider"),
         ("ok", ["--damage", "x:1"], "--damage"),
+        ("ok", ["--seed", "-1"], "seeds must be 0 or more"),
     ],
 )
 def test_bad_render_input(tiny_onnx: Path, tmp_path: Path, setup: str, extra: list[str], fragment: str) -> None:
