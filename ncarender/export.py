@@ -230,6 +230,8 @@ def write_preview(checkpoint: Path, out: Path, *, steps: int = 200, scale: int =
     grown = to_rgba8(x.numpy()[:, :4], background=(255, 255, 255))[0]
     target = to_rgba8(ckpt.target[None], background=(255, 255, 255))[0]
     both = np.concatenate([target, grown], axis=1)
-    img = Image.fromarray(both, mode="RGBA").resize((both.shape[1] * scale, both.shape[0] * scale), Image.Resampling.NEAREST)
+    img = Image.fromarray(both, mode="RGBA").resize(
+        (both.shape[1] * scale, both.shape[0] * scale), Image.Resampling.NEAREST
+    )
     with atomic_path(out) as tmp:
         img.save(tmp, format="PNG")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import NCAError
 
-__all__ = ["Background", "parse_background", "to_rgba8", "NAMED_COLOURS"]
+__all__ = ["NAMED_COLOURS", "Background", "parse_background", "to_rgba8"]
 
 NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
     "white": (255, 255, 255),

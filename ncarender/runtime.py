@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 from .errors import NCAError
@@ -43,7 +42,7 @@ _ORT_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 _BYTES_PER_CELL = 4 * (2 * 16 + 1 + 48 + 128 + 16) * 2
 #: Let onnxruntime's idle worker threads spin between operators. Off: with the encoder (ffmpeg, the GIF
 #: or PNG thread) or another process on the same cores, spinning workers steal their time; measured on
-#: 2 busy cores, a batch-1 step took 1.7x as long with spinning (benchmarks/bench.py, session options).
+#: 2 busy cores, a step took 1.6-2x as long with spinning (benchmarks/bench.py, session options).
 ALLOW_SPINNING = False
 #: CUDA: masks are drawn and uploaded in blocks of steps of about this many bytes.
 _CUDA_MASK_BLOCK_BYTES = 64 * 2**20
@@ -109,23 +108,23 @@ def seed_states(n: int, channels: int, height: int, width: int) -> np.ndarray:
     return x
 
 
-def _check_contract(model: onnx.ModelProto, source: str) -> None:
-    """Refuse a model whose inputs/outputs are not the single-step contract."""
-    graph = model.graph
-    initializers = {i.name for i in graph.initializer}
-    inputs = {i.name: i for i in graph.input if i.name not in initializers}
-    outputs = {o.name: o for o in graph.output}
+def _check_contract(session: ort.InferenceSession, source: str) -> None:
+    """Refuse a model whose inputs/outputs are not the single-step contract (read from the loaded session).
+
+    The session, not the ``onnx`` package, is asked: importing ``onnx`` would add ~0.1 s to every render.
+    """
+    inputs = {i.name: i for i in session.get_inputs()}  # graph inputs that are not initializers
+    outputs = {o.name: o for o in session.get_outputs()}
     if set(inputs) != {"state", "mask"} or "next_state" not in outputs:
         raise NCAError(
             f"{source} is not an NCA step model: it has inputs {sorted(inputs)} and outputs {sorted(outputs)}, "
             "the contract needs inputs state, mask and output next_state"
         )
     for name, value in (*inputs.items(), ("next_state", outputs["next_state"])):
-        tensor = value.type.tensor_type
-        if tensor.elem_type != onnx.TensorProto.FLOAT:
+        if value.type != "tensor(float)":
             raise NCAError(f"{source}: {name} must be float32")
-        if len(tensor.shape.dim) != 4:
-            raise NCAError(f"{source}: {name} must have rank 4 (N, C, H, W), has rank {len(tensor.shape.dim)}")
+        if len(value.shape) != 4:
+            raise NCAError(f"{source}: {name} must have rank 4 (N, C, H, W), has rank {len(value.shape)}")
 
 
 class NCASession:
@@ -144,20 +143,6 @@ class NCASession:
             raise NCAError(f"model {source!r} does not exist")
         if self.path.is_dir():
             raise NCAError(f"model {source!r} is a folder, not an ONNX file")
-        try:
-            proto = onnx.load(source, load_external_data=False)
-        except Exception as exc:  # onnx raises DecodeError and others with no common base
-            raise NCAError(f"{source} is not a readable ONNX model ({type(exc).__name__})") from None
-        if not proto.graph.node:
-            raise NCAError(f"{source} is not a readable ONNX model (empty graph)")
-        _check_contract(proto, source)
-        self.info: ModelInfo = parse_metadata({p.key: p.value for p in proto.metadata_props}, source=source)
-        if not self.info.has_metadata and not quiet:
-            print(
-                f"notice: {self.path.name} has no ncarender metadata; using the defaults "
-                "(16 channels, fire rate 0.5, 72x72 grid)",
-                file=sys.stderr,
-            )
         available = available_providers()
         if provider == "cuda" and _ORT_NAMES["cuda"] not in available:
             raise NCAError(
@@ -173,10 +158,20 @@ class NCASession:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(proto.SerializeToString(), sess_options=opts, providers=wanted)
+            self.session = ort.InferenceSession(source, sess_options=opts, providers=wanted)
         except Exception as exc:  # onnxruntime's errors share no public base class
             first = str(exc).strip().splitlines()[0][:200]
+            if "INVALID_PROTOBUF" in first or "No graph was found" in first:
+                raise NCAError(f"{source} is not a readable ONNX model ({type(exc).__name__})") from None
             raise NCAError(f"onnxruntime cannot load {source}: {first}") from None
+        _check_contract(self.session, source)
+        self.info: ModelInfo = parse_metadata(self.session.get_modelmeta().custom_metadata_map, source=source)
+        if not self.info.has_metadata and not quiet:
+            print(
+                f"notice: {self.path.name} has no ncarender metadata; using the defaults "
+                "(16 channels, fire rate 0.5, 72x72 grid)",
+                file=sys.stderr,
+            )
         self.providers: list[str] = self.session.get_providers()
         if provider == "cuda" and self.providers[0] != "CUDAExecutionProvider":
             raise NCAError(
@@ -363,26 +358,40 @@ class _BoundRollout:
     """Two state buffers bound to the session, swapped by ``run()``; masks bound straight from a block.
 
     CPU: the state buffers are numpy arrays and each step's mask is bound in place from the
-    :class:`MaskStream` block (no copies). CUDA (not run in CI; benchmarks/bench.py --device cuda
-    exercises it): the state stays on the GPU in two device buffers, each mask block is uploaded with one
-    copy into a device buffer, and each step binds its slice of that buffer by address.
+    :class:`MaskStream` block (no copies). CUDA (``staged``): the state stays on the device in two
+    onnxruntime buffers, each mask block is uploaded with one copy into a device buffer, and each step binds
+    its slice of that buffer by address. The staged path is tested on the CPU (tests/test_perf_invariants.py);
+    on a GPU only by benchmarks/bench.py --device cuda, not in CI.
     """
 
-    def __init__(self, nca: NCASession, n: int, c: int, height: int, width: int, masks: MaskStream) -> None:
+    def __init__(
+        self,
+        nca: NCASession,
+        n: int,
+        c: int,
+        height: int,
+        width: int,
+        masks: MaskStream,
+        *,
+        staged: bool | None = None,
+    ) -> None:
         self.session = nca.session
         self.device = nca.device
         self.masks = masks
+        self.staged = self.device != "cpu" if staged is None else staged
         shape = (n, c, height, width)
         self.mask_shape = [n, 1, height, width]
         self.mask_bytes = 4 * n * height * width
-        if self.device == "cpu":
+        if not self.staged:
             self.buffers = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
             self.values = [ort.OrtValue.ortvalue_from_numpy(b) for b in self.buffers]
             self.mask_block: ort.OrtValue | None = None
         else:
-            self.values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, "cuda", 0) for _ in range(2)]
+            self.values = [
+                ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, self.device, 0) for _ in range(2)
+            ]
             block_shape = (masks.block, *self.mask_shape)
-            self.mask_block = ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.float32, "cuda", 0)
+            self.mask_block = ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.float32, self.device, 0)
         self.current = 0
         self.used = masks.block  # masks of the loaded block already bound; a new block is drawn first
         self.host_block: np.ndarray | None = None  # keeps the CPU block alive while it is bound
@@ -391,13 +400,15 @@ class _BoundRollout:
         self.run_options = ort.RunOptions()
 
     def set_state(self, state: np.ndarray) -> None:
-        if self.device == "cpu":
+        """Replace the current state with ``state`` ``(N, C, H, W)``."""
+        if not self.staged:
             np.copyto(self.buffers[self.current], state)
         else:
             self.values[self.current].update_inplace(np.ascontiguousarray(state, dtype=np.float32))
 
     def get_state(self) -> np.ndarray:
-        if self.device == "cpu":
+        """A host copy of the current state ``(N, C, H, W)``."""
+        if not self.staged:
             return self.buffers[self.current].copy()
         return self.values[self.current].numpy()
 

@@ -94,9 +94,7 @@ def resolve_device(device: str) -> torch.device:
     raise NCAError(f"unknown device {device!r}; choose auto, cpu or cuda")
 
 
-def _live_window(
-    x: torch.Tensor, margin: int, bounds: tuple[int, int, int, int]
-) -> tuple[int, int, int, int] | None:
+def _live_window(x: torch.Tensor, margin: int, bounds: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
     """Bounding box ``(y0, y1, x0, x1)`` of non-zero cells of ``x`` ``(N, h, w, C)``, grown by ``margin``.
 
     Coordinates are local to ``x`` and clipped to ``bounds`` (which may reach

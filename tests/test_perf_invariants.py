@@ -1,0 +1,131 @@
+"""What the performance work must not change: the step's function, the masks of a seed, the frame bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from ncarender.render import Background, to_rgba8
+from ncarender.runtime import MaskStream, open_model
+
+
+def reference_masks(seeds: list[int], steps: int, height: int, width: int, fire: float) -> np.ndarray:
+    """The masks' definition: step t of seed s is the t-th ``(H, W)`` float32 draw of ``default_rng(s)`` < fire.
+
+    Returns ``(steps, N, 1, H, W)`` float32 0/1.
+    """
+    rngs = [np.random.default_rng(s) for s in seeds]
+    per_step = [
+        np.stack([rng.random((height, width), dtype=np.float32) < np.float32(fire) for rng in rngs])
+        for _ in range(steps)
+    ]
+    return np.stack(per_step)[:, :, None].astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("block", "workers", "prefetch"),
+    [(1, 1, False), (4, 1, False), (3, 2, True), (5, 3, False), (13, 1, True)],
+)
+def test_mask_blocks_threads_and_prefetch_give_the_same_masks(block: int, workers: int, prefetch: bool) -> None:
+    seeds, steps, height, width = [0, 7, 3], 13, 9, 7  # odd sizes: float32 draws split 64-bit words
+    stream = MaskStream(seeds, height, width, 0.5, block=block, workers=workers, prefetch=prefetch)
+    try:
+        got = np.concatenate([stream.next().copy() for _ in range(-(-steps // block))])[:steps]
+    finally:
+        stream.close()
+    np.testing.assert_array_equal(got, reference_masks(seeds, steps, height, width, 0.5))
+
+
+def test_rollout_uses_the_reference_masks(tiny_onnx: Path) -> None:
+    """Frames equal a plain loop of ``session.step`` fed the reference masks (bit for bit)."""
+    session = open_model(tiny_onnx, provider="cpu", quiet=True)
+    height, width = session.info.grid
+    seeds, steps = [5, 1], 12
+    masks = reference_masks(seeds, steps, height, width, session.info.fire_rate)
+    x = np.zeros((2, session.info.channels, height, width), dtype=np.float32)
+    x[:, 3:, height // 2, width // 2] = 1.0
+    expected = []
+    for t in range(steps):
+        x = session.step(x, masks[t])
+        expected.append(x)
+    frames = [f for _, f in session.rollout(seeds, steps, include_seed_frame=False)]
+    assert len(frames) == steps
+    for got, want in zip(frames, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(("block", "workers"), [(1, 1), (5, 2)])
+def test_staged_path_gives_the_frames_of_the_direct_path(tiny_onnx: Path, block: int, workers: int) -> None:
+    """The CUDA code path (state in onnxruntime buffers, mask blocks uploaded and bound by address) on the CPU."""
+    from ncarender.runtime import _BoundRollout, seed_states
+
+    session = open_model(tiny_onnx, provider="cpu", quiet=True)
+    height, width = session.info.grid
+    seeds, steps, c = [2, 9], 11, session.info.channels
+    direct = [f for _, f in session.rollout(seeds, steps, include_seed_frame=False)]
+    masks = MaskStream(seeds, height, width, session.info.fire_rate, block=block, workers=workers, prefetch=True)
+    try:
+        runner = _BoundRollout(session, len(seeds), c, height, width, masks, staged=True)
+        runner.set_state(seed_states(len(seeds), c, height, width))
+        for want in direct:
+            runner.run()
+            np.testing.assert_array_equal(runner.get_state(), want)
+    finally:
+        masks.close()
+
+
+def test_exported_perception_is_three_single_filter_depthwise_convs(tiny_onnx: Path) -> None:
+    """onnxruntime runs these in its blocked kernels; a 3-filters-per-channel conv would fall back (slow)."""
+    proto = onnx.load(str(tiny_onnx))
+    weights = {i.name: tuple(i.dims) for i in proto.graph.initializer}
+    for node in proto.graph.node:  # the exporter may write constant weights as Constant nodes
+        if node.op_type == "Constant":
+            weights[node.output[0]] = tuple(next(a.t.dims for a in node.attribute if a.name == "value"))
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    spatial = [n for n in convs if weights.get(n.input[1], (0, 0, 1, 1))[2:] == (3, 3)]
+    assert len(spatial) == 3
+    for node in spatial:
+        group = next(a.i for a in node.attribute if a.name == "group")
+        assert weights[node.input[1]] == (group, 1, 3, 3)
+
+
+@pytest.mark.parametrize(("channels", "hidden"), [(16, 128), (6, 24)])
+def test_export_layout_computes_the_model_step(channels: int, hidden: int) -> None:
+    torch = pytest.importorskip("torch")
+    from ncarender.export import OnnxStep
+    from ncarender.model import NCA
+
+    torch.manual_seed(0)
+    model = NCA(channels=channels, hidden=hidden).eval()
+    with torch.no_grad():
+        model.w2.weight.normal_(0.0, 0.1)
+    state = torch.rand(3, channels, 11, 9)
+    mask = (torch.rand(3, 1, 11, 9) < 0.5).float()
+    with torch.no_grad():
+        torch.testing.assert_close(OnnxStep(model)(state, mask), model(state, mask), rtol=1e-5, atol=1e-6)
+
+
+def reference_rgba8(state: np.ndarray, background: Background) -> np.ndarray:
+    """The frame formula on whole ``(N, H, W, 4)`` arrays (what :func:`to_rgba8` computes plane by plane)."""
+    rgba = np.moveaxis(state[:, :4], 1, -1)
+    alpha = np.clip(rgba[..., 3:4], 0.0, 1.0)
+    rgb = np.minimum(np.clip(rgba[..., :3], 0.0, None), alpha)
+    if background is None:
+        out = np.concatenate([np.divide(rgb, alpha, out=np.zeros_like(rgb), where=alpha > 0), alpha], axis=-1)
+    else:
+        bg = np.asarray(background, dtype=np.float32) / 255.0
+        out = np.concatenate([rgb + bg * (1.0 - alpha), np.ones_like(alpha)], axis=-1)
+    return np.rint(out * 255.0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("background", [(255, 255, 255), (12, 16, 32), (1, 254, 128), None])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_to_rgba8_bytes_equal_the_formula(background: Background, dtype: type) -> None:
+    rng = np.random.default_rng(2)
+    state = (rng.standard_normal((2, 16, 13, 10)) * 0.7 + 0.3).astype(dtype)  # out of range both ways
+    state[:, :, :3] = 0.0
+    state[:, 3, 3:5] = -0.0
+    np.testing.assert_array_equal(to_rgba8(state, background), reference_rgba8(state, background))
