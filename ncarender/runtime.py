@@ -181,7 +181,6 @@ class NCASession:
         self._check_channels()
 
     def _check_channels(self) -> None:
-        dims = self.session.get_inputs()[0].shape
         state = next(i for i in self.session.get_inputs() if i.name == "state")
         dims = state.shape
         if isinstance(dims[1], int) and dims[1] != self.info.channels:
