@@ -11,7 +11,15 @@ import numpy as np
 
 from .errors import NCAError
 
-__all__ = ["DEFAULTS", "FORMAT_VERSION", "META", "ModelInfo", "parse_metadata"]
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "DEFAULT_FIRE_RATE",
+    "DEFAULT_GRID",
+    "FORMAT_VERSION",
+    "META",
+    "ModelInfo",
+    "parse_metadata",
+]
 
 FORMAT_VERSION = 1
 
@@ -35,18 +43,21 @@ class META:
 
 
 #: DESIGN.md defaults, used for a model that honours the contract but carries no ncarender metadata.
-DEFAULTS = {"channels": 16, "fire_rate": 0.5, "alive_threshold": 0.1, "grid": (72, 72)}
+DEFAULT_CHANNELS = 16
+DEFAULT_FIRE_RATE = 0.5
+DEFAULT_ALIVE_THRESHOLD = 0.1
+DEFAULT_GRID = (72, 72)
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     """What the runtime knows about a model, from its metadata or the defaults."""
 
-    channels: int
-    fire_rate: float
-    alive_threshold: float
-    grid: tuple[int, int]
     has_metadata: bool
+    channels: int = DEFAULT_CHANNELS
+    fire_rate: float = DEFAULT_FIRE_RATE
+    alive_threshold: float = DEFAULT_ALIVE_THRESHOLD
+    grid: tuple[int, int] = DEFAULT_GRID
     target_name: str | None = None
     target_png: bytes | None = None
     iterations: int | None = None
@@ -67,13 +78,7 @@ class ModelInfo:
 def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
     """Build :class:`ModelInfo` from ``metadata_props``; malformed values are an :class:`NCAError`."""
     if META.format_version not in props:
-        return ModelInfo(
-            channels=int(DEFAULTS["channels"]),  # type: ignore[call-overload]
-            fire_rate=float(DEFAULTS["fire_rate"]),  # type: ignore[arg-type]
-            alive_threshold=float(DEFAULTS["alive_threshold"]),  # type: ignore[arg-type]
-            grid=DEFAULTS["grid"],  # type: ignore[arg-type]
-            has_metadata=False,
-        )
+        return ModelInfo(has_metadata=False)
     try:
         version = int(props[META.format_version])
         if version > FORMAT_VERSION:
@@ -81,10 +86,13 @@ def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
         png = props.get(META.target_png)
         training = json.loads(props[META.training]) if META.training in props else {}
         info = ModelInfo(
-            channels=int(props.get(META.channels, DEFAULTS["channels"])),  # type: ignore[call-overload]
-            fire_rate=float(props.get(META.fire_rate, DEFAULTS["fire_rate"])),  # type: ignore[arg-type]
-            alive_threshold=float(props.get(META.alive_threshold, DEFAULTS["alive_threshold"])),  # type: ignore[arg-type]
-            grid=(int(props.get(META.grid_height, 72)), int(props.get(META.grid_width, 72))),
+            channels=int(props.get(META.channels, DEFAULT_CHANNELS)),
+            fire_rate=float(props.get(META.fire_rate, DEFAULT_FIRE_RATE)),
+            alive_threshold=float(props.get(META.alive_threshold, DEFAULT_ALIVE_THRESHOLD)),
+            grid=(
+                int(props.get(META.grid_height, DEFAULT_GRID[0])),
+                int(props.get(META.grid_width, DEFAULT_GRID[1])),
+            ),
             has_metadata=True,
             target_name=props.get(META.target_name),
             target_png=base64.b64decode(png, validate=True) if png else None,
