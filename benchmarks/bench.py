@@ -484,6 +484,11 @@ def end_to_end(
             str(torch_threads),
         ],
     }
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:  # e.g. a GPU machine without it: GIF only
+        print("  (imageio-ffmpeg is not installed: no mp4 row)", file=sys.stderr)
+        del cmds["mp4"]
     best: dict[str, Proc] = {}
     for r in range(rounds):
         for name in cmds if r % 2 == 0 else list(cmds)[::-1]:

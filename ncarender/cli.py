@@ -725,6 +725,14 @@ def export(
         Path | None, typer.Option("--output", "-o", help="ONNX file to write (default: beside the checkpoint).")
     ] = None,
     parity_steps: Annotated[int, typer.Option(help="Steps of the torch/onnxruntime parity rollout.")] = 128,
+    half: Annotated[
+        bool,
+        typer.Option(
+            "--half",
+            help="Compute perception and the update network in float16 (inputs and outputs stay float32): "
+            "faster on a GPU, not on a CPU. Default output NAME.fp16.onnx; check it with `ncarender eval`.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -734,14 +742,14 @@ def export(
     except ImportError as exc:
         _fail(f"export needs torch: pip install 'ncarender[train]' ({exc.name} missing)")
     try:
-        result = export_checkpoint(checkpoint, output, steps=parity_steps)
+        result = export_checkpoint(checkpoint, output, steps=parity_steps, half=half)
     except NCAError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     _say(
-        f"wrote {result.path} (opset {result.opset}); parity over {result.steps} steps: "
-        f"max abs diff {result.max_abs_diff:.3g} (tolerance {result.tolerance:g})",
+        f"wrote {result.path} (opset {result.opset}, {result.precision}); parity over {result.steps} steps: "
+        f"{result.metric} {result.max_abs_diff:.3g} (tolerance {result.tolerance:g})",
         quiet,
     )
     if json_out:
@@ -750,6 +758,8 @@ def export(
                 "path": str(result.path),
                 "opset": result.opset,
                 "parity_steps": result.steps,
+                "precision": result.precision,
+                "parity_metric": result.metric,
                 "max_abs_diff": result.max_abs_diff,
                 "tolerance": result.tolerance,
             }

@@ -43,6 +43,7 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
         "ncarender_metadata": info.has_metadata,
         "channels": info.channels,
         "hidden": info.hidden,
+        "precision": info.precision,
         "fire_rate": info.fire_rate,
         "alive_threshold": info.alive_threshold,
         "grid": list(info.grid),

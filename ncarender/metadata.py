@@ -28,6 +28,7 @@ class META:
     """The metadata key names (one place, used by export and runtime)."""
 
     format_version = "ncarender.format_version"
+    precision = "ncarender.precision"
     channels = "ncarender.channels"
     hidden = "ncarender.hidden"
     fire_rate = "ncarender.fire_rate"
@@ -64,6 +65,7 @@ class ModelInfo:
     final_loss: float | None = None
     version: str | None = None
     hidden: int | None = None
+    precision: str = "float32"
     training: dict[str, object] = field(default_factory=dict)
 
     def target(self) -> np.ndarray | None:
@@ -100,6 +102,7 @@ def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
             final_loss=float(props[META.final_loss]) if META.final_loss in props else None,
             version=props.get(META.version),
             hidden=int(props[META.hidden]) if META.hidden in props else None,
+            precision=props.get(META.precision, "float32"),
             training=training if isinstance(training, dict) else {},
         )
     except (ValueError, binascii.Error, json.JSONDecodeError) as exc:

@@ -46,6 +46,10 @@ _BYTES_PER_CELL = 4 * (2 * 16 + 1 + 48 + 128 + 16) * 2
 ALLOW_SPINNING = False
 #: CUDA: masks are drawn and uploaded in blocks of steps of about this many bytes.
 _CUDA_MASK_BLOCK_BYTES = 64 * 2**20
+#: CUDA execution provider options (onnxruntime's names), measured by benchmarks/cuda_options.py.
+#: ``HEURISTIC`` picks each convolution's algorithm from cuDNN's heuristics instead of timing them all
+#: (``EXHAUSTIVE``), so that a render gives the same bytes in every process, as on the CPU.
+CUDA_PROVIDER_OPTIONS: dict[str, str] = {"cudnn_conv_algo_search": "HEURISTIC"}
 
 
 def usable_cores() -> int:
@@ -134,7 +138,18 @@ class NCASession:
     (or the defaults), ``providers`` what onnxruntime actually runs.
     """
 
-    def __init__(self, path: Path, *, provider: str = "auto", threads: int | None = None, quiet: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        provider: str = "auto",
+        threads: int | None = None,
+        quiet: bool = False,
+        cuda_options: dict[str, str] | None = None,
+        cuda_graph: bool = False,
+    ):
+        """``cuda_options`` override :data:`CUDA_PROVIDER_OPTIONS`; ``cuda_graph`` captures each step as a CUDA
+        graph and replays it (onnxruntime's ``enable_cuda_graph``; ignored on the CPU)."""
         self.path = Path(path)
         source = str(self.path)
         if provider not in PROVIDERS:
@@ -157,8 +172,14 @@ class NCASession:
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
+        options = {**CUDA_PROVIDER_OPTIONS, **(cuda_options or {})}
+        if cuda_graph:
+            options["enable_cuda_graph"] = "1"
+        provider_options = [options if p == "CUDAExecutionProvider" else {} for p in wanted]
         try:
-            self.session = ort.InferenceSession(source, sess_options=opts, providers=wanted)
+            self.session = ort.InferenceSession(
+                source, sess_options=opts, providers=wanted, provider_options=provider_options
+            )
         except Exception as exc:  # onnxruntime's errors share no public base class
             first = str(exc).strip().splitlines()[0][:200]
             if "INVALID_PROTOBUF" in first or "No graph was found" in first:
@@ -178,6 +199,10 @@ class NCASession:
                 f"--provider cuda: onnxruntime fell back to {', '.join(self.providers)} (is CUDA installed?)"
             )
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
+        self.cuda_graph = cuda_graph and self.device == "cuda"
+        #: CUDA graphs: per (N, H, W), the bound buffers and graph ids, reused by every rollout of that shape
+        #: (a captured graph replays on fixed addresses).
+        self._graphs: dict[tuple[int, int, int], _GraphBuffers] = {}
         self._check_channels()
 
     def _check_channels(self) -> None:
@@ -252,7 +277,11 @@ class NCASession:
                 seeds, height, width, self.info.fire_rate, block=block, workers=min(n, usable_cores()), prefetch=True
             )
         try:
-            runner = _BoundRollout(self, n, c, height, width, masks)
+            runner: _BoundRollout = (
+                _GraphRollout(self, n, c, height, width, masks)
+                if self.cuda_graph
+                else _BoundRollout(self, n, c, height, width, masks)
+            )
             runner.set_state(seed_states(n, c, height, width))
             if include_seed_frame:
                 yield 0, runner.get_state()
@@ -373,6 +402,7 @@ class _BoundRollout:
         masks: MaskStream,
         *,
         staged: bool | None = None,
+        allocate: bool = True,
     ) -> None:
         self.session = nca.session
         self.device = nca.device
@@ -381,10 +411,12 @@ class _BoundRollout:
         shape = (n, c, height, width)
         self.mask_shape = [n, 1, height, width]
         self.mask_bytes = 4 * n * height * width
-        if not self.staged:
+        self.mask_block: ort.OrtValue | None = None
+        if not allocate:  # a subclass brings its own buffers
+            self.values = []
+        elif not self.staged:
             self.buffers = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
             self.values = [ort.OrtValue.ortvalue_from_numpy(b) for b in self.buffers]
-            self.mask_block: ort.OrtValue | None = None
         else:
             self.values = [
                 ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, self.device, 0) for _ in range(2)
@@ -409,7 +441,8 @@ class _BoundRollout:
         """A host copy of the current state ``(N, C, H, W)``."""
         if not self.staged:
             return self.buffers[self.current].copy()
-        return self.values[self.current].numpy()
+        host = self.values[self.current].numpy()  # a copy from a device; a view of a CPU buffer
+        return host.copy() if self.device == "cpu" else host
 
     def _bind_next_mask(self) -> None:
         if self.used == self.masks.block:
@@ -434,6 +467,59 @@ class _BoundRollout:
         self.current = 1 - self.current
 
 
+@dataclass
+class _GraphBuffers:
+    """Device buffers a CUDA graph was captured on: two states, one step's mask; graph ids ``base``, ``base + 1``."""
+
+    values: list[ort.OrtValue]
+    mask: ort.OrtValue
+    bindings: list[ort.IOBinding]
+    run_options: list[ort.RunOptions]
+
+
+class _GraphRollout(_BoundRollout):
+    """CUDA graphs: state A -> B is graph ``base``, B -> A graph ``base + 1``, both reading one mask buffer.
+
+    onnxruntime replays a captured graph on the addresses it was captured with, so the buffers are made once
+    per (N, H, W) and session and kept; each step's mask is copied into the one mask buffer before the run.
+    """
+
+    def __init__(self, nca: NCASession, n: int, c: int, height: int, width: int, masks: MaskStream) -> None:
+        super().__init__(nca, n, c, height, width, masks, staged=True, allocate=False)
+        key = (n, height, width)
+        if key not in nca._graphs:
+            base = 2 * len(nca._graphs)
+            shape = (n, c, height, width)
+            device = self.device  # "cuda"; the CPU too in tests, which run the same bookkeeping without graphs
+            values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, device, 0) for _ in range(2)]
+            mask = ort.OrtValue.ortvalue_from_shape_and_type(self.mask_shape, np.float32, device, 0)
+            bindings, run_options = [], []
+            for k in range(2):
+                binding = self.session.io_binding()
+                binding.bind_ortvalue_input("state", values[k])
+                binding.bind_ortvalue_input("mask", mask)
+                binding.bind_ortvalue_output("next_state", values[1 - k])
+                options = ort.RunOptions()
+                options.add_run_config_entry("gpu_graph_id", str(base + k))
+                bindings.append(binding)
+                run_options.append(options)
+            nca._graphs[key] = _GraphBuffers(values, mask, bindings, run_options)
+        self.graph = nca._graphs[key]
+        self.values = self.graph.values
+
+    def run(self) -> None:
+        """One step: copy the next mask into the mask buffer, replay the graph for the current buffer."""
+        if self.used == self.masks.block:
+            self.host_block = self.masks.next()
+            self.used = 0
+        assert self.host_block is not None
+        self.graph.mask.update_inplace(self.host_block[self.used])
+        self.used += 1
+        k = self.current
+        self.session.run_with_iobinding(self.graph.bindings[k], self.graph.run_options[k])
+        self.current = 1 - k
+
+
 def _available_memory() -> int:
     """Bytes of memory available now (Linux), or a generous guess elsewhere."""
     try:
@@ -446,6 +532,9 @@ def _available_memory() -> int:
     return 8 * 2**30
 
 
-def open_model(path: Path | str | None = None, *, provider: str = "auto", quiet: bool = False) -> NCASession:
+def open_model(
+    path: Path | str | None = None, *, provider: str = "auto", quiet: bool = False, cuda_graph: bool = False
+) -> NCASession:
     """Open ``path`` (default: the shipped snowflake) as an :class:`NCASession` on ``provider``."""
-    return NCASession(Path(path) if path is not None else default_model_path(), provider=provider, quiet=quiet)
+    model = Path(path) if path is not None else default_model_path()
+    return NCASession(model, provider=provider, quiet=quiet, cuda_graph=cuda_graph)

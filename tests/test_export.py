@@ -108,3 +108,39 @@ def test_configurable_channels_and_hidden_export(tmp_path: Path, channels: int) 
     result = export_checkpoint(tmp_path / "c.pt", steps=10)
     props = {p.key: p.value for p in onnx.load(str(result.path)).metadata_props}
     assert props["ncarender.channels"] == str(channels) and props["ncarender.hidden"] == "32"
+
+
+def test_half_export_keeps_the_contract_and_computes_in_float16(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "tiny.pt"
+    copy.write_bytes(tiny_checkpoint.read_bytes())
+    result = export_checkpoint(copy, half=True)
+    assert result.path == tmp_path / "tiny.fp16.onnx" and result.precision == "float16"
+    assert result.metric == "RGBA MSE" and result.max_abs_diff <= result.tolerance
+    proto = onnx.load(str(result.path))
+    props = {p.key: p.value for p in proto.metadata_props}
+    assert props["ncarender.precision"] == "float16"
+    float_type = onnx.TensorProto.FLOAT
+    assert all(v.type.tensor_type.elem_type == float_type for v in [*proto.graph.input, *proto.graph.output])
+    weights = [a.t for n in proto.graph.node if n.op_type == "Constant" for a in n.attribute if len(a.t.dims) == 4]
+    weights += [init for init in proto.graph.initializer if len(init.dims) == 4]
+    assert len(weights) == 5 and all(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)
+    # Renders like the float32 export: same seed, visually the same state.
+    from ncarender.runtime import open_model
+
+    full = export_checkpoint(copy, tmp_path / "tiny32.onnx").path
+    states = [
+        list(open_model(p, provider="cpu").rollout([0], 40, every=40, include_seed_frame=False))[-1][1]
+        for p in (full, result.path)
+    ]
+    rgba = [np.clip(s[:, :4], 0, 1) for s in states]
+    assert float(((rgba[0] - rgba[1]) ** 2).mean()) < 1e-4
+    assert not np.array_equal(states[0], states[1])  # it really is another arithmetic
+
+
+def test_half_parity_check_catches_a_wrong_model(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    ckpt = load_checkpoint(tiny_checkpoint)
+    model = model_from_checkpoint(ckpt)
+    half = export_checkpoint(tiny_checkpoint, tmp_path / "h.onnx", half=True).path
+    with torch.no_grad():
+        model.w1.bias.add_(0.5)  # the torch side now differs from the file
+    assert parity_check(model, half, size=(16, 16), rgba_mse=True) > 1e-3

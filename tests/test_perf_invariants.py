@@ -77,6 +77,20 @@ def test_staged_path_gives_the_frames_of_the_direct_path(tiny_onnx: Path, block:
         masks.close()
 
 
+def test_graph_path_bookkeeping_gives_the_frames_of_the_direct_path(tiny_onnx: Path) -> None:
+    """The CUDA-graph code path (fixed buffers per shape, one mask buffer refilled each step) run on the CPU."""
+    plain = open_model(tiny_onnx, provider="cpu", quiet=True)
+    graph = open_model(tiny_onnx, provider="cpu", quiet=True)
+    graph.cuda_graph = True  # on the CPU the run options' graph ids are ignored; the bookkeeping is the same
+    for seeds, size, every in (([2, 9], 16, 1), ([4], 16, 3), ([2, 9], 16, 5), ([1], 12, 2)):
+        want = list(plain.rollout(seeds, 13, size=(size, size), every=every))
+        got = list(graph.rollout(seeds, 13, size=(size, size), every=every))
+        assert [t for t, _ in got] == [t for t, _ in want]
+        for (_, g), (_, w) in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+    assert sorted(graph._graphs) == [(1, 12, 12), (1, 16, 16), (2, 16, 16)]  # buffers reused per shape
+
+
 def test_exported_perception_is_three_single_filter_depthwise_convs(tiny_onnx: Path) -> None:
     """onnxruntime runs these in its blocked kernels; a 3-filters-per-channel conv would fall back (slow)."""
     proto = onnx.load(str(tiny_onnx))

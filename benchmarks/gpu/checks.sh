@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The GPU checks of issue 6, run on a device machine (an H100/H200 with no internet) from the repo root:
+#   1. ../shared/tools/gpu-onnxruntime-chunks here cuts onnxruntime-gpu into .ortgpu/1..5;
+#   2. device runs 1-4 carry .ortgpu/K and copy it into $HOME/ortparts/;
+#   3. device run 5 carries .ortgpu/5 and runs this script.
+# It installs onnxruntime-gpu into $HOME/site, then runs the CUDA tests, benchmarks/cuda_options.py and
+# benchmarks/bench.py --device cuda, writing logs and JSON under $OUT.
+set -u
+OUT=${OUT:-/tmp/ncarender-gpu-out}
+mkdir -p "$OUT" "$HOME/ortparts"
+cp .ortgpu/5/part.* "$HOME/ortparts/" 2>/dev/null
+whl=/tmp/onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_28_x86_64.whl
+if [ ! -d "$HOME/site/onnxruntime" ]; then
+  cat "$HOME"/ortparts/part.0 "$HOME"/ortparts/part.1 "$HOME"/ortparts/part.2 "$HOME"/ortparts/part.3 \
+    "$HOME"/ortparts/part.4 > "$whl" || exit 3
+  sha256sum "$whl"
+  python3 -m pip install -q --no-deps --no-index --target "$HOME/site" "$whl" || exit 4
+fi
+purelib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+LD_LIBRARY_PATH=$(ls -d "$purelib"/nvidia/*/lib 2>/dev/null | paste -sd:):${LD_LIBRARY_PATH:-}
+export LD_LIBRARY_PATH
+[ -e ncarender/models ] || ln -s ../models ncarender/models  # what pyproject's package-dir does, uninstalled
+export PYTHONPATH="$HOME/site:$PWD" PYTHONUNBUFFERED=1
+nvidia-smi -L
+python3 -c "import onnxruntime as o, torch; print('onnxruntime', o.__version__, o.get_available_providers(), 'torch', torch.__version__)"
+python3 -m pytest -q -s -rA -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$OUT/pytest_cuda.log"
+timeout 170 python3 benchmarks/cuda_options.py --json "$OUT/cuda_options.json" 2>&1 | tee "$OUT/cuda_options.log"
+timeout 200 python3 benchmarks/bench.py --device cuda --quick --skip layout,session,memory \
+  --json "$OUT/bench_cuda.json" 2>&1 | tee "$OUT/bench_cuda.log"
+echo "checks done"
