@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,13 @@ _CUDA_MASK_BLOCK_BYTES = 64 * 2**20
 #: CUDA execution provider options (onnxruntime's names), measured by benchmarks/cuda_options.py.
 #: ``HEURISTIC`` picks each convolution's algorithm from cuDNN's heuristics instead of timing them all
 #: (``EXHAUSTIVE``), so that a render gives the same bytes in every process, as on the CPU.
-CUDA_PROVIDER_OPTIONS: dict[str, str] = {"cudnn_conv_algo_search": "HEURISTIC"}
+#: ``use_tf32=0``: convolutions in true float32, as on the CPU; TF32 was no faster in a rollout (the masks bound
+#: it) and made the frames drift from the CPU's (5% of pixels differed after 200 steps).
+CUDA_PROVIDER_OPTIONS: dict[str, str] = {"cudnn_conv_algo_search": "HEURISTIC", "use_tf32": "0"}
+#: CUDA graphs by default for rollouts of at most this many cells (N x H x W): there the launch of ~20 kernels
+#: per step dominates (batch 1 at 72x72: 0.11 against 0.24 ms/step on an H100); larger ones are bound by the
+#: GPU's work and the mask upload, and a graph, whose mask buffer is refilled each step, gains nothing.
+CUDA_GRAPH_MAX_CELLS = 65536
 
 
 def usable_cores() -> int:
@@ -146,10 +152,11 @@ class NCASession:
         threads: int | None = None,
         quiet: bool = False,
         cuda_options: dict[str, str] | None = None,
-        cuda_graph: bool = False,
+        cuda_graph: bool | None = None,
     ):
-        """``cuda_options`` override :data:`CUDA_PROVIDER_OPTIONS`; ``cuda_graph`` captures each step as a CUDA
-        graph and replays it (onnxruntime's ``enable_cuda_graph``; ignored on the CPU)."""
+        """``cuda_options`` override :data:`CUDA_PROVIDER_OPTIONS`. ``cuda_graph``: capture the step as a CUDA
+        graph and replay it (onnxruntime's ``enable_cuda_graph``) for every rollout (True), none (False), or
+        rollouts of at most :data:`CUDA_GRAPH_MAX_CELLS` cells (None, the default). Ignored on the CPU."""
         self.path = Path(path)
         source = str(self.path)
         if provider not in PROVIDERS:
@@ -173,7 +180,7 @@ class NCASession:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
         options = {**CUDA_PROVIDER_OPTIONS, **(cuda_options or {})}
-        if cuda_graph:
+        if cuda_graph is not False:
             options["enable_cuda_graph"] = "1"
         provider_options = [options if p == "CUDAExecutionProvider" else {} for p in wanted]
         try:
@@ -199,7 +206,8 @@ class NCASession:
                 f"--provider cuda: onnxruntime fell back to {', '.join(self.providers)} (is CUDA installed?)"
             )
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
-        self.cuda_graph = cuda_graph and self.device == "cuda"
+        self.cuda_graph = cuda_graph is not False and self.device == "cuda"
+        self.graph_max_cells: int | None = None if cuda_graph else CUDA_GRAPH_MAX_CELLS
         #: CUDA graphs: per (N, H, W), the bound buffers and graph ids, reused by every rollout of that shape
         #: (a captured graph replays on fixed addresses).
         self._graphs: dict[tuple[int, int, int], _GraphBuffers] = {}
@@ -277,9 +285,10 @@ class NCASession:
                 seeds, height, width, self.info.fire_rate, block=block, workers=min(n, usable_cores()), prefetch=True
             )
         try:
+            small = self.graph_max_cells is None or n * height * width <= self.graph_max_cells
             runner: _BoundRollout = (
                 _GraphRollout(self, n, c, height, width, masks)
-                if self.cuda_graph
+                if self.cuda_graph and small
                 else _BoundRollout(self, n, c, height, width, masks)
             )
             runner.set_state(seed_states(n, c, height, width))
@@ -351,28 +360,36 @@ class MaskStream:
         self._turn = 0
         self._workers = ThreadPoolExecutor(workers, "ncarender-masks") if workers > 1 else None
         self._ahead = ThreadPoolExecutor(1, "ncarender-masks-ahead") if prefetch else None
-        self._pending: Future[np.ndarray] | None = None
+        self._pending: Future[int] | None = None
+        #: Called with ``(block, slot)`` on the thread that filled the block (the background one with
+        #: ``prefetch``): the CUDA rollout uploads there, so the copy overlaps the GPU's steps.
+        self.on_filled: Callable[[np.ndarray, int], object] | None = None
+        #: Which of the (one or two) blocks :meth:`next` returned last.
+        self.slot = 0
 
-    def _draw_seed(self, i: int) -> None:
+    def _draw_seed(self, i: int, out: np.ndarray) -> None:
         self.rngs[i].random(dtype=np.float32, out=self._uniform[i])
+        np.less(self._uniform[i], self.fire, out=out[:, i, 0], casting="unsafe")
 
-    def _fill(self, out: np.ndarray) -> np.ndarray:
+    def _fill(self, slot: int) -> int:
+        out = self._blocks[slot]
         if self._workers is None:
             for i in range(len(self.rngs)):
-                self._draw_seed(i)
+                self._draw_seed(i, out)
         else:
-            list(self._workers.map(self._draw_seed, range(len(self.rngs))))
-        np.less(self._uniform.transpose(1, 0, 2, 3), self.fire, out=out[:, :, 0], casting="unsafe")
-        return out
+            list(self._workers.map(self._draw_seed, range(len(self.rngs)), [out] * len(self.rngs)))
+        if self.on_filled is not None:
+            self.on_filled(out, slot)
+        return slot
 
     def next(self) -> np.ndarray:
         """The masks of the next ``block`` steps, ``(block, N, 1, H, W)``; valid until the next call."""
         if self._ahead is None:
-            return self._fill(self._blocks[0])
-        current = self._pending.result() if self._pending is not None else self._fill(self._blocks[0])
-        self._turn = 1 - self._turn
-        self._pending = self._ahead.submit(self._fill, self._blocks[self._turn])
-        return current
+            self.slot = self._fill(0)
+        else:
+            self.slot = self._pending.result() if self._pending is not None else self._fill(0)
+            self._pending = self._ahead.submit(self._fill, 1 - self.slot)
+        return self._blocks[self.slot]
 
     def close(self) -> None:
         """Stop the helper threads (waits for a block being drawn)."""
@@ -422,13 +439,20 @@ class _BoundRollout:
                 ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, self.device, 0) for _ in range(2)
             ]
             block_shape = (masks.block, *self.mask_shape)
-            self.mask_block = ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.float32, self.device, 0)
+            self.mask_blocks = [
+                ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.float32, self.device, 0)
+                for _ in masks._blocks
+            ]
+            self.mask_block = self.mask_blocks[0]
+            masks.on_filled = self._upload
         self.current = 0
         self.used = masks.block  # masks of the loaded block already bound; a new block is drawn first
         self.host_block: np.ndarray | None = None  # keeps the CPU block alive while it is bound
         self.mask_address = 0
         self.binding = self.session.io_binding()
         self.run_options = ort.RunOptions()
+        if nca.cuda_graph:  # a session with graphs enabled runs this rollout without one
+            self.run_options.add_run_config_entry("gpu_graph_id", "-1")
 
     def set_state(self, state: np.ndarray) -> None:
         """Replace the current state with ``state`` ``(N, C, H, W)``."""
@@ -444,14 +468,17 @@ class _BoundRollout:
         host = self.values[self.current].numpy()  # a copy from a device; a view of a CPU buffer
         return host.copy() if self.device == "cpu" else host
 
+    def _upload(self, block: np.ndarray, slot: int) -> None:
+        """Copy a filled mask block to its device buffer (on the mask thread; that buffer is not bound now)."""
+        self.mask_blocks[slot].update_inplace(block)
+
     def _bind_next_mask(self) -> None:
         if self.used == self.masks.block:
             self.host_block = self.masks.next()
             if self.mask_block is None:
                 self.mask_address = self.host_block.ctypes.data
             else:
-                self.mask_block.update_inplace(self.host_block)
-                self.mask_address = self.mask_block.data_ptr()
+                self.mask_address = self.mask_blocks[self.masks.slot].data_ptr()
             self.used = 0
         address = self.mask_address + self.used * self.mask_bytes
         self.binding.bind_input("mask", self.device, 0, np.float32, self.mask_shape, address)
@@ -533,7 +560,7 @@ def _available_memory() -> int:
 
 
 def open_model(
-    path: Path | str | None = None, *, provider: str = "auto", quiet: bool = False, cuda_graph: bool = False
+    path: Path | str | None = None, *, provider: str = "auto", quiet: bool = False, cuda_graph: bool | None = None
 ) -> NCASession:
     """Open ``path`` (default: the shipped snowflake) as an :class:`NCASession` on ``provider``."""
     model = Path(path) if path is not None else default_model_path()

@@ -60,7 +60,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, NoReturn, TypeVar
 
-import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
@@ -581,6 +580,11 @@ class _Mp4Writer(_Writer):
         self._last: np.ndarray | None = None
         self._pending = _PendingFile(path)
         self._encoder: Generator[None, bytes | np.ndarray | None, None] | None = None
+        try:  # imported here: GIF, PNG and sheet renders don't pay for it (~35 ms) or need it installed
+            import imageio_ffmpeg
+        except ImportError:
+            self._pending.discard()
+            raise NCAError("MP4 needs imageio-ffmpeg: pip install imageio-ffmpeg") from None
         try:
             self._encoder = imageio_ffmpeg.write_frames(
                 str(self._pending.tmp),

@@ -63,7 +63,7 @@ def test_cuda_batch_equals_single_seed() -> None:
 
 
 def test_cuda_graph_rollout_equals_the_plain_one_and_reuses_its_buffers() -> None:
-    plain = open_model(None, provider="cuda")
+    plain = open_model(None, provider="cuda", cuda_graph=False)
     graph = open_model(None, provider="cuda", cuda_graph=True)
     for seeds, size in (([0, 1], 72), ([5], 72), ([0, 1], 72), ([2, 3, 4], 40)):
         expected = final_state(plain, seeds, 60, size)
@@ -73,7 +73,7 @@ def test_cuda_graph_rollout_equals_the_plain_one_and_reuses_its_buffers() -> Non
 
 
 def test_cuda_graph_with_damage_and_every() -> None:
-    plain = open_model(None, provider="cuda")
+    plain = open_model(None, provider="cuda", cuda_graph=False)
     graph = open_model(None, provider="cuda", cuda_graph=True)
     from ncarender.runtime import Damage
 
@@ -81,6 +81,16 @@ def test_cuda_graph_with_damage_and_every() -> None:
     a = [f for _, f in plain.rollout([7], 50, every=7, damage=damage)]
     b = [f for _, f in graph.rollout([7], 50, every=7, damage=damage)]
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_default_session_mixes_graph_and_plain_rollouts() -> None:
+    # Default: graphs for small rollouts, plain runs (gpu_graph_id -1) for large ones, on one session.
+    plain = open_model(None, provider="cuda", cuda_graph=False)
+    auto = open_model(None, provider="cuda")
+    assert auto.cuda_graph
+    for seeds in ([0], list(range(64)), [0], list(range(8)), list(range(64))):
+        assert np.array_equal(final_state(plain, seeds, 40), final_state(auto, seeds, 40)), len(seeds)
+    assert sorted(auto._graphs) == [(1, 72, 72), (8, 72, 72)]
 
 
 def test_half_export_meets_the_bar_on_cuda(tmp_path: Path) -> None:
