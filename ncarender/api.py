@@ -24,8 +24,9 @@ __all__ = ["EXTENSIONS", "STREAMING_FORMATS", "RenderResult", "Renderer", "frame
 
 #: The file extension each format writes (``frames`` writes a folder).
 EXTENSIONS = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "frames": ""}
-#: Formats whose writer streams as frames come, so it runs on its own thread beside the rollout.
-STREAMING_FORMATS = ("mp4", "frames")
+#: Formats whose writer works on each frame as it comes, so it runs on its own thread beside the rollout
+#: (GIF marks each frame's colours there, see ncarender.writers).
+STREAMING_FORMATS = ("gif", "mp4", "frames")
 
 #: Progress callback: ``(steps_done, steps_total)``.
 Progress = Callable[[int, int], None]

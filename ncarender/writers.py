@@ -17,7 +17,8 @@ Format notes (see also ``WriterOptions``):
   from them (Pillow median cut over an evenly spaced sample of at most
   :data:`PALETTE_SAMPLE_PIXELS` pixels), maps every pixel to its exact nearest
   palette colour (no dithering) at grid resolution, scales the paletted frames
-  and saves them with a single global colour table. Delays are whole
+  and writes them with a single global colour table; an opaque GIF stores only
+  the rectangle that changed since the previous frame. Delays are whole
   centiseconds (see :func:`gif_frame_ms`). Identical consecutive frames are
   merged into one stored frame whose delay is the sum, so the total duration is
   always ``rendered_frames * frame_ms + hold_ms``. Same frames give identical bytes.
@@ -41,7 +42,6 @@ frames ``pattern``.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import math
 import numbers
@@ -49,6 +49,7 @@ import os
 import queue
 import re
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -61,7 +62,7 @@ from types import TracebackType
 from typing import ClassVar, NoReturn, TypeVar
 
 import numpy as np
-from PIL import Image
+from PIL import GifImagePlugin, Image
 
 from . import __version__
 from .atomic import atomic_path, check_writable_dir
@@ -87,8 +88,9 @@ GIF_MIN_FRAME_MS = 20
 GIF_MAX_DELAY_MS = 655_350
 #: GIF transparency is one bit: alpha below this becomes the transparent index.
 GIF_ALPHA_THRESHOLD = 128
-#: The GIF palette is built from at most this many pixels (evenly spaced frames).
-PALETTE_SAMPLE_PIXELS = 1 << 18
+#: The GIF palette is built from at most this many pixels (evenly spaced frames). On the snowflake 2**17
+#: quantises as well as 2**18 (RGB MSE 2.99 against 3.04) in half the time.
+PALETTE_SAMPLE_PIXELS = 1 << 17
 #: A sprite sheet holds every frame up to this many, else this many evenly spaced.
 SHEET_DEFAULT_MAX_FRAMES = 64
 #: Fewest digits in PNG frame names (``frame-00000.png``).
@@ -383,90 +385,77 @@ def _gif_palette(frames: np.ndarray, *, transparent: bool) -> np.ndarray:
     return np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
 
 
-def _nearest_indices(frames: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Exact nearest palette colour of every pixel: frames ``(N, H, W, 4)`` uint8 -> ``(N, H, W)`` uint8.
+def _pack_rgb(frame: np.ndarray) -> np.ndarray:
+    """RGB of uint8 ``(..., 4)`` pixels as uint32 ``R | G << 8 | B << 16``, shape ``(...)``."""
+    return np.ascontiguousarray(frame).view("<u4")[..., 0] & 0xFFFFFF
 
-    Each distinct colour is matched once (squared RGB distance, ties to the lower
-    index) through a 2**24-entry lookup table. Pillow's own palette lookup is
-    approximate (it merges colours a few levels apart), hence this.
+
+def _nearest_lut(seen: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Lookup table, uint8 ``(2**24,)``, of the exact nearest ``palette`` ``(K, 3)`` index of each packed colour.
+
+    Only the entries marked in ``seen`` (bool ``(2**24,)``) are filled (squared RGB distance, ties to the
+    lower index); the others are left undefined. Pillow's own palette lookup is approximate (it merges colours
+    a few levels apart), hence this.
     """
-    packed = np.ascontiguousarray(frames).view("<u4")[..., 0] & 0xFFFFFF  # R | G << 8 | B << 16
-    seen = np.zeros(1 << 24, dtype=bool)
-    seen[packed] = True
     colours = np.flatnonzero(seen)
     channels = np.stack([colours & 255, (colours >> 8) & 255, colours >> 16], axis=1).astype(np.float32)
     pal = palette.astype(np.float32)
     pal_norm = (pal * pal).sum(axis=1)
-    lut = np.empty(1 << 24, dtype=np.uint8)  # only entries of seen colours are read
+    lut = np.empty(1 << 24, dtype=np.uint8)
     for start in range(0, len(colours), 16384):
         chunk = channels[start : start + 16384]
         # |c - p|^2 - |c|^2; every term is an integer below 2**24, so float32 is exact.
         dist = pal_norm[None, :] - 2.0 * (chunk @ pal.T)
         lut[colours[start : start + 16384]] = dist.argmin(axis=1)
-    return lut[packed]
+    return lut
 
 
-def _skip_sub_blocks(data: bytes, pos: int) -> int:
-    """Position just after the GIF data sub-blocks starting at ``pos`` (their 0 terminator)."""
-    while data[pos]:
-        pos += data[pos] + 1
-    return pos + 1
+def _nearest_indices(frames: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Exact nearest palette colour of every pixel: frames ``(N, H, W, 4)`` uint8 -> ``(N, H, W)`` uint8."""
+    packed = _pack_rgb(frames)
+    seen = np.zeros(1 << 24, dtype=bool)
+    seen[packed] = True
+    return _nearest_lut(seen, palette)[packed]
 
 
-def _tidy_gif(data: bytes) -> bytes:
-    """Make Pillow's animated GIF use only its global colour table.
+def _changed_box(cells: np.ndarray, previous: np.ndarray) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)``: the smallest rectangle holding every cell that differs (they differ somewhere)."""
+    diff = cells != previous
+    rows = np.flatnonzero(diff.any(axis=1))
+    cols = np.flatnonzero(diff.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
-    Pillow writes a copy of the (identical) colour table for every frame after the
-    first; those copies are dropped. It also writes a second file header before a
-    frame that equals the disposal background (e.g. a fully transparent frame after
-    a ``disposal=2`` frame); that header and its repeated application extension are
-    dropped too, leaving the frame itself, which is complete.
-    """
-    out = bytearray(data[:13])
-    global_table = b""
-    pos = 13
-    if data[10] & 0x80:
-        global_table = data[13 : 13 + (3 << ((data[10] & 7) + 1))]
-        out += global_table
-        pos += len(global_table)
-    seen_image = False
-    while pos < len(data):
-        block = data[pos]
-        if block == 0x3B:  # trailer
-            out.append(block)
-            break
-        if block == 0x21:  # extension: introducer, label, sub-blocks
-            end = _skip_sub_blocks(data, pos + 2)
-            if not (seen_image and data[pos + 1] == 0xFF):  # an application block after an image repeats the loop
-                out += data[pos:end]
-            pos = end
-        elif block == 0x2C:  # image descriptor, [local colour table], LZW code size, sub-blocks
-            seen_image = True
-            descriptor = bytearray(data[pos : pos + 10])
-            pos += 10
-            flags = descriptor[9]
-            if flags & 0x80:
-                table = data[pos : pos + (3 << ((flags & 7) + 1))]
-                pos += len(table)
-                if table == global_table:
-                    descriptor[9] = flags & 0x40  # keep only the interlace bit
-                    table = b""
-                out += descriptor + table
-            else:
-                out += descriptor
-            end = _skip_sub_blocks(data, pos + 1)
-            out += data[pos:end]
-            pos = end
-        elif data[pos : pos + 3] == b"GIF":  # a repeated header: skip it and its colour table
-            flags = data[pos + 10]
-            pos += 13 + ((3 << ((flags & 7) + 1)) if flags & 0x80 else 0)
-        else:
-            raise ValueError(f"unexpected byte {block:#x} at {pos} in the GIF Pillow wrote")
-    return bytes(out)
+
+def _gif_header(width: int, height: int, palette: np.ndarray, *, loop: bool) -> bytes:
+    """GIF89a header, logical screen ``width x height``, global colour table ``palette`` ``(K, 3)``, loop block."""
+    bits = max(1, math.ceil(math.log2(max(2, len(palette)))))  # the table holds 2**bits colours
+    table = np.zeros((1 << bits, 3), dtype=np.uint8)
+    table[: len(palette)] = palette
+    head = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80 | 0x70 | (bits - 1), 0, 0) + table.tobytes()
+    if loop:  # NETSCAPE2.0 application extension: loop forever
+        head += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    return head
+
+
+def _gif_frame(cells: np.ndarray, box: tuple[int, int, int, int], scale: int, delay_ms: int, disposal: int,
+               transparent: bool) -> bytes:  # fmt: skip
+    """One GIF frame: graphic control extension, then the ``box`` of ``cells`` (H, W) uint8, scaled, LZW-coded."""
+    x0, y0, x1, y1 = box
+    image = _scaled(Image.fromarray(np.ascontiguousarray(cells[y0:y1, x0:x1]), "P"), scale)
+    flags = (disposal << 2) | int(transparent)
+    control = b"\x21\xf9\x04" + struct.pack("<BHBB", flags, delay_ms // 10, 0, 0)
+    # Pillow's documented legacy helper: image descriptor (no local colour table) + LZW data of one frame.
+    return control + b"".join(GifImagePlugin.getdata(image, offset=(x0 * scale, y0 * scale)))
 
 
 class _GifWriter(_Writer):
-    """Animated GIF with one global palette; keeps the grid-resolution frames until close."""
+    """Animated GIF with one global palette; keeps the grid-resolution frames until close.
+
+    Each frame's colours are marked as it arrives (on the writer thread, while the rollout runs), so that
+    ``close()`` only builds the palette, maps the marked colours and codes the frames. An opaque GIF stores
+    each frame as the rectangle that changed since the last stored one (disposal "leave in place"); a
+    transparent one stores whole frames, each cleared after display (disposal 2).
+    """
 
     format = "gif"
 
@@ -477,47 +466,51 @@ class _GifWriter(_Writer):
         if self.frame_ms + self.hold_ms > GIF_MAX_DELAY_MS:
             raise NCAError(f"hold is too long for a GIF: a frame can last at most {GIF_MAX_DELAY_MS // 1000} s")
         self._frames = np.empty((n_frames, *grid, 4), dtype=np.uint8)
+        self._packed = np.empty((n_frames, *grid), dtype=np.uint32)
+        self._seen = np.zeros(1 << 24, dtype=bool)
 
     def _add(self, frame: np.ndarray, index: int) -> None:
         self._frames[index] = frame
+        self._packed[index] = _pack_rgb(frame)
+        self._seen[self._packed[index]] = True
 
     def _finish(self) -> dict[str, object]:
-        frames, transparent = self._frames, self.options.transparent
+        frames, transparent, scale = self._frames, self.options.transparent, self.options.scale
         palette = _gif_palette(frames, transparent=transparent)
         # An empty palette means nothing is opaque (transparent only): every pixel becomes index 0.
-        indices = _nearest_indices(frames, palette) if len(palette) else np.zeros(frames.shape[:3], dtype=np.uint8)
+        if len(palette):
+            indices = _nearest_lut(self._seen, palette)[self._packed]
+        else:
+            indices = np.zeros(frames.shape[:3], dtype=np.uint8)
         if transparent:  # index 0 is the transparent colour (black, for viewers that ignore it)
             indices += 1
             indices[frames[..., 3] < GIF_ALPHA_THRESHOLD] = 0
             palette = np.concatenate([np.zeros((1, 3), dtype=np.uint8), palette])
-        palette_bytes = palette.tobytes()
 
         # Merge identical consecutive frames ourselves so the stored delays are explicit.
-        images: list[Image.Image] = []
+        stored: list[tuple[int, tuple[int, int, int, int]]] = []
         durations: list[int] = []
+        height, width = self.grid
         for i, cells in enumerate(indices):
-            if i and np.array_equal(cells, indices[i - 1]):
+            previous = indices[stored[-1][0]] if stored else None
+            if previous is not None and np.array_equal(cells, previous):
                 durations[-1] += self.frame_ms
                 continue
-            image = Image.fromarray(cells, "P")
-            image.putpalette(palette_bytes)
-            images.append(_scaled(image, self.options.scale))
+            whole = (0, 0, width, height)
+            stored.append((i, whole if transparent or previous is None else _changed_box(cells, previous)))
             durations.append(self.frame_ms)
         durations[-1] += self.hold_ms
 
-        params: dict[str, object] = {"duration": durations, "optimize": False}
-        if self.options.loop:
-            params["loop"] = 0
-        if transparent:
-            params.update(transparency=0, disposal=2)
-        buffer = io.BytesIO()
-        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], **params)
-        data = _tidy_gif(buffer.getvalue())
+        parts = [_gif_header(width * scale, height * scale, palette, loop=self.options.loop)]
+        disposal = 2 if transparent else 1
+        for (i, box), delay in zip(stored, durations, strict=True):
+            parts.append(_gif_frame(indices[i], box, scale, delay, disposal, transparent))
+        parts.append(b";")
         with atomic_path(self.path) as tmp:
-            tmp.write_bytes(data)
-        self._frames = np.empty((0, *self.grid, 4), dtype=np.uint8)
+            tmp.write_bytes(b"".join(parts))
+        self._discard()
         return {
-            "frames": len(images),
+            "frames": len(stored),
             "frame_ms": self.frame_ms,
             "fps": 1000 / self.frame_ms,
             "duration_ms": self.frame_ms * self.count + self.hold_ms,
@@ -528,6 +521,8 @@ class _GifWriter(_Writer):
 
     def _discard(self) -> None:
         self._frames = np.empty((0, *self.grid, 4), dtype=np.uint8)
+        self._packed = np.empty((0, *self.grid), dtype=np.uint32)
+        self._seen = np.zeros(0, dtype=bool)
 
 
 # --------------------------------------------------------------------------- MP4

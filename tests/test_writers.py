@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -415,3 +416,26 @@ def test_threaded_writer_abort(tmp_path: Path) -> None:
 def test_options_accept_numpy_scalars() -> None:
     options = WriterOptions(scale=np.int64(3), fps=np.float32(12.5))  # type: ignore[arg-type]
     assert type(options.scale) is int and type(options.fps) is float
+
+
+@pytest.mark.usefixtures("keep_p_mode")
+def test_opaque_gif_stores_only_the_changed_rectangle(tmp_path: Path) -> None:
+    grid = (12, 10)
+    base = np.full((*grid, 4), 255, np.uint8)
+    base[..., :3] = (20, 40, 200)
+    changed = base.copy()
+    changed[3:5, 6:9, :3] = (250, 10, 10)  # rows 3-4, columns 6-8
+    frames = [base, changed, base]
+    write("gif", tmp_path / "a.gif", frames, scale=2, fps=10)
+    data = (tmp_path / "a.gif").read_bytes()
+    descriptors = []
+    pos = data.find(b"\x21\xf9\x04")
+    while pos != -1:  # each frame: graphic control extension, then its image descriptor
+        left, top, width, height = struct.unpack("<HHHH", data[pos + 9 : pos + 17])
+        descriptors.append((left, top, width, height))
+        pos = data.find(b"\x21\xf9\x04", pos + 17)
+    assert descriptors == [(0, 0, 20, 24), (12, 6, 6, 4), (12, 6, 6, 4)]
+    images, durations = gif_frames(tmp_path / "a.gif")
+    assert durations == [100, 100, 100]
+    for image, frame in zip(images, frames, strict=True):
+        assert np.array_equal(np.asarray(image.convert("RGB")), upscale(frame, 2)[..., :3])
