@@ -516,7 +516,7 @@ def batch_gif(session: NCASession, onnx_path: Path, device: str, seeds: int, ste
         "-m", str(onnx_path), "--provider", provider, "-q",
     )  # fmt: skip
     proc = run_measured(cmd, cwd=tmp)
-    ort_rollout(session, [0], 2, GRID)
+    ort_rollout(session, list(range(seeds)), 2, GRID)  # warm up at this batch (GPU: algorithm choice, arena)
     rollout = _time(lambda: ort_rollout(session, list(range(seeds)), steps, GRID))
     out: dict[str, Any] = {"seeds": seeds, "steps": steps, "rollout_alone_s": rollout}
     if proc.rc != 0:

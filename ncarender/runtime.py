@@ -52,6 +52,9 @@ _CUDA_MASK_BLOCK_BYTES = 64 * 2**20
 #: ``use_tf32=0``: convolutions in true float32, as on the CPU; TF32 was no faster in a rollout (the masks bound
 #: it) and made the frames drift from the CPU's (5% of pixels differed after 200 steps).
 CUDA_PROVIDER_OPTIONS: dict[str, str] = {"cudnn_conv_algo_search": "HEURISTIC", "use_tf32": "0"}
+#: CUDA: upload the masks as bytes and widen them to float32 on the GPU (a one-node Cast model), a quarter of
+#: the host-to-device traffic of float32 masks.
+COMPACT_MASK_UPLOAD = True
 #: CUDA graphs by default for rollouts of at most this many cells (N x H x W): there the launch of ~20 kernels
 #: per step dominates (batch 1 at 72x72: 0.11 against 0.24 ms/step on an H100); larger ones are bound by the
 #: GPU's work and the mask upload, and a graph, whose mask buffer is refilled each step, gains nothing.
@@ -211,7 +214,28 @@ class NCASession:
         #: CUDA graphs: per (N, H, W), the bound buffers and graph ids, reused by every rollout of that shape
         #: (a captured graph replays on fixed addresses).
         self._graphs: dict[tuple[int, int, int], _GraphBuffers] = {}
+        self._widen: ort.InferenceSession | None = None
         self._check_channels()
+
+    def widen_session(self) -> ort.InferenceSession:
+        """A session on this session's providers that casts uint8 masks ``(B, N, 1, H, W)`` to float32."""
+        if self._widen is None:
+            from onnx import TensorProto, helper  # only the CUDA path pays for this import
+
+            dims: list[str | int | None] = ["B", "N", 1, "H", "W"]
+            graph = helper.make_graph(
+                [helper.make_node("Cast", ["bytes"], ["floats"], to=TensorProto.FLOAT)],
+                "widen_masks",
+                [helper.make_tensor_value_info("bytes", TensorProto.UINT8, dims)],
+                [helper.make_tensor_value_info("floats", TensorProto.FLOAT, dims)],
+            )
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+            opts = ort.SessionOptions()
+            opts.log_severity_level = 3
+            self._widen = ort.InferenceSession(
+                model.SerializeToString(), sess_options=opts, providers=self.session.get_providers()
+            )
+        return self._widen
 
     def _check_channels(self) -> None:
         state = next(i for i in self.session.get_inputs() if i.name == "state")
@@ -277,18 +301,27 @@ class NCASession:
         by_step: dict[int, list[Damage]] = {}
         for d in damage:
             by_step.setdefault(d.step, []).append(d)
+        small = self.graph_max_cells is None or n * height * width <= self.graph_max_cells
+        use_graph = self.cuda_graph and small
         if self.device == "cpu":  # one step's masks at a time, drawn on this thread: the cores run onnxruntime
             masks = MaskStream(seeds, height, width, self.info.fire_rate)
         else:  # the host would idle while the GPU runs: draw blocks of steps ahead, seeds in parallel
             block = max(1, min(steps, _CUDA_MASK_BLOCK_BYTES // (4 * n * height * width)))
             masks = MaskStream(
-                seeds, height, width, self.info.fire_rate, block=block, workers=min(n, usable_cores()), prefetch=True
+                seeds,
+                height,
+                width,
+                self.info.fire_rate,
+                block=block,
+                workers=min(n, usable_cores()),
+                prefetch=True,
+                # a graph's one mask buffer is refilled from the host each step: float32 there
+                dtype=np.uint8 if COMPACT_MASK_UPLOAD and not use_graph else np.float32,
             )
         try:
-            small = self.graph_max_cells is None or n * height * width <= self.graph_max_cells
             runner: _BoundRollout = (
                 _GraphRollout(self, n, c, height, width, masks)
-                if self.cuda_graph and small
+                if use_graph
                 else _BoundRollout(self, n, c, height, width, masks)
             )
             runner.set_state(seed_states(n, c, height, width))
@@ -329,7 +362,7 @@ class NonFiniteStateError(NCAError):
 
 
 class MaskStream:
-    """The update masks of a rollout, drawn ``block`` steps at a time: ``(block, N, 1, H, W)`` float32, 1 = fires.
+    """The update masks of a rollout, drawn ``block`` steps at a time: ``(block, N, 1, H, W)``, 1 = fires.
 
     Sample ``i`` draws from ``numpy.random.default_rng(seeds[i])``; its mask at step ``t`` is the ``t``-th
     ``(H, W)`` float32 draw ``< fire_rate``. numpy fills float32 arrays from one stream of 32-bit words whatever
@@ -337,6 +370,7 @@ class MaskStream:
     frames, are the same for any ``block``, ``workers`` or batch (tests/test_perf_invariants.py).
     ``workers`` > 1 draws the seeds on that many threads (numpy releases the GIL while it fills an array);
     ``prefetch`` draws the next block on a background thread while the caller uses the current one.
+    ``dtype=np.uint8`` gives the same masks as 0/1 bytes (a quarter of the bytes to upload to a GPU).
     Draws past the end of a rollout are harmless: every rollout starts from fresh generators.
     """
 
@@ -350,13 +384,14 @@ class MaskStream:
         block: int = 1,
         workers: int = 1,
         prefetch: bool = False,
+        dtype: type[np.generic] = np.float32,
     ) -> None:
         self.rngs = [np.random.default_rng(int(s)) for s in seeds]
         self.fire = np.float32(fire_rate)
         self.block = block
         n = len(self.rngs)
         self._uniform = np.empty((n, block, height, width), dtype=np.float32)  # each seed's draws, contiguous
-        self._blocks = [np.empty((block, n, 1, height, width), dtype=np.float32) for _ in range(1 + prefetch)]
+        self._blocks = [np.empty((block, n, 1, height, width), dtype=dtype) for _ in range(1 + prefetch)]
         self._turn = 0
         self._workers = ThreadPoolExecutor(workers, "ncarender-masks") if workers > 1 else None
         self._ahead = ThreadPoolExecutor(1, "ncarender-masks-ahead") if prefetch else None
@@ -444,6 +479,19 @@ class _BoundRollout:
                 for _ in masks._blocks
             ]
             self.mask_block = self.mask_blocks[0]
+            self.byte_blocks: list[ort.OrtValue] = []
+            if masks._blocks[0].dtype == np.uint8:  # uploaded as bytes, widened on the device
+                self.widen = nca.widen_session()
+                self.byte_blocks = [
+                    ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.uint8, self.device, 0)
+                    for _ in masks._blocks
+                ]
+                self.widen_bindings = []
+                for small, wide in zip(self.byte_blocks, self.mask_blocks, strict=True):
+                    binding = self.widen.io_binding()
+                    binding.bind_ortvalue_input("bytes", small)
+                    binding.bind_ortvalue_output("floats", wide)
+                    self.widen_bindings.append(binding)
             masks.on_filled = self._upload
         self.current = 0
         self.used = masks.block  # masks of the loaded block already bound; a new block is drawn first
@@ -470,7 +518,11 @@ class _BoundRollout:
 
     def _upload(self, block: np.ndarray, slot: int) -> None:
         """Copy a filled mask block to its device buffer (on the mask thread; that buffer is not bound now)."""
-        self.mask_blocks[slot].update_inplace(block)
+        if self.byte_blocks:
+            self.byte_blocks[slot].update_inplace(block)
+            self.widen.run_with_iobinding(self.widen_bindings[slot])
+        else:
+            self.mask_blocks[slot].update_inplace(block)
 
     def _bind_next_mask(self) -> None:
         if self.used == self.masks.block:

@@ -26,16 +26,26 @@ def reference_masks(seeds: list[int], steps: int, height: int, width: int, fire:
 
 
 @pytest.mark.parametrize(
-    ("block", "workers", "prefetch"),
-    [(1, 1, False), (4, 1, False), (3, 2, True), (5, 3, False), (13, 1, True)],
+    ("block", "workers", "prefetch", "dtype"),
+    [
+        (1, 1, False, np.float32),
+        (4, 1, False, np.float32),
+        (3, 2, True, np.float32),
+        (5, 3, False, np.float32),
+        (13, 1, True, np.float32),
+        (3, 2, True, np.uint8),
+    ],
 )
-def test_mask_blocks_threads_and_prefetch_give_the_same_masks(block: int, workers: int, prefetch: bool) -> None:
+def test_mask_blocks_threads_and_prefetch_give_the_same_masks(
+    block: int, workers: int, prefetch: bool, dtype: type[np.generic]
+) -> None:
     seeds, steps, height, width = [0, 7, 3], 13, 9, 7  # odd sizes: float32 draws split 64-bit words
-    stream = MaskStream(seeds, height, width, 0.5, block=block, workers=workers, prefetch=prefetch)
+    stream = MaskStream(seeds, height, width, 0.5, block=block, workers=workers, prefetch=prefetch, dtype=dtype)
     try:
         got = np.concatenate([stream.next().copy() for _ in range(-(-steps // block))])[:steps]
     finally:
         stream.close()
+    assert got.dtype == dtype
     np.testing.assert_array_equal(got, reference_masks(seeds, steps, height, width, 0.5))
 
 
@@ -57,16 +67,23 @@ def test_rollout_uses_the_reference_masks(tiny_onnx: Path) -> None:
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize(("block", "workers"), [(1, 1), (5, 2)])
-def test_staged_path_gives_the_frames_of_the_direct_path(tiny_onnx: Path, block: int, workers: int) -> None:
-    """The CUDA code path (state in onnxruntime buffers, mask blocks uploaded and bound by address) on the CPU."""
+@pytest.mark.parametrize(("block", "workers", "dtype"), [(1, 1, np.float32), (5, 2, np.float32), (4, 2, np.uint8)])
+def test_staged_path_gives_the_frames_of_the_direct_path(
+    tiny_onnx: Path, block: int, workers: int, dtype: type[np.generic]
+) -> None:
+    """The CUDA code path (state in onnxruntime buffers, mask blocks uploaded and bound by address) on the CPU.
+
+    ``uint8``: masks uploaded as bytes and widened by the Cast session, as on CUDA by default.
+    """
     from ncarender.runtime import _BoundRollout, seed_states
 
     session = open_model(tiny_onnx, provider="cpu", quiet=True)
     height, width = session.info.grid
     seeds, steps, c = [2, 9], 11, session.info.channels
     direct = [f for _, f in session.rollout(seeds, steps, include_seed_frame=False)]
-    masks = MaskStream(seeds, height, width, session.info.fire_rate, block=block, workers=workers, prefetch=True)
+    masks = MaskStream(
+        seeds, height, width, session.info.fire_rate, block=block, workers=workers, prefetch=True, dtype=dtype
+    )
     try:
         runner = _BoundRollout(session, len(seeds), c, height, width, masks, staged=True)
         runner.set_state(seed_states(len(seeds), c, height, width))
