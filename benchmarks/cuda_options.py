@@ -77,7 +77,7 @@ def bare_step_ms(session: NCASession, n: int, reps: int = 30) -> float:
     binding.bind_ortvalue_input("state", values[0])
     binding.bind_ortvalue_output("next_state", values[1])
     options = ort.RunOptions()
-    if session.cuda_graph:
+    if session.graphs_enabled:
         options.add_run_config_entry("gpu_graph_id", "-1")  # no graph here: rollouts own the graph ids
     for _ in range(3):
         session.session.run_with_iobinding(binding, options)

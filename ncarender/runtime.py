@@ -159,7 +159,8 @@ class NCASession:
     ):
         """``cuda_options`` override :data:`CUDA_PROVIDER_OPTIONS`. ``cuda_graph``: capture the step as a CUDA
         graph and replay it (onnxruntime's ``enable_cuda_graph``) for every rollout (True), none (False), or
-        rollouts of at most :data:`CUDA_GRAPH_MAX_CELLS` cells (None, the default). Ignored on the CPU."""
+        rollouts of at most :data:`CUDA_GRAPH_MAX_CELLS` cells (None, the default; none for a float16 model).
+        Ignored on the CPU."""
         self.path = Path(path)
         source = str(self.path)
         if provider not in PROVIDERS:
@@ -183,7 +184,7 @@ class NCASession:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
         options = {**CUDA_PROVIDER_OPTIONS, **(cuda_options or {})}
-        if cuda_graph is not False:
+        if cuda_graph is not False:  # a session with graphs enabled can still run without one (gpu_graph_id -1)
             options["enable_cuda_graph"] = "1"
         provider_options = [options if p == "CUDAExecutionProvider" else {} for p in wanted]
         try:
@@ -209,7 +210,13 @@ class NCASession:
                 f"--provider cuda: onnxruntime fell back to {', '.join(self.providers)} (is CUDA installed?)"
             )
         self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
-        self.cuda_graph = cuda_graph is not False and self.device == "cuda"
+        # A float16 model under CUDA graphs failed now and then on an H100 (illegal instruction, misaligned
+        # address inside the replay; cuDNN's float16 kernels): graphs only when asked for there.
+        half = self.info.precision == "float16"
+        #: The session was made with ``enable_cuda_graph``: a run outside a graph needs ``gpu_graph_id -1``.
+        self.graphs_enabled = cuda_graph is not False and self.device == "cuda"
+        #: Rollouts may use graphs (small ones by default; see ``graph_max_cells``).
+        self.cuda_graph = self.graphs_enabled and (cuda_graph is True or not half)
         self.graph_max_cells: int | None = None if cuda_graph else CUDA_GRAPH_MAX_CELLS
         #: CUDA graphs: per (N, H, W), the bound buffers and graph ids, reused by every rollout of that shape
         #: (a captured graph replays on fixed addresses).
@@ -229,7 +236,7 @@ class NCASession:
                 [helper.make_tensor_value_info("bytes", TensorProto.UINT8, dims)],
                 [helper.make_tensor_value_info("floats", TensorProto.FLOAT, dims)],
             )
-            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
             opts = ort.SessionOptions()
             opts.log_severity_level = 3
             self._widen = ort.InferenceSession(
@@ -499,7 +506,7 @@ class _BoundRollout:
         self.mask_address = 0
         self.binding = self.session.io_binding()
         self.run_options = ort.RunOptions()
-        if nca.cuda_graph:  # a session with graphs enabled runs this rollout without one
+        if nca.graphs_enabled:  # a session with graphs enabled runs this rollout without one
             self.run_options.add_run_config_entry("gpu_graph_id", "-1")
 
     def set_state(self, state: np.ndarray) -> None:
