@@ -575,7 +575,7 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     """Each target of issue 6: (what, measured, met)."""
     out: list[tuple[str, str, bool | None]] = []
     b8 = next((r for r in res["rollout"] if r["batch"] == 8 and r["grid"] == GRID), None)
-    if b8 is not None:
+    if b8 is not None and res["device"] == "cpu":  # the issue's rollout and batch targets are CPU targets
         out.append(("rollout batch 8 72x72 >= 5x torch eager", f"{b8['speedup']:.2f}x", b8["speedup"] >= 5))
         frac = b8["ncarender"]["of_ceiling"]
         out.append(("rollout batch 8 72x72 >= 60% of the matmul ceiling", f"{frac:.0%}", frac >= 0.6))
@@ -595,7 +595,7 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         torch_note = "imports torch" if st["help_imports_torch"] or st["gif_imports_torch"] else "no torch"
         out.append(("ncarender --help < 0.3 s, no torch", f"{st['help_s']:.3f} s, {torch_note}", ok))
     bt = res.get("batch")
-    if bt:
+    if bt and res["device"] == "cpu":
         if "ratio" in bt:
             out.append((f"batch {bt['seeds']} seeds x {bt['steps']} steps GIF <= 1.3x rollout", f"{bt['ratio']:.2f}x",
                         bt["ratio"] <= 1.3))  # fmt: skip
@@ -674,7 +674,7 @@ def report(res: dict[str, Any]) -> str:
         head = ["200 steps", "wall s", "start-up", "rollout", "convert", "encode", "peak MiB", "MB"]
         lines += [table(head, rows), ""]
     bt = res.get("batch")
-    if bt:
+    if bt and res["device"] == "cpu":
         if "ratio" in bt:
             lines.append(
                 f"batch: {bt['seeds']} seeds x {bt['steps']} steps to GIF {bt['batch_wall_s']:.2f} s wall "
