@@ -49,8 +49,9 @@ _CUDA_MASK_BLOCK_BYTES = 64 * 2**20
 #: CUDA execution provider options (onnxruntime's names), measured by benchmarks/cuda_options.py.
 #: ``HEURISTIC`` picks each convolution's algorithm from cuDNN's heuristics instead of timing them all
 #: (``EXHAUSTIVE``), so that a render gives the same bytes in every process, as on the CPU.
-#: ``use_tf32=0``: convolutions in true float32, as on the CPU; TF32 was no faster in a rollout (the masks bound
-#: it) and made the frames drift from the CPU's (5% of pixels differed after 200 steps).
+#: ``use_tf32=0``: convolutions in true float32, as on the CPU, whose frames they then equal bit for bit; TF32
+#: gained 0-20% in a rollout at batch 256 (within the run-to-run spread) and made 5% of the pixels differ
+#: from the CPU's after 200 steps.
 CUDA_PROVIDER_OPTIONS: dict[str, str] = {"cudnn_conv_algo_search": "HEURISTIC", "use_tf32": "0"}
 #: CUDA: upload the masks as bytes and widen them to float32 on the GPU (a one-node Cast model), a quarter of
 #: the host-to-device traffic of float32 masks.
@@ -399,7 +400,6 @@ class MaskStream:
         n = len(self.rngs)
         self._uniform = np.empty((n, block, height, width), dtype=np.float32)  # each seed's draws, contiguous
         self._blocks = [np.empty((block, n, 1, height, width), dtype=dtype) for _ in range(1 + prefetch)]
-        self._turn = 0
         self._workers = ThreadPoolExecutor(workers, "ncarender-masks") if workers > 1 else None
         self._ahead = ThreadPoolExecutor(1, "ncarender-masks-ahead") if prefetch else None
         self._pending: Future[int] | None = None
@@ -470,7 +470,6 @@ class _BoundRollout:
         shape = (n, c, height, width)
         self.mask_shape = [n, 1, height, width]
         self.mask_bytes = 4 * n * height * width
-        self.mask_block: ort.OrtValue | None = None
         if not allocate:  # a subclass brings its own buffers
             self.values = []
         elif not self.staged:
@@ -485,7 +484,6 @@ class _BoundRollout:
                 ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.float32, self.device, 0)
                 for _ in masks._blocks
             ]
-            self.mask_block = self.mask_blocks[0]
             self.byte_blocks: list[ort.OrtValue] = []
             if masks._blocks[0].dtype == np.uint8:  # uploaded as bytes, widened on the device
                 self.widen = nca.widen_session()
@@ -534,10 +532,10 @@ class _BoundRollout:
     def _bind_next_mask(self) -> None:
         if self.used == self.masks.block:
             self.host_block = self.masks.next()
-            if self.mask_block is None:
-                self.mask_address = self.host_block.ctypes.data
-            else:
+            if self.staged:  # uploaded by _upload when the block was filled
                 self.mask_address = self.mask_blocks[self.masks.slot].data_ptr()
+            else:
+                self.mask_address = self.host_block.ctypes.data
             self.used = 0
         address = self.mask_address + self.used * self.mask_bytes
         self.binding.bind_input("mask", self.device, 0, np.float32, self.mask_shape, address)

@@ -410,14 +410,6 @@ def _nearest_lut(seen: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return lut
 
 
-def _nearest_indices(frames: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Exact nearest palette colour of every pixel: frames ``(N, H, W, 4)`` uint8 -> ``(N, H, W)`` uint8."""
-    packed = _pack_rgb(frames)
-    seen = np.zeros(1 << 24, dtype=bool)
-    seen[packed] = True
-    return _nearest_lut(seen, palette)[packed]
-
-
 def _changed_box(cells: np.ndarray, previous: np.ndarray) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)``: the smallest rectangle holding every cell that differs (they differ somewhere)."""
     diff = cells != previous
