@@ -525,7 +525,12 @@ def batch(
     ] = None,
     batch_size: BatchSizeOpt = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Encoders running beside the rollout (default: all cores but one; one runs as a thread).")
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Encoders running beside the rollout (default: all cores but one; one runs as a thread).",
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip outputs that are complete and recorded in the manifest.")

@@ -88,9 +88,12 @@ GIF_MIN_FRAME_MS = 20
 GIF_MAX_DELAY_MS = 655_350
 #: GIF transparency is one bit: alpha below this becomes the transparent index.
 GIF_ALPHA_THRESHOLD = 128
-#: The GIF palette is built from at most this many pixels (evenly spaced frames). On the snowflake 2**17
-#: quantises as well as 2**18 (RGB MSE 2.99 against 3.04) in half the time.
-PALETTE_SAMPLE_PIXELS = 1 << 17
+#: The GIF palette is built from at most this many evenly spaced frames, and from at most
+#: PALETTE_SAMPLE_PIXELS of their pixels (every k-th, k coprime with the width so that columns don't alias).
+#: On the snowflake this quantises as well as whole frames (RGB MSE 2.96 against 2.99 at 72x72, 0.68 against
+#: 0.91 at 128x128 with damage) in a third of the time.
+PALETTE_SAMPLE_FRAMES = 64
+PALETTE_SAMPLE_PIXELS = 1 << 15
 #: A sprite sheet holds every frame up to this many, else this many evenly spaced.
 SHEET_DEFAULT_MAX_FRAMES = 64
 #: Fewest digits in PNG frame names (``frame-00000.png``).
@@ -366,17 +369,21 @@ def _size_on_disk(path: Path) -> int:
 def _gif_palette(frames: np.ndarray, *, transparent: bool) -> np.ndarray:
     """One palette for the animation: uint8 ``(K, 3)`` from frames ``(N, H, W, 4)``.
 
-    Median cut (Pillow, deterministic) over the opaque pixels of evenly spaced frames,
-    at most :data:`PALETTE_SAMPLE_PIXELS` pixels; up to 256 colours, 255 when
-    ``transparent`` (index 0 is then reserved by the caller). Exact when the frames
-    hold no more colours than that.
+    Median cut (Pillow, deterministic) over the opaque pixels of up to :data:`PALETTE_SAMPLE_FRAMES`
+    evenly spaced frames, thinned to at most :data:`PALETTE_SAMPLE_PIXELS` pixels; up to 256 colours, 255
+    when ``transparent`` (index 0 is then reserved by the caller). Exact when the sample holds every colour
+    and there are no more than that (always so for small animations).
     """
-    n, height, width, _ = frames.shape
-    take = max(1, min(n, PALETTE_SAMPLE_PIXELS // (height * width)))
+    n, width = frames.shape[0], frames.shape[2]
+    take = min(n, PALETTE_SAMPLE_FRAMES)
     picked = frames[np.unique(np.linspace(0, n - 1, take).round().astype(np.intp))]
     pixels = picked.reshape(-1, 4)
     if transparent:
         pixels = pixels[pixels[:, 3] >= GIF_ALPHA_THRESHOLD]
+    step = max(1, -(-len(pixels) // PALETTE_SAMPLE_PIXELS))
+    while step > 1 and math.gcd(step, width) != 1:
+        step += 1
+    pixels = pixels[::step]
     if len(pixels) == 0:
         return np.zeros((0, 3), dtype=np.uint8)
     sample = Image.fromarray(np.ascontiguousarray(pixels[None, :, :3]), "RGB")
@@ -401,12 +408,13 @@ def _nearest_lut(seen: np.ndarray, palette: np.ndarray) -> np.ndarray:
     channels = np.stack([colours & 255, (colours >> 8) & 255, colours >> 16], axis=1).astype(np.float32)
     pal = palette.astype(np.float32)
     pal_norm = (pal * pal).sum(axis=1)
+    minus_2pal = -2.0 * pal.T  # (3, K)
     lut = np.empty(1 << 24, dtype=np.uint8)
-    for start in range(0, len(colours), 16384):
-        chunk = channels[start : start + 16384]
-        # |c - p|^2 - |c|^2; every term is an integer below 2**24, so float32 is exact.
-        dist = pal_norm[None, :] - 2.0 * (chunk @ pal.T)
-        lut[colours[start : start + 16384]] = dist.argmin(axis=1)
+    for start in range(0, len(colours), 2048):  # blocks of (2048, K) distances stay in cache
+        # |c - p|^2 - |c|^2 = |p|^2 - 2 c.p; every term is an integer below 2**24, so float32 is exact.
+        dist = channels[start : start + 2048] @ minus_2pal
+        dist += pal_norm
+        lut[colours[start : start + 2048]] = dist.argmin(axis=1)
     return lut
 
 
