@@ -13,7 +13,7 @@ never imports it) and Linux (peak memory comes from ``os.wait4``). Sections:
   compared) at batch 1, 8, 64 on 72x72 and batch 1 on 128x128: ms/step,
   cell-steps/s, GFLOP/s, fraction of the ceiling, speed-up. Rounds alternate
   between the two; each figure is the best round.
-* ``layout``: the exported graph (:class:`ncarender.export.OnnxStep`) against the
+* ``layout``: the exported graph (:class:`ncarender.train.export.OnnxStep`) against the
   model's plain graph (one depthwise conv with three filters per channel).
 * ``session``: onnxruntime threads and spinning, on the exported graph.
 * ``end_to_end``: ``ncarender gif`` and ``mp4`` (200 steps) as subprocesses: wall
@@ -52,10 +52,10 @@ import onnxruntime as ort
 import torch
 
 from ncarender import __version__
-from ncarender.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from ncarender.export import OPSET, export_checkpoint, model_from_checkpoint
-from ncarender.model import NCA, NCAConfig, seed_state
 from ncarender.runtime import ALLOW_SPINNING, NCASession, open_model, usable_cores
+from ncarender.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ncarender.train.export import OPSET, export_checkpoint, model_from_checkpoint
+from ncarender.train.model import NCA, NCAConfig, seed_state
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -24,8 +24,8 @@ import numpy as np
 import onnxruntime as ort
 
 from ncarender import runtime
-from ncarender.export import export_checkpoint
 from ncarender.runtime import CUDA_PROVIDER_OPTIONS, MaskStream, NCASession, usable_cores
+from ncarender.train.export import export_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = ((1, 200), (8, 200), (64, 60), (256, 30))  # (batch, steps)

@@ -49,8 +49,8 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from ncarender.checkpoint import load_checkpoint
-    from ncarender.model import NCA, seed_state
+    from ncarender.train.checkpoint import load_checkpoint
+    from ncarender.train.model import NCA, seed_state
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -654,10 +654,10 @@ def train(
 ) -> None:
     """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
     try:
-        from .model import NCAConfig
-        from .targets import load_target
-        from .train import TrainConfig
-        from .train import train as run_training
+        from .train.loop import TrainConfig
+        from .train.loop import train as run_training
+        from .train.model import NCAConfig
+        from .train.targets import load_target
     except ImportError as exc:
         _fail(f"training needs torch: pip install 'ncarender[train]' ({exc.name} missing)")
     cfg = TrainConfig(
@@ -701,7 +701,7 @@ def train(
         )
         progress.close()
         if preview is not None:
-            from .export import write_preview
+            from .train.export import write_preview
 
             write_preview(output, preview)
     except NCAError as exc:
@@ -743,7 +743,7 @@ def export(
 ) -> None:
     """Export one NCA step to ONNX (the renderers' contract) and check it against torch (needs torch)."""
     try:
-        from .export import export_checkpoint
+        from .train.export import export_checkpoint
     except ImportError as exc:
         _fail(f"export needs torch: pip install 'ncarender[train]' ({exc.name} missing)")
     try:
@@ -798,7 +798,7 @@ def eval_(
         tgt = None
         if target is not None:
             from .runtime import open_model
-            from .targets import load_target
+            from .train.targets import load_target
 
             session = open_model(model, provider=provider, quiet=True)
             grid = min(session.info.grid)

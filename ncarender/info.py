@@ -59,7 +59,7 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
 
 def _describe_checkpoint(path: Path) -> dict[str, Any]:
     try:
-        from .checkpoint import load_checkpoint
+        from .train.checkpoint import load_checkpoint
     except ImportError:
         raise NCAError("reading a .pt checkpoint needs torch: pip install 'ncarender[train]'") from None
     ckpt = load_checkpoint(path)

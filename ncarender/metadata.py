@@ -72,7 +72,7 @@ class ModelInfo:
         """The stored target as premultiplied RGBA ``(4, H, W)`` float32, or None."""
         if self.target_png is None:
             return None
-        from .targets import target_from_png_bytes
+        from .train.targets import target_from_png_bytes
 
         return target_from_png_bytes(self.target_png)
 

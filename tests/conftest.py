@@ -26,7 +26,7 @@ def tiny_target() -> np.ndarray:
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A checkpoint trained for a few iterations on :func:`tiny_target` (grow mode)."""
     torch = pytest.importorskip("torch")
-    from ncarender.train import TrainConfig, train
+    from ncarender.train.loop import TrainConfig, train
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("tiny") / "tiny.pt"
@@ -40,7 +40,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_onnx(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny checkpoint exported to ONNX (parity-checked)."""
-    from ncarender.export import export_checkpoint
+    from ncarender.train.export import export_checkpoint
 
     out = tmp_path_factory.mktemp("tiny-onnx") / "tiny.onnx"
     export_checkpoint(tiny_checkpoint, out, steps=100)

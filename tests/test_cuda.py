@@ -105,7 +105,7 @@ def test_default_session_mixes_graph_and_plain_rollouts() -> None:
 
 def test_half_export_meets_the_bar_on_cuda(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from ncarender.export import export_checkpoint
+    from ncarender.train.export import export_checkpoint
 
     half = export_checkpoint(MODELS / "snowflake.pt", tmp_path / "snowflake.fp16.onnx", half=True).path
     session = open_model(half, provider="cuda")

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ncarender.model import NCA, seed_state  # noqa: E402
+from ncarender.train.model import NCA, seed_state  # noqa: E402
 
 
 def test_perception_identity_and_sobel_of_a_single_cell() -> None:

@@ -126,8 +126,8 @@ def test_exported_perception_is_three_single_filter_depthwise_convs(tiny_onnx: P
 @pytest.mark.parametrize(("channels", "hidden"), [(16, 128), (6, 24)])
 def test_export_layout_computes_the_model_step(channels: int, hidden: int) -> None:
     torch = pytest.importorskip("torch")
-    from ncarender.export import OnnxStep
-    from ncarender.model import NCA
+    from ncarender.train.export import OnnxStep
+    from ncarender.train.model import NCA
 
     torch.manual_seed(0)
     model = NCA(channels=channels, hidden=hidden).eval()

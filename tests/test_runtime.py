@@ -15,9 +15,9 @@ from ncarender.runtime import Damage, open_model, parse_damage
 
 def test_rollout_matches_torch_with_the_same_masks(tiny_onnx: Path, tiny_checkpoint: Path) -> None:
     torch = pytest.importorskip("torch")
-    from ncarender.checkpoint import load_checkpoint
-    from ncarender.export import model_from_checkpoint
-    from ncarender.model import seed_state
+    from ncarender.train.checkpoint import load_checkpoint
+    from ncarender.train.export import model_from_checkpoint
+    from ncarender.train.model import seed_state
 
     session = open_model(tiny_onnx, provider="cpu")
     frames = dict(session.rollout([7, 8], 100, every=25))

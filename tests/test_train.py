@@ -12,10 +12,10 @@ torch = pytest.importorskip("torch")
 
 from conftest import tiny_target  # noqa: E402
 
-from ncarender.checkpoint import load_checkpoint, pool_path  # noqa: E402
 from ncarender.errors import NCAError  # noqa: E402
-from ncarender.model import NCA  # noqa: E402
-from ncarender.train import TrainConfig, rollout_cropped, train  # noqa: E402
+from ncarender.train.checkpoint import load_checkpoint, pool_path  # noqa: E402
+from ncarender.train.loop import TrainConfig, rollout_cropped, train  # noqa: E402
+from ncarender.train.model import NCA  # noqa: E402
 
 
 def _cfg(**kw: object) -> TrainConfig:
@@ -168,8 +168,8 @@ def test_checkpoint_with_missing_keys(tiny_checkpoint: Path, tmp_path: Path) -> 
 
 
 def test_save_load_gives_identical_outputs(tiny_checkpoint: Path) -> None:
-    from ncarender.export import model_from_checkpoint
-    from ncarender.model import seed_state
+    from ncarender.train.export import model_from_checkpoint
+    from ncarender.train.model import seed_state
 
     a = model_from_checkpoint(load_checkpoint(tiny_checkpoint))
     b = model_from_checkpoint(load_checkpoint(tiny_checkpoint))

@@ -2,7 +2,7 @@
 
 The state is float32 ``(N, C, H, W)``: channels 0-3 are premultiplied RGBA,
 the rest hidden. One call of :meth:`NCA.forward` is one update step and is
-exactly what :mod:`ncarender.export` writes to ONNX.
+exactly what :mod:`ncarender.train.export` writes to ONNX.
 """
 
 from __future__ import annotations

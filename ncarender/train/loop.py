@@ -23,9 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import __version__
+from .. import __version__
+from ..errors import NCAError
 from .checkpoint import Checkpoint, load_checkpoint, pool_path, save_checkpoint, save_pool
-from .errors import NCAError
 from .model import NCA, NCAConfig
 
 __all__ = ["TrainConfig", "TrainResult", "resolve_device", "rollout_cropped", "train"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import NCAError
+from ..errors import NCAError
 
 __all__ = ["BUILTIN_TARGETS", "load_image_rgba", "load_target", "pad_target", "premultiply"]
 

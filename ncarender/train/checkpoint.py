@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .atomic import atomic_path
-from .errors import NCAError
+from ..atomic import atomic_path
+from ..errors import NCAError
 from .model import NCAConfig
 
 __all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "pool_path", "save_checkpoint", "save_pool"]

@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import __version__
-from .atomic import atomic_path
+from .. import __version__
+from ..atomic import atomic_path
+from ..errors import NCAError
+from ..metadata import FORMAT_VERSION, META
 from .checkpoint import Checkpoint, load_checkpoint
-from .errors import NCAError
-from .metadata import FORMAT_VERSION, META
 from .model import NCA, seed_state
 from .targets import target_to_png_bytes
 
@@ -184,7 +184,7 @@ def parity_check(
     Both use the same masks from one seeded generator (``(n, 1, H, W)`` per step). With ``rgba_mse``:
     instead, the mean squared difference of the clipped RGBA channels ``[:, :4]`` after the last step.
     """
-    from .runtime import open_model
+    from ..runtime import open_model
 
     session = open_model(onnx_path, provider="cpu", quiet=True)
     rng = np.random.default_rng(1234)
@@ -273,7 +273,7 @@ def write_preview(checkpoint: Path, out: Path, *, steps: int = 200, scale: int =
     with torch.no_grad():
         for _ in range(steps):
             x = model(x, model.random_mask(x, gen))
-    from .render import to_rgba8
+    from ..render import to_rgba8
 
     grown = to_rgba8(x.numpy()[:, :4], background=(255, 255, 255))[0]
     target = to_rgba8(ckpt.target[None], background=(255, 255, 255))[0]
