@@ -15,13 +15,19 @@ __all__ = [
     "DEFAULT_CHANNELS",
     "DEFAULT_FIRE_RATE",
     "DEFAULT_GRID",
+    "FAMILY_FORMAT_VERSION",
     "FORMAT_VERSION",
     "META",
+    "FamilyInfo",
     "ModelInfo",
     "parse_metadata",
 ]
 
 FORMAT_VERSION = 1
+#: A family model is written as format 2, so an older ncarender refuses it instead of rendering noise.
+FAMILY_FORMAT_VERSION = 2
+#: How a family model maps a render seed to a flake: flake = seed mod K (the mask stream is the seed's, as always).
+SEED_MAP_CYCLE = "cycle"
 
 
 class META:
@@ -41,6 +47,10 @@ class META:
     final_loss = "ncarender.final_loss"
     version = "ncarender.version"
     training = "ncarender.training"
+    #: A family model: code width D (the last D of ``channels``), the family JSON, its targets as one PNG strip.
+    code_channels = "ncarender.code_channels"
+    family = "ncarender.family"
+    family_targets_png = "ncarender.family_targets_png_base64"
 
 
 #: DESIGN.md defaults, used for a model that honours the contract but carries no ncarender metadata.
@@ -48,6 +58,44 @@ DEFAULT_CHANNELS = 16
 DEFAULT_FIRE_RATE = 0.5
 DEFAULT_ALIVE_THRESHOLD = 0.1
 DEFAULT_GRID = (72, 72)
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    """What a family model's metadata says: its K flakes' codes and how a render seed picks one.
+
+    ``codes`` ``(K, D)`` float32 >= 0, written into the last D state channels of the seed cell;
+    ``params`` one dict of generator parameters per flake; ``targets_png`` the K targets side by side.
+    """
+
+    spec: str
+    codes: np.ndarray
+    seed_map: str = SEED_MAP_CYCLE
+    params: tuple[dict[str, float], ...] = ()
+    targets_png: bytes | None = None
+
+    @property
+    def flakes(self) -> int:
+        """K, the number of training flakes."""
+        return int(self.codes.shape[0])
+
+    @property
+    def code_channels(self) -> int:
+        """D, the width of a code."""
+        return int(self.codes.shape[1])
+
+    def flake_of_seed(self, seed: int) -> int:
+        """The training flake a render seed grows (``seed mod K``)."""
+        return seed % self.flakes
+
+    def targets(self) -> np.ndarray | None:
+        """The K targets ``(K, 4, H, W)`` premultiplied RGBA float32, or None if not stored."""
+        if self.targets_png is None:
+            return None
+        from .train.targets import target_from_png_bytes
+
+        strip = target_from_png_bytes(self.targets_png)  # (4, H, K*W)
+        return np.stack(np.split(strip, self.flakes, axis=2))
 
 
 @dataclass(frozen=True)
@@ -67,6 +115,13 @@ class ModelInfo:
     hidden: int | None = None
     precision: str = "float32"
     training: dict[str, object] = field(default_factory=dict)
+    #: A family model's flakes (None for a model that grows one target).
+    family: FamilyInfo | None = None
+
+    @property
+    def code_channels(self) -> int:
+        """Code channels at the end of the state (0 unless a family model)."""
+        return 0 if self.family is None else self.family.code_channels
 
     def target(self) -> np.ndarray | None:
         """The stored target as premultiplied RGBA ``(4, H, W)`` float32, or None."""
@@ -83,7 +138,7 @@ def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
         return ModelInfo(has_metadata=False)
     try:
         version = int(props[META.format_version])
-        if version > FORMAT_VERSION:
+        if version > FAMILY_FORMAT_VERSION:
             raise NCAError(f"{source}: model format version {version} is newer than this ncarender; upgrade it")
         png = props.get(META.target_png)
         training = json.loads(props[META.training]) if META.training in props else {}
@@ -104,11 +159,48 @@ def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
             hidden=int(props[META.hidden]) if META.hidden in props else None,
             precision=props.get(META.precision, "float32"),
             training=training if isinstance(training, dict) else {},
+            family=_parse_family(props, source),
         )
     except (ValueError, binascii.Error, json.JSONDecodeError) as exc:
         raise NCAError(f"{source}: malformed ncarender metadata ({exc})") from None
     if not 0.0 < info.fire_rate <= 1.0:
         raise NCAError(f"{source}: fire rate {info.fire_rate} in the metadata is outside (0, 1]")
-    if info.channels < 4 or min(info.grid) < 3:
+    if info.channels < 4 + info.code_channels or min(info.grid) < 3:
         raise NCAError(f"{source}: metadata gives {info.channels} channels and a {info.grid} grid; not usable")
     return info
+
+
+def _parse_family(props: dict[str, str], source: str) -> FamilyInfo | None:
+    """The family part of the metadata; a partial or inconsistent one is refused (never rendered as noise)."""
+    has = [key for key in (META.code_channels, META.family) if key in props]
+    if not has:
+        return None
+    if len(has) < 2:
+        missing = META.family if META.code_channels in props else META.code_channels
+        raise NCAError(f"{source}: family model metadata is incomplete ({missing} missing)")
+    width = int(props[META.code_channels])
+    raw = json.loads(props[META.family])
+    codes_raw = raw.get("codes") if isinstance(raw, dict) else None
+    if not isinstance(codes_raw, list) or not codes_raw:
+        raise NCAError(f"{source}: family model metadata has no codes")
+    try:
+        codes = np.asarray(codes_raw, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise NCAError(f"{source}: family model codes are not a table of numbers") from None
+    if codes.ndim != 2 or codes.shape[1] != width or width < 1:
+        raise NCAError(f"{source}: family codes have shape {codes.shape}, metadata says {width} code channels")
+    if not np.isfinite(codes).all() or codes.min() < 0:
+        raise NCAError(f"{source}: family codes must be finite and >= 0")
+    seed_map = str(raw.get("seed_map", SEED_MAP_CYCLE))
+    if seed_map != SEED_MAP_CYCLE:
+        raise NCAError(f"{source}: unknown family seed map {seed_map!r}; upgrade ncarender")
+    params_raw = raw.get("params") or []
+    params = tuple({str(k): float(v) for k, v in p.items()} for p in params_raw if isinstance(p, dict))
+    png = props.get(META.family_targets_png)
+    return FamilyInfo(
+        spec=str(raw.get("spec", "family")),
+        codes=codes,
+        seed_map=seed_map,
+        params=params,
+        targets_png=base64.b64decode(png, validate=True) if png else None,
+    )

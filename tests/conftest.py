@@ -45,3 +45,47 @@ def tiny_onnx(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("tiny-onnx") / "tiny.onnx"
     export_checkpoint(tiny_checkpoint, out, steps=100)
     return out
+
+
+def tiny_family_targets() -> np.ndarray:
+    """Two 16x16 premultiplied RGBA flakes ``(2, 4, 16, 16)``: a blue disc and a red plus."""
+    yy, xx = np.mgrid[:16, :16] - 7.5
+    r = np.hypot(yy, xx)
+    disc = (r < 5).astype(np.float32)
+    plus = (((np.abs(yy) < 1.5) | (np.abs(xx) < 1.5)) & (r < 6)).astype(np.float32)
+    out = np.zeros((2, 4, 16, 16), np.float32)
+    for i, (shape, colour) in enumerate(((disc, (0.2, 0.4, 0.9)), (plus, (0.9, 0.3, 0.2)))):
+        out[i, 3] = shape
+        out[i, :3] = np.asarray(colour, np.float32)[:, None, None] * shape
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_family_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seed-conditioned model (2 flakes, 4 code channels, hidden 32) trained for 300 iterations (~10 s)."""
+    torch = pytest.importorskip("torch")
+    from ncarender.train.conditioning import FamilyTargets, make_codes
+    from ncarender.train.loop import TrainConfig, train
+    from ncarender.train.model import NCAConfig
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("tiny-family") / "family.pt"
+    family = FamilyTargets(tiny_family_targets(), make_codes(2, 4), "test:2", ({"size": 5.0}, {"size": 6.0}))
+    cfg = TrainConfig(
+        iterations=300, batch_size=4, pool_size=32, steps_min=24, steps_max=32, lr_decay_at=200, checkpoint_every=10**6
+    )
+    model_config = NCAConfig(hidden=32, code_channels=4)
+    train(
+        family.targets[0], out, config=cfg, model_config=model_config, family=family, target_name="test:2", device="cpu"
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_family_onnx(tiny_family_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny family model exported to ONNX (parity-checked)."""
+    from ncarender.train.export import export_checkpoint
+
+    out = tmp_path_factory.mktemp("tiny-family-onnx") / "family.onnx"
+    export_checkpoint(tiny_family_checkpoint, out, steps=100)
+    return out

@@ -8,6 +8,7 @@ beside it (``NAME.pool.pt``) so the checkpoint itself stays small.
 from __future__ import annotations
 
 import pickle
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 
 from ..atomic import atomic_path
 from ..errors import NCAError
+from .conditioning import FamilyTargets
 from .model import NCAConfig
 
 __all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "pool_path", "save_checkpoint", "save_pool"]
@@ -29,7 +31,10 @@ _REQUIRED = ("format", "format_version", "model_config", "state_dict", "target",
 
 @dataclass
 class Checkpoint:
-    """The contents of a checkpoint. ``target`` is premultiplied RGBA ``(4, H, W)`` float32."""
+    """The contents of a checkpoint. ``target`` is premultiplied RGBA ``(4, H, W)`` float32.
+
+    A family run also has ``family`` (its K targets and codes); ``target`` is then its first flake.
+    """
 
     model_config: NCAConfig
     state_dict: dict[str, torch.Tensor]
@@ -37,6 +42,7 @@ class Checkpoint:
     target_name: str
     train_state: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    family: FamilyTargets | None = None
 
     @property
     def iterations(self) -> int:
@@ -67,6 +73,13 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
         "train_state": ckpt.train_state,
         "provenance": ckpt.provenance,
     }
+    if ckpt.family is not None:
+        payload["family"] = {
+            "spec": ckpt.family.spec,
+            "targets": torch.from_numpy(np.ascontiguousarray(ckpt.family.targets, dtype=np.float32)),
+            "codes": torch.from_numpy(np.ascontiguousarray(ckpt.family.codes, dtype=np.float32)),
+            "params": [dict(p) for p in ckpt.family.params],
+        }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -85,7 +98,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if path.is_dir():
         raise NCAError(f"checkpoint {str(path)!r} is a folder, not a file")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol notes are noise to a user
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Unsupported global" in str(exc) or "Unsupported class" in str(exc):
             raise NCAError(
@@ -114,14 +129,16 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if not isinstance(state_dict, dict) or set(state_dict) != expected:
         raise NCAError(f"checkpoint {path} does not hold NCA weights (want {', '.join(sorted(expected))})")
     shapes = {
-        "w1.weight": (config.hidden, 3 * config.channels, 1, 1),
+        "w1.weight": (config.hidden, 3 * config.channels + config.code_channels, 1, 1),
         "w1.bias": (config.hidden,),
         "w2.weight": (config.channels, config.hidden, 1, 1),
     }
     for key, shape in shapes.items():
         if tuple(state_dict[key].shape) != shape:
             raise NCAError(f"checkpoint {path}: {key} has shape {tuple(state_dict[key].shape)}, config says {shape}")
+    family = _load_family(data.get("family"), config, target.shape, path)
     return Checkpoint(
+        family=family,
         model_config=config,
         state_dict=state_dict,
         target=target.numpy().astype(np.float32),
@@ -129,3 +146,35 @@ def load_checkpoint(path: Path) -> Checkpoint:
         train_state=dict(data.get("train_state") or {}),
         provenance=dict(data.get("provenance") or {}),
     )
+
+
+def _load_family(raw: object, config: NCAConfig, target_shape: tuple[int, ...], path: Path) -> FamilyTargets | None:
+    """The family part of a checkpoint, validated against the model config and the target's shape."""
+    if raw is None:
+        if config.code_channels:
+            raise NCAError(f"checkpoint {path}: a model with {config.code_channels} code channels but no family")
+        return None
+    bad = NCAError(f"checkpoint {path} has a malformed family")
+    if not isinstance(raw, dict):
+        raise bad
+    targets, codes, params = raw.get("targets"), raw.get("codes"), raw.get("params") or []
+    if not isinstance(targets, torch.Tensor) or not isinstance(codes, torch.Tensor) or not isinstance(params, list):
+        raise bad
+    try:
+        family = FamilyTargets(
+            targets.numpy().astype(np.float32),
+            codes.numpy().astype(np.float32),
+            str(raw.get("spec", "family")),
+            tuple({str(k): float(v) for k, v in dict(p).items()} for p in params),
+        )
+    except (TypeError, ValueError):
+        raise bad from None
+    if family.code_channels != config.code_channels:
+        raise NCAError(
+            f"checkpoint {path}: codes have {family.code_channels} channels, the model {config.code_channels}"
+        )
+    if tuple(family.targets.shape[2:]) != tuple(target_shape[1:]):
+        raise NCAError(
+            f"checkpoint {path}: family targets are {family.targets.shape[2:]}, the target {target_shape[1:]}"
+        )
+    return family

@@ -22,7 +22,7 @@ from torch import nn
 from .. import __version__
 from ..atomic import atomic_path
 from ..errors import NCAError
-from ..metadata import FORMAT_VERSION, META
+from ..metadata import FAMILY_FORMAT_VERSION, FORMAT_VERSION, META, SEED_MAP_CYCLE
 from .checkpoint import Checkpoint, load_checkpoint
 from .model import NCA, seed_state
 from .targets import target_to_png_bytes
@@ -80,10 +80,28 @@ def model_from_checkpoint(ckpt: Checkpoint) -> NCA:
 def _metadata(ckpt: Checkpoint, precision: str) -> dict[str, str]:
     cfg = ckpt.model_config
     _, height, width = ckpt.target.shape
+    family: dict[str, str] = {}
+    if ckpt.family is not None:
+        fam = ckpt.family
+        strip = np.concatenate(list(fam.targets), axis=2)  # (4, H, K*W)
+        family = {
+            META.code_channels: str(cfg.code_channels),
+            META.family: json.dumps(
+                {
+                    "spec": fam.spec,
+                    "flakes": fam.k,
+                    "seed_map": SEED_MAP_CYCLE,
+                    "codes": [[float(v) for v in code] for code in fam.codes],
+                    "params": [dict(p) for p in fam.params],
+                },
+                sort_keys=True,
+            ),
+            META.family_targets_png: base64.b64encode(target_to_png_bytes(strip)).decode("ascii"),
+        }
     return {
-        META.format_version: str(FORMAT_VERSION),
+        META.format_version: str(FAMILY_FORMAT_VERSION if family else FORMAT_VERSION),
         META.precision: precision,
-        META.channels: str(cfg.channels),
+        META.channels: str(cfg.state_channels),
         META.hidden: str(cfg.hidden),
         META.fire_rate: repr(float(cfg.fire_rate)),
         META.alive_threshold: repr(float(cfg.alive_threshold)),
@@ -95,6 +113,7 @@ def _metadata(ckpt: Checkpoint, precision: str) -> dict[str, str]:
         META.final_loss: repr(ckpt.final_loss),
         META.version: __version__,
         META.training: json.dumps(ckpt.provenance, sort_keys=True, default=str),
+        **family,
     }
 
 
@@ -131,7 +150,8 @@ class OnnxStep(nn.Module):
         for k, name in enumerate(("k_identity", "k_sobel_x", "k_sobel_y")):
             self.register_buffer(name, kernel[k::3].to(dtype).clone(), persistent=False)  # (C, 1, 3, 3)
         order = torch.arange(3 * c).view(c, 3).T.reshape(-1)  # new channel k*C + c <- old channel 3c + k
-        weight = model.w1.weight.detach()  # (hidden, 3C, 1, 1)
+        order = torch.cat([order, torch.arange(3 * c, 3 * c + model.config.code_channels)])  # codes stay last
+        weight = model.w1.weight.detach()  # (hidden, 3C [+ D], 1, 1)
         self.register_buffer("w1_weight", weight[:, order].to(dtype).clone(), persistent=False)
         bias = model.w1.bias
         assert bias is not None  # the model's first layer always has a bias
@@ -142,6 +162,8 @@ class OnnxStep(nn.Module):
         """One step: ``state`` ``(N, C, H, W)``, ``mask`` ``(N, 1, H, W)`` -> ``(N, C, H, W)``, all float32."""
         model, c = self.model, self.model.config.channels
         kernels = (self.k_identity, self.k_sobel_x, self.k_sobel_y)
+        if model.config.code_channels:
+            return self._forward_coded(state, mask)
         x = state.to(torch.float16) if self.half_precision else state
         percept = torch.cat([F.conv2d(x, k, padding=1, groups=c) for k in kernels], dim=1)  # (N, 3C, H, W)
         hidden = torch.relu(F.conv2d(percept, self.w1_weight, self.w1_bias))
@@ -151,11 +173,39 @@ class OnnxStep(nn.Module):
         post = model.alive(state)
         return state * (pre & post).to(state.dtype)
 
+    def _forward_coded(self, state: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The step of a family model: ``state`` ``(N, C+D, H, W)`` -> ``(N, C+D, H, W)``; the code is relayed.
 
-def _torch_to_onnx(model: NCA, path: Path, size: tuple[int, int], *, half: bool = False) -> None:
+        The D code channels are max-pooled 3x3 (an exact, fixed op), read by the first layer after the
+        perception of the C NCA channels, and written back as relayed; only the C channels are updated.
+        """
+        model, c = self.model, self.model.config.channels
+        kernels = (self.k_identity, self.k_sobel_x, self.k_sobel_y)
+        nca = state[:, :c]
+        relay = F.max_pool2d(state[:, c:], 3, stride=1, padding=1)  # (N, D, H, W)
+        dtype = torch.float16 if self.half_precision else torch.float32
+        x, code = nca.to(dtype), relay.to(dtype)
+        percept = torch.cat([*(F.conv2d(x, k, padding=1, groups=c) for k in kernels), code], dim=1)
+        hidden = torch.relu(F.conv2d(percept, self.w1_weight, self.w1_bias))
+        update = F.conv2d(hidden, self.w2_weight).to(torch.float32)  # (N, C, H, W)
+        pre = model.alive(state)
+        nca = nca + update * mask
+        post = model.alive(nca)
+        return torch.cat([nca, relay], dim=1) * (pre & post).to(state.dtype)
+
+
+def _parity_seeds(model: NCA, n: int, size: tuple[int, int], codes: np.ndarray | None) -> torch.Tensor:
+    """``n`` seed states ``(n, C [+ D], H, W)``; a family's seeds carry its first flakes' codes (cycled)."""
+    if codes is None:
+        return seed_state(n, size, model.config.channels)
+    return seed_state(n, size, model.config.channels, torch.from_numpy(codes[np.arange(n) % len(codes)]))
+
+
+def _torch_to_onnx(
+    model: NCA, path: Path, size: tuple[int, int], *, half: bool = False, codes: np.ndarray | None = None
+) -> None:
     """Trace one step of ``model`` (as :class:`OnnxStep`) into ``path`` with dynamic N, H, W."""
-    c = model.config.channels
-    state = seed_state(2, size, c)
+    state = _parity_seeds(model, 2, size, codes)
     mask = torch.ones((2, 1, *size))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -177,18 +227,26 @@ def _torch_to_onnx(model: NCA, path: Path, size: tuple[int, int], *, half: bool 
 
 
 def parity_check(
-    model: NCA, onnx_path: Path, *, steps: int = PARITY_STEPS, size: tuple[int, int], n: int = 2, rgba_mse: bool = False
+    model: NCA,
+    onnx_path: Path,
+    *,
+    steps: int = PARITY_STEPS,
+    size: tuple[int, int],
+    n: int = 2,
+    rgba_mse: bool = False,
+    codes: np.ndarray | None = None,
 ) -> float:
     """Max abs difference between torch and onnxruntime rollouts of ``steps`` steps from the seed.
 
     Both use the same masks from one seeded generator (``(n, 1, H, W)`` per step). With ``rgba_mse``:
     instead, the mean squared difference of the clipped RGBA channels ``[:, :4]`` after the last step.
+    A family model (``codes`` ``(K, D)``) starts from seeds carrying its first flakes' codes.
     """
     from ..runtime import open_model
 
     session = open_model(onnx_path, provider="cpu", quiet=True)
     rng = np.random.default_rng(1234)
-    x_t = seed_state(n, size, model.config.channels)
+    x_t = _parity_seeds(model, n, size, codes)
     x_o = x_t.numpy().copy()
     worst = 0.0
     with torch.no_grad():
@@ -232,7 +290,8 @@ def export_checkpoint(
     model = model_from_checkpoint(ckpt)
     size = (int(ckpt.target.shape[1]), int(ckpt.target.shape[2]))
     with atomic_path(output) as tmp:
-        _torch_to_onnx(model, tmp, size, half=half)
+        codes = None if ckpt.family is None else ckpt.family.codes
+        _torch_to_onnx(model, tmp, size, half=half, codes=codes)
         proto = onnx.load(str(tmp))
         precision = "float16" if half else "float32"
         for key, value in _metadata(ckpt, precision).items():
@@ -243,7 +302,7 @@ def export_checkpoint(
         proto.doc_string = "ncarender single-step Growing NCA: state, mask -> next_state"
         onnx.checker.check_model(proto, full_check=True)
         onnx.save(proto, str(tmp))
-        diff = parity_check(model, tmp, steps=steps, size=size, rgba_mse=half)
+        diff = parity_check(model, tmp, steps=steps, size=size, rgba_mse=half, codes=codes)
         metric = "RGBA MSE" if half else "max abs diff"
         if diff > tolerance:
             raise NCAError(

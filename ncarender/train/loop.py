@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from .. import __version__
 from ..errors import NCAError
 from .checkpoint import Checkpoint, load_checkpoint, pool_path, save_checkpoint, save_pool
+from .conditioning import FamilyTargets
+from .curve import loss_curve_path, write_loss_curve
 from .model import NCA, NCAConfig
 
 __all__ = ["TrainConfig", "TrainResult", "resolve_device", "rollout_cropped", "train"]
@@ -152,10 +154,15 @@ def rollout_cropped(
     return F.pad(x, (0, 0, x0, width - x1, y0, height - y1))
 
 
-def _seed_nhwc(n: int, height: int, width: int, channels: int, device: torch.device) -> torch.Tensor:
-    """Seed states ``(n, H, W, C)`` channels-last."""
-    x = torch.zeros((n, height, width, channels), device=device)
-    x[:, height // 2, width // 2, 3:] = 1.0
+def _seed_nhwc(
+    n: int, height: int, width: int, channels: int, device: torch.device, codes: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Seed states ``(n, H, W, C [+ D])`` channels-last; with ``codes`` ``(n, D)`` the centre carries each code."""
+    d = 0 if codes is None else int(codes.shape[1])
+    x = torch.zeros((n, height, width, channels + d), device=device)
+    x[:, height // 2, width // 2, 3:channels] = 1.0
+    if codes is not None:
+        x[:, height // 2, width // 2, channels:] = codes.to(device)
     return x
 
 
@@ -191,8 +198,15 @@ def train(
     device: str = "auto",
     resume: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
+    family: FamilyTargets | None = None,
 ) -> TrainResult:
     """Train an NCA to grow ``target`` ``(4, H, W)`` (premultiplied RGBA) and write checkpoints to ``out``.
+
+    With ``family`` (K targets and codes) one seed-conditioned model learns to
+    grow flake k from a seed carrying code k (``model_config.code_channels``
+    must be the code width); ``target`` is then ignored. Each pool slot keeps
+    one flake (slot i: flake ``i % K``), so the pool stores every state with
+    its code and damage training works as for one target.
 
     With ``resume`` the run continues from the checkpoint at ``out`` (its
     model, optimiser, random state and, if its ``.pool.pt`` is beside it, the
@@ -213,6 +227,7 @@ def train(
         model.load_state_dict(ckpt.state_dict)
         target = ckpt.target
         target_name = ckpt.target_name
+        family = ckpt.family
         train_state = ckpt.train_state
         start_iter = int(train_state["iteration"])
         losses = [float(v) for v in train_state["losses"]]
@@ -229,11 +244,19 @@ def train(
     else:
         model = NCA.from_config(model_config or NCAConfig())
         ckpt = None
+        if family is not None:
+            target = family.targets[0]
+            if model.config.code_channels != family.code_channels:
+                raise NCAError(
+                    f"the family's codes have {family.code_channels} channels, the model {model.config.code_channels}"
+                )
+        elif model.config.code_channels:
+            raise NCAError("a model with code channels needs a family of targets")
     torch.manual_seed(config.seed)
     if not resume:
         # Initialise the weights from the run's seed so a run is repeatable.
         init = torch.Generator().manual_seed(config.seed)
-        bound = 1.0 / math.sqrt(3 * model.config.channels)
+        bound = 1.0 / math.sqrt(3 * model.config.channels + model.config.code_channels)
         with torch.no_grad():
             model.w1.weight.uniform_(-bound, bound, generator=init)
             if model.w1.bias is not None:
@@ -242,6 +265,25 @@ def train(
     tgt = torch.as_tensor(target, dtype=torch.float32).permute(1, 2, 0).to(dev)  # (H, W, 4)
     height, width = tgt.shape[:2]
     channels = model.config.channels
+    state_channels = model.config.state_channels
+    # A family: every flake's target (K, H, W, 4) and code (K, D); pool slot i keeps flake i % K.
+    family_tgt = codes = None
+    flake_of = torch.zeros(0, dtype=torch.long)
+    if family is not None:
+        family_tgt = torch.as_tensor(family.targets, dtype=torch.float32).permute(0, 2, 3, 1).to(dev)
+        codes = torch.as_tensor(family.codes, dtype=torch.float32)
+        flake_of = torch.arange(config.pool_size) % family.k
+
+    def seeds(labels: torch.Tensor | None) -> torch.Tensor:
+        """Seed states for the flakes ``labels`` (a family) or ``len == 1`` plain seeds."""
+        if codes is None or labels is None:
+            return _seed_nhwc(1 if labels is None else len(labels), height, width, channels, dev)
+        return _seed_nhwc(len(labels), height, width, channels, dev, codes[labels])
+
+    def targets_of(labels: torch.Tensor | None) -> torch.Tensor:
+        """The target ``(H, W, 4)`` (one model) or per-sample targets ``(B, H, W, 4)`` (a family)."""
+        return tgt if family_tgt is None or labels is None else family_tgt[labels.to(dev)]
+
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[config.lr_decay_at], gamma=config.lr_decay)
     if ckpt is not None:
@@ -251,12 +293,12 @@ def train(
     use_pool = config.mode in ("persist", "regenerate")
     pool: torch.Tensor | None = None
     if use_pool:
-        if pool_state is not None and tuple(pool_state.shape) == (config.pool_size, height, width, channels):
+        if pool_state is not None and tuple(pool_state.shape) == (config.pool_size, height, width, state_channels):
             pool = pool_state.to(dev, torch.float32)
         else:
             if resume:
                 print("notice: no sample pool beside the checkpoint; starting a fresh pool", file=sys.stderr)
-            pool = _seed_nhwc(config.pool_size, height, width, channels, dev)
+            pool = seeds(flake_of) if codes is not None else _seed_nhwc(config.pool_size, height, width, channels, dev)
 
     def mask_fn(n: int) -> Callable[[], torch.Tensor]:
         def draw() -> torch.Tensor:
@@ -286,10 +328,12 @@ def train(
                 target_name=target_name,
                 train_state=train_state,
                 provenance=prov,
+                family=family,
             ),
         )
         if pool is not None:
             save_pool(out, pool.detach().cpu())
+        write_loss_curve(losses, loss_curve_path(out), title=f"{target_name}: {iteration} iterations")
 
     t0 = time.perf_counter()
     iteration = start_iter
@@ -297,23 +341,32 @@ def train(
     try:
         while iteration < config.iterations:
             idx = None
+            labels = None  # the flake of each sample (a family only)
+            if family is not None:  # grow mode: the flakes take turns
+                labels = (torch.arange(config.batch_size) + iteration * config.batch_size) % family.k
             if pool is not None:
                 idx = torch.randperm(config.pool_size, generator=gen)[: config.batch_size].to(dev)
                 x0 = pool[idx]
+                if codes is not None:
+                    labels = flake_of[idx.cpu()]
                 with torch.no_grad():
-                    per_sample = ((x0[..., :4] - tgt) ** 2).mean(dim=(1, 2, 3))
+                    per_sample = ((x0[..., :4] - targets_of(labels)) ** 2).mean(dim=(1, 2, 3))
                 order = torch.argsort(per_sample, descending=True)
                 idx, x0 = idx[order], x0[order]
-                x0[:1] = _seed_nhwc(1, height, width, channels, dev)
+                if labels is not None:
+                    labels = labels[order.cpu()]
+                x0[:1] = seeds(None if labels is None else labels[:1])
                 if config.mode == "regenerate" and config.damage_count > 0:
                     k = min(config.damage_count, config.batch_size - 1)
                     if k > 0:
                         x0[-k:] = _damage(x0[-k:], gen)
-            else:
+            elif codes is None:
                 x0 = _seed_nhwc(config.batch_size, height, width, channels, dev)
+            else:
+                x0 = seeds(labels)
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))
             x = rollout_cropped(model, x0, steps, mask_fn(config.batch_size))
-            loss = ((x[..., :4] - tgt) ** 2).mean()
+            loss = ((x[..., :4] - targets_of(labels)) ** 2).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():

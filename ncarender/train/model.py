@@ -3,6 +3,15 @@
 The state is float32 ``(N, C, H, W)``: channels 0-3 are premultiplied RGBA,
 the rest hidden. One call of :meth:`NCA.forward` is one update step and is
 exactly what :mod:`ncarender.train.export` writes to ONNX.
+
+A seed-conditioned NCA (a family of flakes, ``code_channels`` D > 0) carries
+its flake's code in D more state channels after the C NCA channels:
+``(N, C + D, H, W)``. The code is not learned by the step: each step relays it
+exactly, ``relay = maxpool3x3(code)`` (codes are >= 0, so a live cell and
+every cell that can come alive next to it read the one code of its flake),
+the update network reads ``[perception of the C channels; relay]`` and updates
+only the C channels, and the alive mask zeroes dead cells' codes with the rest.
+A dead cell with no live neighbour therefore stays exactly zero, as before.
 """
 
 from __future__ import annotations
@@ -24,10 +33,20 @@ class NCAConfig:
     hidden: int = 128
     fire_rate: float = 0.5
     alive_threshold: float = 0.1
+    #: Flake-code channels after the ``channels`` NCA channels (0: an unconditioned model).
+    code_channels: int = 0
+
+    @property
+    def state_channels(self) -> int:
+        """Channels of the state: the NCA's plus the code's."""
+        return self.channels + self.code_channels
 
     def to_dict(self) -> dict[str, float | int]:
-        """Return the config as a plain dict (for checkpoints and metadata)."""
-        return asdict(self)
+        """Return the config as a plain dict (for checkpoints); ``code_channels`` only where a model has codes."""
+        out = asdict(self)
+        if not self.code_channels:
+            del out["code_channels"]
+        return out
 
 
 def _perception_kernel(channels: int) -> torch.Tensor:
@@ -59,13 +78,16 @@ class NCA(nn.Module):
         hidden: int = 128,
         fire_rate: float = 0.5,
         alive_threshold: float = 0.1,
+        code_channels: int = 0,
     ) -> None:
         super().__init__()
         if channels < 4:
             raise ValueError("an NCA needs at least 4 channels (RGBA)")
-        self.config = NCAConfig(channels, hidden, fire_rate, alive_threshold)
+        if code_channels < 0:
+            raise ValueError("code_channels must be >= 0")
+        self.config = NCAConfig(channels, hidden, fire_rate, alive_threshold, code_channels)
         self.register_buffer("kernel", _perception_kernel(channels), persistent=False)
-        self.w1 = nn.Conv2d(3 * channels, hidden, 1)
+        self.w1 = nn.Conv2d(3 * channels + code_channels, hidden, 1)
         self.w2 = nn.Conv2d(hidden, channels, 1, bias=False)
         nn.init.zeros_(self.w2.weight)
 
@@ -75,12 +97,21 @@ class NCA(nn.Module):
         return cls(**asdict(config))
 
     def perceive(self, state: torch.Tensor) -> torch.Tensor:
-        """Perception vectors ``(N, 3C, H, W)`` of ``state`` ``(N, C, H, W)``, zero padded."""
-        return F.conv2d(state, self.kernel, padding=1, groups=self.config.channels)
+        """Perception vectors ``(N, 3C, H, W)`` of the NCA channels of ``state`` ``(N, C[+D], H, W)``, zero padded."""
+        c = self.config.channels
+        x = state if state.shape[1] == c else state[:, :c]
+        return F.conv2d(x, self.kernel, padding=1, groups=c)
+
+    def relay(self, state: torch.Tensor) -> torch.Tensor:
+        """The relayed code ``(N, D, H, W)``: max-pool 3x3 of the code channels of ``state`` ``(N, C+D, H, W)``."""
+        return F.max_pool2d(state[:, self.config.channels :], 3, stride=1, padding=1)
 
     def update(self, state: torch.Tensor) -> torch.Tensor:
-        """The residual update ``(N, C, H, W)`` proposed for every cell."""
-        return self.w2(torch.relu(self.w1(self.perceive(state))))
+        """The residual update ``(N, C, H, W)`` of the NCA channels proposed for every cell."""
+        percept = self.perceive(state)
+        if self.config.code_channels:
+            percept = torch.cat([percept, self.relay(state)], dim=1)
+        return self.w2(torch.relu(self.w1(percept)))
 
     def alive(self, state: torch.Tensor) -> torch.Tensor:
         """Boolean ``(N, 1, H, W)``: max-pool 3x3 of alpha above the threshold."""
@@ -88,11 +119,17 @@ class NCA(nn.Module):
         return F.max_pool2d(alpha, 3, stride=1, padding=1) > self.config.alive_threshold
 
     def forward(self, state: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """One step: ``state`` ``(N, C, H, W)``, ``mask`` ``(N, 1, H, W)`` -> ``(N, C, H, W)``."""
+        """One step: ``state`` ``(N, C[+D], H, W)``, ``mask`` ``(N, 1, H, W)`` -> ``(N, C[+D], H, W)``."""
         pre = self.alive(state)
-        state = state + self.update(state) * mask
-        post = self.alive(state)
-        return state * (pre & post).to(state.dtype)
+        if not self.config.code_channels:
+            state = state + self.update(state) * mask
+            post = self.alive(state)
+            return state * (pre & post).to(state.dtype)
+        relay = self.relay(state)
+        hidden = torch.relu(self.w1(torch.cat([self.perceive(state), relay], dim=1)))
+        x = state[:, : self.config.channels] + self.w2(hidden) * mask
+        post = self.alive(x)
+        return torch.cat([x, relay], dim=1) * (pre & post).to(x.dtype)
 
     def forward_nhwc(self, state: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The same step as :meth:`forward` in channels-last layout (the fast training path).
@@ -104,8 +141,12 @@ class NCA(nn.Module):
         by the alive masks, or adds ``update * 0``). That is the same result
         as the dense step, at a fraction of the matrix work.
         """
-        c, hidden = self.config.channels, self.config.hidden
+        c, hidden, d = self.config.channels, self.config.hidden, self.config.code_channels
         n, height, width, _ = state.shape
+        full = state
+        if d:
+            state = full[..., :c]
+            relay = F.max_pool2d(full[..., c:].permute(0, 3, 1, 2), 3, stride=1, padding=1).permute(0, 2, 3, 1)
         p = F.pad(state, (0, 0, 1, 1, 1, 1))  # zero pad H and W: (N, H+2, W+2, C)
         diff_w = p[:, :, 2:] - p[:, :, :-2]  # (N, H+2, W, C)
         smooth_w = p[:, :, :-2] + 2.0 * p[:, :, 1:-1] + p[:, :, 2:]
@@ -113,13 +154,18 @@ class NCA(nn.Module):
         sobel_y = (smooth_w[:, 2:] - smooth_w[:, :-2]) * 0.125
         # Interleave as channel 3*c + k to match the depthwise kernel's order.
         percept = torch.stack([state, sobel_x, sobel_y], dim=-1).reshape(-1, 3 * c)  # (N*H*W, 3C)
+        if d:
+            percept = torch.cat([percept, relay.reshape(-1, d)], dim=1)  # (N*H*W, 3C + D)
         pre = self._alive_nhwc(state)  # (N, H, W, 1)
         near = F.max_pool2d(pre.squeeze(-1).unsqueeze(1).to(state.dtype), 3, stride=1, padding=1) > 0
         active = torch.nonzero((near.squeeze(1).unsqueeze(-1) & (mask != 0)).reshape(-1)).squeeze(1)
-        h = torch.relu(F.linear(percept.index_select(0, active), self.w1.weight.view(hidden, 3 * c), self.w1.bias))
+        w1 = self.w1.weight.view(hidden, 3 * c + d)
+        h = torch.relu(F.linear(percept.index_select(0, active), w1, self.w1.bias))
         rows = F.linear(h, self.w2.weight.view(c, hidden)) * mask.reshape(-1, 1).index_select(0, active)
         update = torch.zeros((n * height * width, c), dtype=state.dtype, device=state.device)
         state = state + update.index_copy(0, active, rows).view(n, height, width, c)
+        if d:
+            return torch.cat([state, relay], dim=-1) * (pre & self._alive_nhwc(state)).to(state.dtype)
         return state * (pre & self._alive_nhwc(state)).to(state.dtype)
 
     def _alive_nhwc(self, state: torch.Tensor) -> torch.Tensor:
@@ -135,9 +181,18 @@ class NCA(nn.Module):
         return (u < self.config.fire_rate).to(state.dtype)
 
 
-def seed_state(n: int, size: int | tuple[int, int], channels: int = 16) -> torch.Tensor:
-    """The seed grid ``(n, channels, H, W)``: zeros but the centre cell, whose channels 3.. are 1."""
+def seed_state(
+    n: int, size: int | tuple[int, int], channels: int = 16, codes: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The seed grid ``(n, channels [+ D], H, W)``: zeros but the centre cell, whose channels 3.. are 1.
+
+    With ``codes`` ``(n, D)`` (a family model), D code channels follow the ``channels`` NCA
+    channels and the centre cell carries sample i's code.
+    """
     h, w = (size, size) if isinstance(size, int) else size
-    x = torch.zeros((n, channels, h, w))
-    x[:, 3:, h // 2, w // 2] = 1.0
+    d = 0 if codes is None else int(codes.shape[1])
+    x = torch.zeros((n, channels + d, h, w))
+    x[:, 3:channels, h // 2, w // 2] = 1.0
+    if codes is not None:
+        x[:, channels:, h // 2, w // 2] = codes.to(x.dtype)
     return x

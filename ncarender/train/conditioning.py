@@ -1,0 +1,77 @@
+"""What a seed-conditioned (family) run learns: K target flakes and one code per flake (numpy only).
+
+A family model grows flake ``k`` from a seed cell that carries code ``codes[k]``
+in its D code channels (see :mod:`ncarender.train.model`). The codes are fixed
+before training, not learned: points in ``[0, 1]^D`` spread apart by a greedy
+farthest-point pick from a seeded draw, so that every pair of flakes is told
+apart by a large difference in the network's input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import NCAError
+
+__all__ = ["DEFAULT_CODE_CHANNELS", "FamilyTargets", "make_codes"]
+
+#: Code channels of a family model unless asked otherwise.
+DEFAULT_CODE_CHANNELS = 8
+
+
+def make_codes(k: int, d: int, seed: int = 0) -> np.ndarray:
+    """``k`` well-separated codes ``(k, d)`` float32 in ``[0, 1]``; the same arguments give the same codes.
+
+    Candidates are drawn uniformly from a seeded generator; the first is the
+    candidate nearest the centre of the cube, then each next code is the
+    candidate farthest from those already chosen.
+    """
+    if k < 1 or d < 1:
+        raise NCAError(f"a family needs at least one flake and one code channel (got {k} flakes, {d} channels)")
+    rng = np.random.default_rng(seed)
+    cand = rng.random((max(64 * k, 256), d))
+    chosen = [int(np.argmin(((cand - 0.5) ** 2).sum(axis=1)))]
+    dist = ((cand - cand[chosen[0]]) ** 2).sum(axis=1)
+    for _ in range(k - 1):
+        nxt = int(np.argmax(dist))
+        chosen.append(nxt)
+        dist = np.minimum(dist, ((cand - cand[nxt]) ** 2).sum(axis=1))
+    return cand[chosen].astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FamilyTargets:
+    """The flakes of a family run.
+
+    ``targets`` ``(K, 4, H, W)`` premultiplied RGBA float32, ``codes`` ``(K, D)``
+    float32 in ``[0, 1]``, ``spec`` the family's name (e.g. ``reiter:16``) and
+    ``params`` one dict of generator parameters per flake (may be empty dicts).
+    """
+
+    targets: np.ndarray
+    codes: np.ndarray
+    spec: str
+    params: tuple[dict[str, float], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        t, c = self.targets, self.codes
+        if t.ndim != 4 or t.shape[1] != 4:
+            raise NCAError(f"family {self.spec!r}: targets must be (K, 4, H, W), got {t.shape}")
+        if c.ndim != 2 or c.shape[0] != t.shape[0]:
+            raise NCAError(f"family {self.spec!r}: {t.shape[0]} targets but codes of shape {c.shape}")
+        if not np.isfinite(c).all() or c.min() < 0:
+            raise NCAError(f"family {self.spec!r}: codes must be finite and >= 0")
+        if self.params and len(self.params) != t.shape[0]:
+            raise NCAError(f"family {self.spec!r}: {len(self.params)} parameter sets for {t.shape[0]} targets")
+
+    @property
+    def k(self) -> int:
+        """Number of flakes."""
+        return int(self.targets.shape[0])
+
+    @property
+    def code_channels(self) -> int:
+        """Width D of a code."""
+        return int(self.codes.shape[1])
