@@ -75,3 +75,15 @@ class FamilyTargets:
     def code_channels(self) -> int:
         """Width D of a code."""
         return int(self.codes.shape[1])
+
+
+def family_targets(spec: str, code_channels: int = DEFAULT_CODE_CHANNELS, *, code_seed: int = 0) -> FamilyTargets:
+    """The targets of the procedural family ``spec`` (e.g. ``reiter:16``) with ``code_channels``-wide codes."""
+    from .family import make_family
+
+    if code_channels < 1:
+        raise NCAError(f"--code-channels must be at least 1 for a family, got {code_channels}")
+    family = make_family(spec)
+    params = tuple({"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma} for p in family.params)
+    codes = make_codes(len(family), code_channels, code_seed)
+    return FamilyTargets(np.array(family.targets, dtype=np.float32), codes, family.spec, params)
