@@ -624,7 +624,11 @@ def batch(
 @app.command()
 def train(
     target: Annotated[
-        str, typer.Argument(help="Target image path (PNG, WebP, JPEG...) or a built-in name: snowflake.")
+        str,
+        typer.Argument(
+            help="Target image path (PNG, WebP, JPEG...), a built-in name (snowflake), or a procedural family "
+            "of flakes, reiter:K[:SEED][@SIZE[/DIAMETER]] (e.g. reiter:16): one seed-conditioned model for all K."
+        ),
     ] = "snowflake",
     output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.pt).")] = Path("model.pt"),
     mode: Annotated[
@@ -641,6 +645,9 @@ def train(
     pad: Annotated[int, typer.Option(help="Empty cells around the target on each side.")] = 16,
     channels: Annotated[int, typer.Option(help="State channels (4 RGBA + hidden).")] = 16,
     hidden: Annotated[int, typer.Option(help="Width of the update network's hidden layer.")] = 128,
+    code_channels: Annotated[
+        int, typer.Option(help="A family's flake-code channels (after the state channels); ignored for one target.")
+    ] = 8,
     fire_rate: Annotated[float, typer.Option(help="Probability that a cell updates in a step.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -654,6 +661,8 @@ def train(
 ) -> None:
     """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
     try:
+        from .train.conditioning import family_targets
+        from .train.family import is_family_spec
         from .train.loop import TrainConfig
         from .train.loop import train as run_training
         from .train.model import NCAConfig
@@ -682,7 +691,12 @@ def train(
             raise NCAError(f"--resume: no checkpoint at {str(output)!r} to continue")
         if not resume and output.exists():
             _say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
-        tgt = None if resume else load_target(target, size=size, pad=pad)
+        family = None
+        if not resume and is_family_spec(target):
+            family = family_targets(target, code_channels)
+            tgt = family.targets[0]
+        else:
+            tgt = None if resume else load_target(target, size=size, pad=pad)
         from .atomic import check_writable_dir
 
         check_writable_dir(output.parent if str(output.parent) else Path("."))
@@ -693,8 +707,14 @@ def train(
             tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
             output,
             config=cfg,
-            model_config=NCAConfig(channels=channels, hidden=hidden, fire_rate=fire_rate),
-            target_name=target if tgt is not None else "",
+            model_config=NCAConfig(
+                channels=channels,
+                hidden=hidden,
+                fire_rate=fire_rate,
+                code_channels=family.code_channels if family is not None else 0,
+            ),
+            target_name=(family.spec if family is not None else target) if tgt is not None else "",
+            family=family,
             device=device,
             resume=resume,
             progress=progress,

@@ -321,22 +321,28 @@ def export_checkpoint(
 
 
 def write_preview(checkpoint: Path, out: Path, *, steps: int = 200, scale: int = 4, seed: int = 0) -> None:
-    """Write a PNG of the state after ``steps`` steps from the seed, next to the target, for a quick look."""
+    """Write a PNG of the state after ``steps`` steps from the seed, next to the target, for a quick look.
+
+    A family model gets one row per flake (target, then grown).
+    """
     from PIL import Image
+
+    from ..render import to_rgba8
 
     ckpt = load_checkpoint(checkpoint)
     model = model_from_checkpoint(ckpt)
     size = (int(ckpt.target.shape[1]), int(ckpt.target.shape[2]))
     gen = torch.Generator().manual_seed(seed)
-    x = seed_state(1, size, model.config.channels)
+    codes = None if ckpt.family is None else ckpt.family.codes
+    targets = ckpt.target[None] if ckpt.family is None else ckpt.family.targets
+    x = _parity_seeds(model, len(targets), size, codes)
     with torch.no_grad():
         for _ in range(steps):
             x = model(x, model.random_mask(x, gen))
-    from ..render import to_rgba8
-
-    grown = to_rgba8(x.numpy()[:, :4], background=(255, 255, 255))[0]
-    target = to_rgba8(ckpt.target[None], background=(255, 255, 255))[0]
-    both = np.concatenate([target, grown], axis=1)
+    white = (255, 255, 255)
+    grown = to_rgba8(x.numpy()[:, :4], background=white)  # (K, H, W, 4)
+    wanted = to_rgba8(np.ascontiguousarray(targets), background=white)
+    both = np.concatenate([np.concatenate([t, g], axis=1) for t, g in zip(wanted, grown, strict=True)], axis=0)
     img = Image.fromarray(both, mode="RGBA").resize(
         (both.shape[1] * scale, both.shape[0] * scale), Image.Resampling.NEAREST
     )
