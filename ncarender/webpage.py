@@ -255,6 +255,13 @@ def read_step(model: Path | str) -> StepWeights:
         raise NCAError(f"{source} is not an NCA step model (inputs state, mask; output next_state)")
     g = _Graph(proto, source)
     c = info.channels
+    state_dims = next(
+        ([d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim])
+        for i in proto.graph.input
+        if i.name == "state"
+    )
+    if len(state_dims) != 4 or state_dims[1] not in (None, c):
+        raise g.fail(f"the state input has shape {state_dims}, the metadata says {c} channels")
     relus = g.of_type("Relu")
     if len(relus) != 1:
         raise g.fail(f"expected one Relu (the hidden layer), found {len(relus)}")
@@ -285,6 +292,10 @@ def read_step(model: Path | str) -> StepWeights:
     if len(g.of_type("Conv")) != 2 + sum(1 for n in g.of_type("Conv") if n.input[0] == "state"):
         raise g.fail("the graph has convolutions that are neither perception nor the update network")
     _check_alive(g, info.alive_threshold)
+    if not all(
+        np.isfinite(a).all() for a in (kernels, w1, w2, b1 if b1 is not None else 0, b2 if b2 is not None else 0)
+    ):
+        raise NCAError(f"{source}: the weights hold NaN or infinity; the page cannot run it")
     return StepWeights(
         channels=c,
         hidden=hidden,
@@ -337,7 +348,7 @@ def build_page(
         "height": height,
         "width": width,
         "fireRate": weights.fire_rate,
-        "threshold": weights.threshold,
+        "threshold": float(np.float32(weights.threshold)),  # the graph compares float32 alpha to a float32 limit
         "seed": seed,
         "scale": scale,
         "stepsPerSecond": steps_per_second,
@@ -367,8 +378,8 @@ def build_page(
 
 
 def write_page(
-    model: Path,
-    out: Path,
+    model: Path | str,
+    out: Path | str,
     *,
     seed: int = 0,
     size: tuple[int, int] | None = None,

@@ -19,7 +19,7 @@ import onnxruntime as ort
 import pytest
 from browser import chromium
 from conftest import tiny_target
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from ncarender.errors import NCAError
 from ncarender.metadata import parse_metadata
@@ -155,6 +155,16 @@ def _computed_weights(path: Path) -> Path:
     return path
 
 
+def _nan_weights(path: Path) -> Path:
+    model = onnx.load(str(SHIPPED))
+    w2 = next(t for t in model.graph.initializer if t.name == "model.w2.weight")
+    values = numpy_helper.to_array(w2).copy()
+    values[0, 0] = np.nan
+    w2.CopyFrom(numpy_helper.from_array(values, w2.name))
+    onnx.save(model, str(path))
+    return path
+
+
 def _other_threshold(path: Path) -> Path:
     model = onnx.load(str(SHIPPED))
     for entry in model.metadata_props:
@@ -171,6 +181,7 @@ def _other_threshold(path: Path) -> Path:
         (lambda p: foreign_graph(p, metadata=shipped_metadata()), "uses Sub"),
         (_computed_weights, "computed in the graph"),
         (_other_threshold, "alive threshold"),
+        (_nan_weights, "NaN or infinity"),
         (lambda p: p.with_name("missing.onnx"), "does not exist"),
         (lambda p: (p.write_bytes(b"not onnx"), p)[1], "not a readable ONNX model"),
     ],
