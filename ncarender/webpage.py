@@ -1,0 +1,440 @@
+"""A live HTML page: one self-contained file that grows the snowflake in the browser (onnx + numpy, no torch).
+
+The page runs the exported step itself, in plain JavaScript (``data/page/nca.js``), with the weights read
+out of the ONNX graph and inlined as base64 float32. Nothing is fetched: no scripts, fonts or requests.
+
+Reading the graph: :func:`read_step` walks the nodes of an ncarender step model (``train/export.py``,
+``OnnxStep``) and finds its parts by what they compute, not by their names: the depthwise 3x3 perception
+convs on ``state`` (one conv of ``3C`` filters or three of ``C``, concatenated), the 1x1 conv after them
+(``w1``, with bias), the ``Relu``, the 1x1 conv after it (``w2``), the residual ``state + update * mask`` and
+the two alive tests ``maxpool3x3(alpha) > threshold``. Weights are graph initializers or ``Constant``
+nodes; both are read. A graph with any other operator, or whose parts do not connect that way, is refused:
+the page could not reproduce it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+
+from .atomic import atomic_path
+from .errors import NCAError
+from .metadata import ModelInfo, parse_metadata
+from .render import parse_background
+
+__all__ = ["MAX_GRID", "PageResult", "StepWeights", "build_page", "read_step", "write_page"]
+
+#: The largest grid side the page accepts (the step runs on one CPU core in the browser).
+MAX_GRID = 512
+#: Operators of an ncarender step graph; any other one means an architecture the page does not know.
+_OPS = frozenset({"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Greater", "And", "Cast", "Constant"})
+_ASSETS = ("page.html", "nca.js", "page.js")
+
+
+@dataclass(frozen=True)
+class StepWeights:
+    """One NCA step as the page runs it, read from an ONNX graph.
+
+    Perception channel ``j`` (of ``P``, the columns of ``w1`` in order) is the 3x3 filter ``kernels[j]``
+    (zero padding) applied to state channel ``src[j]``. Then ``hidden = relu(w1 @ p + b1)`` and
+    ``update = w2 @ hidden + b2``; ``state += update * mask``; cells dead before or after
+    (``maxpool3x3(alpha) <= threshold``) are zeroed.
+    """
+
+    channels: int
+    hidden: int
+    fire_rate: float
+    threshold: float
+    src: np.ndarray  # (P,) int32, the state channel of each perception channel
+    kernels: np.ndarray  # (P, 3, 3) float32
+    w1: np.ndarray  # (hidden, P) float32
+    b1: np.ndarray  # (hidden,) float32
+    w2: np.ndarray  # (C, hidden) float32
+    b2: np.ndarray  # (C,) float32
+    grid: tuple[int, int]
+    target_name: str | None = None
+
+    def step(self, state: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The same step in numpy (a reference for tests): ``(N, C, H, W)``, ``(N, 1, H, W)`` -> ``(N, C, H, W)``."""
+        n, _, height, width = state.shape
+        padded = np.pad(state, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        percept = np.zeros((n, len(self.src), height, width), dtype=np.float32)
+        for j, (c, kernel) in enumerate(zip(self.src, self.kernels, strict=True)):
+            for dy in range(3):
+                for dx in range(3):
+                    if kernel[dy, dx] != 0.0:
+                        percept[:, j] += kernel[dy, dx] * padded[:, c, dy : dy + height, dx : dx + width]
+        hidden = np.maximum(np.einsum("hp,nyxp->nyxh", self.w1, percept.transpose(0, 2, 3, 1)) + self.b1, 0.0)
+        update = (np.einsum("ch,nyxh->nyxc", self.w2, hidden) + self.b2).transpose(0, 3, 1, 2)
+        pre = self._alive(state)
+        state = state + update.astype(np.float32) * mask
+        return (state * (pre & self._alive(state))).astype(np.float32)
+
+    def _alive(self, state: np.ndarray) -> np.ndarray:
+        alpha = np.pad(state[:, 3:4], ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+        height, width = state.shape[2:]
+        pooled = np.max([alpha[:, :, dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)], axis=0)
+        return pooled > np.float32(self.threshold)
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What :func:`write_page` wrote."""
+
+    path: Path
+    bytes: int
+    grid: tuple[int, int]  # (H, W)
+    channels: int
+    hidden: int
+    seed: int
+    #: A size in CSS pixels for ``<iframe width=... height=...>``: the grid at ``scale``, plus the control bar.
+    frame_size: tuple[int, int]  # (width, height)
+
+
+def _tensors(graph: onnx.GraphProto, source: str) -> dict[str, np.ndarray]:
+    """Every constant tensor of the graph by name: initializers and ``Constant`` node outputs."""
+    out = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "Constant":
+            continue
+        attrs = {a.name: a for a in node.attribute}
+        if "value" not in attrs:
+            raise NCAError(
+                f"{source}: a Constant node without a tensor value ({', '.join(attrs)}); not an ncarender step"
+            )
+        out[node.output[0]] = numpy_helper.to_array(attrs["value"].t)
+    for name, value in out.items():
+        if value.dtype == np.float16:
+            raise NCAError(f"{source}: tensor {name!r} is float16; the page runs float32 models only")
+    return out
+
+
+def _ints(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
+    for a in node.attribute:
+        if a.name == name:
+            return list(a.ints) if a.ints else [int(a.i)]
+    return default
+
+
+class _Graph:
+    """The nodes of a step graph, indexed by the names they produce and consume."""
+
+    def __init__(self, proto: onnx.ModelProto, source: str) -> None:
+        self.source = source
+        graph = proto.graph
+        self.consts = _tensors(graph, source)
+        self.producer = {out: node for node in graph.node for out in node.output}
+        self.nodes = list(graph.node)
+        unknown = sorted({n.op_type for n in graph.node} - _OPS)
+        if unknown:
+            raise NCAError(
+                f"{source}: the graph uses {', '.join(unknown)}, which an ncarender step does not; "
+                "the page can run only ncarender's own architecture"
+            )
+
+    def fail(self, what: str) -> NCAError:
+        return NCAError(f"{self.source}: {what}; the page can run only ncarender's own architecture")
+
+    def made_by(self, name: str, op: str) -> onnx.NodeProto | None:
+        node = self.producer.get(name)
+        return node if node is not None and node.op_type == op else None
+
+    def const(self, name: str) -> np.ndarray | None:
+        return self.consts.get(name)
+
+    def of_type(self, op: str) -> list[onnx.NodeProto]:
+        return [n for n in self.nodes if n.op_type == op]
+
+
+def _conv_weight(g: _Graph, node: onnx.NodeProto, what: str) -> tuple[np.ndarray, np.ndarray | None]:
+    weight = g.const(node.input[1]) if len(node.input) > 1 else None
+    bias = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if weight is None or (len(node.input) > 2 and node.input[2] and bias is None):
+        raise g.fail(f"the weights of the {what} are computed in the graph, not stored")
+    if _ints(node, "strides", [1, 1]) != [1, 1] or _ints(node, "dilations", [1, 1]) != [1, 1]:
+        raise g.fail(f"the {what} has strides or dilations")
+    return weight.astype(np.float32), None if bias is None else bias.astype(np.float32)
+
+
+def _perception(g: _Graph, name: str, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (src, kernels) of the perception feeding ``name``: a Concat of depthwise convs or one such conv."""
+    concat = g.made_by(name, "Concat")
+    if concat is not None:
+        if _ints(concat, "axis", [0]) != [1]:
+            raise g.fail("the perception is concatenated along an axis other than channels")
+        parts = list(concat.input)
+    else:
+        parts = [name]
+    srcs, kernels = [], []
+    for part in parts:
+        conv = g.made_by(part, "Conv")
+        if conv is None or conv.input[0] != "state":
+            raise g.fail("cannot find the perception: the first layer's input is not depthwise convs of the state")
+        weight, bias = _conv_weight(g, conv, "perception")
+        filters = weight.shape[0]
+        if (
+            weight.ndim != 4
+            or weight.shape[1:] != (1, 3, 3)
+            or _ints(conv, "group", [1]) != [channels]
+            or filters % channels
+            or _ints(conv, "pads", [0, 0, 0, 0]) != [1, 1, 1, 1]
+        ):
+            raise g.fail(
+                f"the perception conv has weights {weight.shape}; "
+                f"expected depthwise 3x3 over {channels} channels, padding 1"
+            )
+        if bias is not None and np.any(bias != 0):
+            raise g.fail("the perception conv has a bias")
+        per = filters // channels
+        srcs.append(np.arange(filters, dtype=np.int32) // per)
+        kernels.append(weight[:, 0])
+    return np.concatenate(srcs), np.concatenate(kernels).astype(np.float32)
+
+
+def _check_alive(g: _Graph, threshold: float) -> None:
+    """Two alive tests, ``maxpool3x3(state[:, 3:4]) > threshold``, with the metadata's threshold."""
+    pools, greater = g.of_type("MaxPool"), g.of_type("Greater")
+    if len(pools) != 2 or len(greater) != 2:
+        raise g.fail(f"expected two alive tests (MaxPool, Greater), found {len(pools)} and {len(greater)}")
+    for pool in pools:
+        if (
+            _ints(pool, "kernel_shape", []) != [3, 3]
+            or _ints(pool, "pads", [0, 0, 0, 0]) != [1, 1, 1, 1]
+            or _ints(pool, "strides", [1, 1]) != [1, 1]
+        ):
+            raise g.fail("the alive test is not a 3x3 max-pool with padding 1")
+        sliced = g.made_by(pool.input[0], "Slice")
+        if sliced is None:
+            raise g.fail("the alive test does not pool a slice of the state")
+        starts, ends, axes = (g.const(sliced.input[i]) if len(sliced.input) > i else None for i in (1, 2, 3))
+        if starts is None or ends is None or axes is None or [int(starts[0]), int(ends[0]), int(axes[0])] != [3, 4, 1]:
+            raise g.fail("the alive test does not pool the alpha channel (3)")
+    for node in greater:
+        limit = g.const(node.input[1])
+        if limit is None or limit.size != 1 or np.float32(limit.reshape(-1)[0]) != np.float32(threshold):
+            raise g.fail(f"the alive threshold in the graph is not the metadata's {threshold}")
+
+
+def read_step(model: Path | str) -> StepWeights:
+    """Read the step of an ncarender ONNX model into :class:`StepWeights`, or raise :class:`NCAError` (one line)."""
+    path = Path(model)
+    source = str(path)
+    if not path.exists():
+        raise NCAError(f"model {source!r} does not exist")
+    if path.is_dir():
+        raise NCAError(f"model {source!r} is a folder, not an ONNX file")
+    try:
+        proto = onnx.load(source)
+    except Exception as exc:  # protobuf's decode errors share no useful public base class
+        raise NCAError(f"{source} is not a readable ONNX model ({type(exc).__name__})") from None
+    if not proto.graph.node:
+        raise NCAError(f"{source} is not a readable ONNX model (no graph)")
+    info: ModelInfo = parse_metadata({p.key: p.value for p in proto.metadata_props}, source=source)
+    if not info.has_metadata:
+        raise NCAError(f"{source} has no ncarender metadata; the page can run only models made by `ncarender export`")
+    if info.precision != "float32":
+        raise NCAError(
+            f"{source} is a {info.precision} model; the page runs float32 models only (export without --half)"
+        )
+    if info.alive_threshold < 0:
+        raise NCAError(f"{source}: alive threshold {info.alive_threshold} is negative; the page cannot run it")
+    names = (
+        {i.name for i in proto.graph.input} - {t.name for t in proto.graph.initializer},
+        {o.name for o in proto.graph.output},
+    )
+    if names[0] != {"state", "mask"} or "next_state" not in names[1]:
+        raise NCAError(f"{source} is not an NCA step model (inputs state, mask; output next_state)")
+    g = _Graph(proto, source)
+    c = info.channels
+    state_dims = next(
+        ([d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim])
+        for i in proto.graph.input
+        if i.name == "state"
+    )
+    if len(state_dims) != 4 or state_dims[1] not in (None, c):
+        raise g.fail(f"the state input has shape {state_dims}, the metadata says {c} channels")
+    relus = g.of_type("Relu")
+    if len(relus) != 1:
+        raise g.fail(f"expected one Relu (the hidden layer), found {len(relus)}")
+    (relu,) = relus
+    layer2 = [n for n in g.of_type("Conv") if n.input[0] == relu.output[0]]
+    layer1 = g.made_by(relu.input[0], "Conv")
+    if len(layer2) != 1 or layer1 is None:
+        raise g.fail("cannot find the update network (1x1 conv, Relu, 1x1 conv)")
+    w1, b1 = _conv_weight(g, layer1, "first layer")
+    w2, b2 = _conv_weight(g, layer2[0], "second layer")
+    hidden = w1.shape[0]
+    if w1.ndim != 4 or w1.shape[2:] != (1, 1) or w2.ndim != 4 or w2.shape != (c, hidden, 1, 1):
+        raise g.fail(f"update layers have weights {w1.shape} and {w2.shape}; expected 1x1 convs to {c} channels")
+    src, kernels = _perception(g, layer1.input[0], c)
+    if w1.shape[1] != len(src):
+        raise g.fail(f"the first layer takes {w1.shape[1]} inputs but the perception gives {len(src)}")
+    if info.hidden is not None and info.hidden != hidden:
+        raise g.fail(f"the metadata says {info.hidden} hidden units, the graph has {hidden}")
+    update = layer2[0].output[0]
+    for cast in g.of_type("Cast"):  # a float32 -> float32 Cast may follow the second layer (``.to(float32)``)
+        if _ints(cast, "to", [0]) != [TensorProto.FLOAT]:
+            raise g.fail("the graph casts to a type other than float32")
+        if cast.input[0] == update:
+            update = cast.output[0]
+    residual = [n for n in g.of_type("Mul") if set(n.input) == {update, "mask"}]
+    if len(residual) != 1 or not any(set(n.input) == {"state", residual[0].output[0]} for n in g.of_type("Add")):
+        raise g.fail("the update is not applied as state + update * mask")
+    if len(g.of_type("Conv")) != 2 + sum(1 for n in g.of_type("Conv") if n.input[0] == "state"):
+        raise g.fail("the graph has convolutions that are neither perception nor the update network")
+    _check_alive(g, info.alive_threshold)
+    if not all(
+        np.isfinite(a).all() for a in (kernels, w1, w2, b1 if b1 is not None else 0, b2 if b2 is not None else 0)
+    ):
+        raise NCAError(f"{source}: the weights hold NaN or infinity; the page cannot run it")
+    return StepWeights(
+        channels=c,
+        hidden=hidden,
+        fire_rate=info.fire_rate,
+        threshold=info.alive_threshold,
+        src=src,
+        kernels=kernels,
+        w1=w1[:, :, 0, 0].copy(),
+        b1=np.zeros(hidden, np.float32) if b1 is None else b1,
+        w2=w2[:, :, 0, 0].copy(),
+        b2=np.zeros(c, np.float32) if b2 is None else b2,
+        grid=info.grid,
+        target_name=info.target_name,
+    )
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _asset(name: str) -> str:
+    return (resources.files("ncarender") / "data" / "page" / name).read_text(encoding="utf-8")
+
+
+def _script_json(value: object) -> str:
+    """JSON safe to inline in a ``<script>`` element (no ``</script>``, no ``<!--``)."""
+    return (
+        json.dumps(value, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    )
+
+
+def build_page(
+    weights: StepWeights,
+    *,
+    seed: int = 0,
+    size: tuple[int, int] | None = None,
+    scale: int = 4,
+    background: str = "white",
+    steps_per_second: float = 30.0,
+) -> str:
+    """The page's HTML text for ``weights`` (arguments as :func:`write_page`, checked there)."""
+    height, width = size if size is not None else weights.grid
+    bg = parse_background(background)
+    config = {
+        "format": 1,
+        "title": weights.target_name or "NCA",
+        "channels": weights.channels,
+        "codeChannels": 0,  # family models: code channels after the C NCA channels (not yet)
+        "hidden": weights.hidden,
+        "height": height,
+        "width": width,
+        "fireRate": weights.fire_rate,
+        "threshold": float(np.float32(weights.threshold)),  # the graph compares float32 alpha to a float32 limit
+        "seed": seed,
+        "scale": scale,
+        "stepsPerSecond": steps_per_second,
+        "background": None if bg is None else list(bg),
+        "src": [int(s) for s in weights.src],
+        "kernels": _b64(weights.kernels),
+        "w1": _b64(weights.w1),
+        "b1": _b64(weights.b1),
+        "w2": _b64(weights.w2),
+        "b2": _b64(weights.b2),
+    }
+    page = _asset("page.html")
+    title = html.escape(f"{weights.target_name or 'NCA'} — a live neural cellular automaton")
+    css_bg = "transparent" if bg is None else "#{:02x}{:02x}{:02x}".format(*bg)
+    parts = {
+        "<!--@TITLE@-->": title,
+        "/*@BACKGROUND@*/": css_bg,
+        "/*@CONFIG@*/": _script_json(config),
+        "/*@NCA_JS@*/": _asset("nca.js"),
+        "/*@PAGE_JS@*/": _asset("page.js"),
+    }
+    for key, value in parts.items():
+        if page.count(key) != 1:
+            raise RuntimeError(f"page template: placeholder {key} should appear once")  # a packaging bug
+        page = page.replace(key, value)
+    return page
+
+
+def write_page(
+    model: Path | str,
+    out: Path | str,
+    *,
+    seed: int = 0,
+    size: tuple[int, int] | None = None,
+    scale: int = 4,
+    background: str = "white",
+    steps_per_second: float = 30.0,
+    flake: int | None = None,
+) -> PageResult:
+    """Write a self-contained live page for ``model`` to ``out`` (``.html``); replace ``out`` only when complete.
+
+    ``seed``: the page's mask generator (mulberry32) starts from it. ``size``: grid ``(H, W)`` (default: the
+    model's). ``scale``: CSS pixels per cell of the suggested frame (the page itself fits its window).
+    ``background``: a colour name, ``#rrggbb`` or ``transparent`` (a checkerboard). ``steps_per_second``: the
+    initial speed. ``flake``: which flake of a family model (not supported yet: must be None).
+    Bad input raises :class:`NCAError` with one line.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise NCAError(f"output {str(out)!r} should end in .html")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise NCAError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 64:
+        raise NCAError(f"scale must be an integer from 1 to 64, got {scale!r}")
+    if not isinstance(steps_per_second, int | float) or not (
+        math.isfinite(steps_per_second) and 0 < steps_per_second <= 1000
+    ):
+        raise NCAError(f"steps per second must be in (0, 1000], got {steps_per_second!r}")
+    if size is not None and (len(size) != 2 or not all(isinstance(s, int) and 3 <= s <= MAX_GRID for s in size)):
+        raise NCAError(f"grid size must be two integers from 3 to {MAX_GRID}, got {size!r}")
+    parse_background(background)
+    weights = read_step(model)
+    if flake is not None:
+        raise NCAError(f"{model}: --flake needs a family model; this one grows a single flake")
+    if size is None and max(weights.grid) > MAX_GRID:
+        raise NCAError(f"{model}: its {weights.grid} grid is larger than the page's {MAX_GRID}; pass a smaller size")
+    text = build_page(
+        weights, seed=seed, size=size, scale=scale, background=background, steps_per_second=float(steps_per_second)
+    )
+    data = text.encode("utf-8")
+    try:
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise NCAError(f"cannot write {str(out)!r}: {exc.strerror}") from None
+    height, width = size if size is not None else weights.grid
+    return PageResult(
+        path=out,
+        bytes=len(data),
+        grid=(height, width),
+        channels=weights.channels,
+        hidden=weights.hidden,
+        seed=seed,
+        frame_size=(max(width * scale, 360), height * scale + _BAR_PX),
+    )
+
+
+#: Height of the page's control bar in CSS pixels (page.html), for the suggested frame size.
+_BAR_PX = 48
