@@ -53,6 +53,7 @@ import torch
 
 from ncarender import __version__
 from ncarender.runtime import ALLOW_SPINNING, NCASession, open_model, usable_cores
+from ncarender.spec import RenderSpec
 from ncarender.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ncarender.train.export import OPSET, export_checkpoint, model_from_checkpoint
 from ncarender.train.model import NCA, NCAConfig, seed_state
@@ -299,7 +300,7 @@ def _sync(device: str) -> None:
 
 def ort_rollout(session: NCASession, seeds: Sequence[int], steps: int, size: int) -> np.ndarray:
     """Run ``steps`` steps with no frames but the last; return the final state ``(N, C, H, W)``."""
-    frames = list(session.rollout(seeds, steps, size=(size, size), every=steps, include_seed_frame=False))
+    frames = list(session.states(RenderSpec(tuple(seeds), steps, steps, (size, size)), include_seed_frame=False))
     return frames[-1][1]
 
 

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ncarender import runtime
 from ncarender.runtime import CUDA_PROVIDER_OPTIONS, MaskStream, NCASession, usable_cores
+from ncarender.runtime import rollout as runtime_rollout
+from ncarender.spec import RenderSpec
 from ncarender.train.export import export_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ CONFIGS = ((1, 200), (8, 200), (64, 60), (256, 30))  # (batch, steps)
 #: name, precision, provider options (over CUDA_PROVIDER_OPTIONS), CUDA graphs (None: ncarender's default).
 VARIANTS: list[tuple[str, str, dict[str, str], bool | None]] = [
     ("fp32 default", "fp32", {}, None),
-    ("fp32 float32 mask upload", "fp32", {}, None),  # runtime.COMPACT_MASK_UPLOAD off
+    ("fp32 float32 mask upload", "fp32", {}, None),  # runtime.rollout.COMPACT_MASK_UPLOAD off
     ("fp32 no graphs", "fp32", {}, False),
     ("fp32 graphs always", "fp32", {}, True),
     ("fp32 tf32", "fp32", {"use_tf32": "1"}, None),
@@ -62,7 +63,7 @@ def mask_pipeline(n: int = 256, block: int = 12, size: int = 72) -> dict[str, fl
 
 def final(session: NCASession, seeds: list[int], steps: int) -> np.ndarray:
     """State ``(N, C, 72, 72)`` after ``steps`` steps, no other frames."""
-    return list(session.rollout(seeds, steps, every=steps, include_seed_frame=False))[-1][1]
+    return list(session.states(RenderSpec(tuple(seeds), steps, steps), include_seed_frame=False))[-1][1]
 
 
 def bare_step_ms(session: NCASession, n: int, reps: int = 30) -> float:
@@ -77,7 +78,7 @@ def bare_step_ms(session: NCASession, n: int, reps: int = 30) -> float:
     binding.bind_ortvalue_input("state", values[0])
     binding.bind_ortvalue_output("next_state", values[1])
     options = ort.RunOptions()
-    if session.graphs_enabled:
+    if session.graphs.enabled:
         options.add_run_config_entry("gpu_graph_id", "-1")  # no graph here: rollouts own the graph ids
     for _ in range(3):
         session.session.run_with_iobinding(binding, options)
@@ -140,13 +141,13 @@ def main() -> int:
             print(f"mask pipeline, batch 256, per step: {results['mask_pipeline_b256']}", file=sys.stderr)
         for name, precision, options, graph in VARIANTS:
             print(f"{name}...", file=sys.stderr, flush=True)
-            runtime.COMPACT_MASK_UPLOAD = "float32 mask" not in name
+            runtime_rollout.COMPACT_MASK_UPLOAD = "float32 mask" not in name
             try:
                 results["variants"][name] = variant(models[precision], options, graph, reference, provider)
             except Exception as exc:  # one failing variant must not lose the others
                 results["variants"][name] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
             print(f"  {json.dumps(results['variants'][name])[:600]}", file=sys.stderr, flush=True)
-        runtime.COMPACT_MASK_UPLOAD = True
+        runtime_rollout.COMPACT_MASK_UPLOAD = True
     head = "| variant | " + " | ".join(f"b{n} ms" for n, _ in CONFIGS) + " | b256 G cell/s | bare b256 ms | "
     head += "same bits | batch=single | max diff vs CPU | RGBA MSE vs CPU |"
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]

@@ -17,7 +17,8 @@ import numpy as np
 
 from .errors import NCAError
 from .render import Background, parse_background, to_rgba8
-from .runtime import Damage, NCASession, open_model
+from .runtime import NCASession, open_model
+from .spec import Damage, RenderSpec
 from .writers import WriterOptions, write_output
 
 __all__ = ["EXTENSIONS", "STREAMING_FORMATS", "RenderResult", "Renderer", "frame_steps", "parse_size"]
@@ -102,7 +103,7 @@ class Renderer:
     @property
     def provider(self) -> str:
         """``cpu`` or ``cuda``: what onnxruntime actually runs."""
-        return self.session.provider
+        return self.session.device
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -128,7 +129,7 @@ class Renderer:
         ``timings['convert']`` when a dict is given. A seed whose state turns
         non-finite raises :class:`~ncarender.runtime.NonFiniteStateError`, or,
         when ``failed`` is given, is recorded there as ``failed[index] = step``
-        while the others go on (see :meth:`NCASession.rollout`).
+        while the others go on (see :meth:`NCASession.states`).
         """
         bg = parse_background(background) if isinstance(background, str) else background
         for step, (rgba,) in self.composites(
@@ -152,7 +153,8 @@ class Renderer:
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
-        it = self.session.rollout(seeds, steps, size=size, every=every, damage=damage, failed=failed)
+        spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=every, size=size, damage=tuple(damage))
+        it = self.session.states(spec, failed=failed)
         while True:
             t0 = time.perf_counter()
             try:

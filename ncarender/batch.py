@@ -55,7 +55,7 @@ from .writers import FORMATS, WriterOptions, open_writer, write_output
 
 if TYPE_CHECKING:
     from .api import Renderer
-    from .runtime import Damage
+    from .spec import Damage
 
 try:
     import fcntl
@@ -458,11 +458,9 @@ def default_jobs() -> int:
     processes: 64 seeds x 200 steps to GIF in 21.3 s against 23.8 s (more runnable threads than cores stall
     onnxruntime's parallel operators).
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    from .runtime.resources import usable_cores
+
+    return max(1, usable_cores() - 1)
 
 
 def default_batch_size(
@@ -475,12 +473,12 @@ def default_batch_size(
     are made even, and a single chunk of 16 seeds or more is split in two so the
     encoders start while the second half rolls out.
     """
-    from .runtime import _BYTES_PER_CELL, _available_memory
+    from .runtime.resources import available_memory, rollout_bytes
 
     height, width = grid
     cells = height * width
-    per_seed = cells * _BYTES_PER_CELL + 3 * n_frames * cells * 4 * max(1, n_backgrounds)
-    budget = (memory if memory is not None else _available_memory()) // 4
+    per_seed = rollout_bytes(1, height, width) + 3 * n_frames * cells * 4 * max(1, n_backgrounds)
+    budget = (memory if memory is not None else available_memory()) // 4
     size = max(1, min(n_seeds, CELLS_PER_BATCH // cells, budget // per_seed))
     chunks = math.ceil(n_seeds / size) if n_seeds else 1
     if chunks == 1 and n_seeds >= 16:

@@ -127,7 +127,7 @@ def _render(
     """Shared body of gif, mp4, sheet and frames: parse, render, report."""
     from .api import Renderer, parse_size
     from .render import parse_background
-    from .runtime import parse_damage
+    from .spec import parse_damage
     from .writers import WriterOptions
 
     try:
@@ -426,7 +426,7 @@ def _gallery(
     """``sheet --seeds``: one labelled tile per seed (see :func:`ncarender.batch.render_gallery`)."""
     from .api import Renderer, parse_size
     from .batch import parse_seeds, render_gallery
-    from .runtime import parse_damage
+    from .spec import parse_damage
 
     try:
         if frames is not None:
@@ -547,7 +547,7 @@ def batch(
     """Render many seeds at once: one rollout for many seeds, parallel encoding, a manifest, resumable."""
     from .api import Renderer, parse_size
     from .batch import BatchResult, output_spec, parse_formats, parse_seeds, parse_shard, render_batch, shard_seeds
-    from .runtime import parse_damage
+    from .spec import parse_damage
 
     result: BatchResult | None = None
     written = 0

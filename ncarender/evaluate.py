@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NCAError
-from .runtime import Damage, NCASession, NonFiniteStateError, open_model
+from .runtime import NCASession, NonFiniteStateError, open_model
+from .spec import Damage, RenderSpec
 
 __all__ = ["BAR", "EvalReport", "evaluate", "format_report"]
 
@@ -103,7 +104,8 @@ def evaluate(
     report = EvalReport(model=str(session.path), seeds=[int(s) for s in seeds], grid=grid)
     threshold = session.info.alive_threshold
     try:
-        for step, state in session.rollout(seeds, wanted[-1], size=grid, every=every, include_seed_frame=False):
+        spec = RenderSpec(seeds=tuple(seeds), steps=wanted[-1], every=every, size=grid)
+        for step, state in session.states(spec, include_seed_frame=False):
             if step in wanted:
                 mse = _mse(state, target)
                 report.mse[step] = float(mse.mean())
@@ -116,9 +118,10 @@ def evaluate(
                 report.mse[step] = report.mse_worst[step] = math.inf
     if regen:
         try:
-            *_, (_, final) = session.rollout(
-                seeds, REGEN_STEPS, size=grid, every=REGEN_STEPS, damage=[REGEN_DAMAGE], include_seed_frame=False
+            regrow = RenderSpec(
+                seeds=tuple(seeds), steps=REGEN_STEPS, every=REGEN_STEPS, size=grid, damage=(REGEN_DAMAGE,)
             )
+            *_, (_, final) = session.states(regrow, include_seed_frame=False)
             report.regen_mse = float(_mse(final, target).mean())
         except NonFiniteStateError:
             report.regen_mse = math.inf

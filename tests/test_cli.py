@@ -96,7 +96,7 @@ def test_sheet_and_frames(tiny_onnx: Path, tmp_path: Path) -> None:
 
 def test_damage_erases_a_disc(tiny_onnx: Path, tmp_path: Path) -> None:
     from ncarender.api import Renderer
-    from ncarender.runtime import parse_damage
+    from ncarender.spec import parse_damage
 
     r = Renderer(tiny_onnx)
     plain = r.rollout([0], steps=20, background="transparent")

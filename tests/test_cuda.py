@@ -16,6 +16,7 @@ import pytest
 from ncarender.evaluate import BAR, evaluate
 from ncarender.render import to_rgba8
 from ncarender.runtime import NCASession, default_model_path, open_model
+from ncarender.spec import Damage, RenderSpec
 
 pytestmark = pytest.mark.skipif(
     "CUDAExecutionProvider" not in ort.get_available_providers(), reason="needs onnxruntime-gpu and a GPU"
@@ -25,7 +26,7 @@ MODELS = Path(__file__).resolve().parent.parent / "models"
 
 def final_state(session: NCASession, seeds: list[int], steps: int, size: int = 72) -> np.ndarray:
     """The state ``(N, C, size, size)`` after ``steps`` steps."""
-    frames = list(session.rollout(seeds, steps, size=(size, size), every=steps, include_seed_frame=False))
+    frames = list(session.states(RenderSpec(tuple(seeds), steps, steps, (size, size)), include_seed_frame=False))
     return frames[-1][1]
 
 
@@ -79,17 +80,15 @@ def test_cuda_graph_rollout_equals_the_plain_one_and_reuses_its_buffers() -> Non
         expected = final_state(plain, seeds, 60, size)
         got = final_state(graph, seeds, 60, size)
         assert np.array_equal(expected, got), (seeds, size, np.abs(expected - got).max())
-    assert len(graph._graphs) == 3
+    assert len(graph.graphs.shapes) == 3
 
 
 def test_cuda_graph_with_damage_and_every() -> None:
     plain = open_model(None, provider="cuda", cuda_graph=False)
     graph = open_model(None, provider="cuda", cuda_graph=True)
-    from ncarender.runtime import Damage
-
-    damage = [Damage(30, 0.2, 0.0, 0.3)]
-    a = [f for _, f in plain.rollout([7], 50, every=7, damage=damage)]
-    b = [f for _, f in graph.rollout([7], 50, every=7, damage=damage)]
+    spec = RenderSpec(seeds=(7,), steps=50, every=7, damage=(Damage(30, 0.2, 0.0, 0.3),))
+    a = [f for _, f in plain.states(spec)]
+    b = [f for _, f in graph.states(spec)]
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
@@ -97,10 +96,10 @@ def test_default_session_mixes_graph_and_plain_rollouts() -> None:
     # Default: graphs for small rollouts, plain runs (gpu_graph_id -1) for large ones, on one session.
     plain = open_model(None, provider="cuda", cuda_graph=False)
     auto = open_model(None, provider="cuda")
-    assert auto.cuda_graph
+    assert auto.graphs.active
     for seeds in ([0], list(range(64)), [0], list(range(8)), list(range(64))):
         assert np.array_equal(final_state(plain, seeds, 40), final_state(auto, seeds, 40)), len(seeds)
-    assert sorted(auto._graphs) == [(1, 72, 72), (8, 72, 72)]
+    assert sorted(auto.graphs.shapes) == [(1, 72, 72), (8, 72, 72)]
 
 
 def test_half_export_meets_the_bar_on_cuda(tmp_path: Path) -> None:
@@ -109,7 +108,7 @@ def test_half_export_meets_the_bar_on_cuda(tmp_path: Path) -> None:
 
     half = export_checkpoint(MODELS / "snowflake.pt", tmp_path / "snowflake.fp16.onnx", half=True).path
     session = open_model(half, provider="cuda")
-    assert session.graphs_enabled and not session.cuda_graph  # no graphs for float16 unless asked
+    assert session.graphs.enabled and not session.graphs.active  # no graphs for float16 unless asked
     report = evaluate(half, seeds=range(8), steps=[200, 1000], regen=True, provider="cuda")
     print(f"fp16 on CUDA: MSE {report.mse}, regeneration {report.regen_mse}")
     assert report.non_finite is None

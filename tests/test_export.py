@@ -126,10 +126,11 @@ def test_half_export_keeps_the_contract_and_computes_in_float16(tiny_checkpoint:
     assert len(weights) == 5 and all(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)
     # Renders like the float32 export: same seed, visually the same state.
     from ncarender.runtime import open_model
+    from ncarender.spec import RenderSpec
 
     full = export_checkpoint(copy, tmp_path / "tiny32.onnx").path
     states = [
-        list(open_model(p, provider="cpu").rollout([0], 40, every=40, include_seed_frame=False))[-1][1]
+        list(open_model(p, provider="cpu").states(RenderSpec(steps=40, every=40), include_seed_frame=False))[-1][1]
         for p in (full, result.path)
     ]
     rgba = [np.clip(s[:, :4], 0, 1) for s in states]

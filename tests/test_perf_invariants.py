@@ -10,6 +10,7 @@ import pytest
 
 from ncarender.render import Background, to_rgba8
 from ncarender.runtime import MaskStream, open_model
+from ncarender.spec import RenderSpec
 
 
 def reference_masks(seeds: list[int], steps: int, height: int, width: int, fire: float) -> np.ndarray:
@@ -61,7 +62,7 @@ def test_rollout_uses_the_reference_masks(tiny_onnx: Path) -> None:
     for t in range(steps):
         x = session.step(x, masks[t])
         expected.append(x)
-    frames = [f for _, f in session.rollout(seeds, steps, include_seed_frame=False)]
+    frames = [f for _, f in session.states(RenderSpec(tuple(seeds), steps), include_seed_frame=False)]
     assert len(frames) == steps
     for got, want in zip(frames, expected, strict=True):
         np.testing.assert_array_equal(got, want)
@@ -75,18 +76,19 @@ def test_staged_path_gives_the_frames_of_the_direct_path(
 
     ``uint8``: masks uploaded as bytes and widened by the Cast session, as on CUDA by default.
     """
-    from ncarender.runtime import _BoundRollout, seed_states
+    from ncarender.runtime import initial_states
+    from ncarender.runtime.rollout import BoundRollout
 
     session = open_model(tiny_onnx, provider="cpu", quiet=True)
     height, width = session.info.grid
     seeds, steps, c = [2, 9], 11, session.info.channels
-    direct = [f for _, f in session.rollout(seeds, steps, include_seed_frame=False)]
+    direct = [f for _, f in session.states(RenderSpec(tuple(seeds), steps), include_seed_frame=False)]
     masks = MaskStream(
         seeds, height, width, session.info.fire_rate, block=block, workers=workers, prefetch=True, dtype=dtype
     )
     try:
-        runner = _BoundRollout(session, len(seeds), c, height, width, masks, staged=True)
-        runner.set_state(seed_states(len(seeds), c, height, width))
+        runner = BoundRollout(session, len(seeds), c, height, width, masks, staged=True)
+        runner.set_state(initial_states(len(seeds), c, height, width))
         for want in direct:
             runner.run()
             np.testing.assert_array_equal(runner.get_state(), want)
@@ -98,14 +100,14 @@ def test_graph_path_bookkeeping_gives_the_frames_of_the_direct_path(tiny_onnx: P
     """The CUDA-graph code path (fixed buffers per shape, one mask buffer refilled each step) run on the CPU."""
     plain = open_model(tiny_onnx, provider="cpu", quiet=True)
     graph = open_model(tiny_onnx, provider="cpu", quiet=True)
-    graph.cuda_graph = True  # on the CPU the run options' graph ids are ignored; the bookkeeping is the same
+    graph.graphs.active = True  # on the CPU the run options' graph ids are ignored; the bookkeeping is the same
     for seeds, size, every in (([2, 9], 16, 1), ([4], 16, 3), ([2, 9], 16, 5), ([1], 12, 2)):
-        want = list(plain.rollout(seeds, 13, size=(size, size), every=every))
-        got = list(graph.rollout(seeds, 13, size=(size, size), every=every))
+        spec = RenderSpec(seeds=tuple(seeds), steps=13, every=every, size=(size, size))
+        want, got = list(plain.states(spec)), list(graph.states(spec))
         assert [t for t, _ in got] == [t for t, _ in want]
         for (_, g), (_, w) in zip(got, want, strict=True):
             np.testing.assert_array_equal(g, w)
-    assert sorted(graph._graphs) == [(1, 12, 12), (1, 16, 16), (2, 16, 16)]  # buffers reused per shape
+    assert sorted(graph.graphs.shapes) == [(1, 12, 12), (1, 16, 16), (2, 16, 16)]  # buffers reused per shape
 
 
 def test_exported_perception_is_three_single_filter_depthwise_convs(tiny_onnx: Path) -> None:

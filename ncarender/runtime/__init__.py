@@ -1,0 +1,66 @@
+"""onnxruntime side: the session, its providers, the rollout loop and the mask stream. No torch.
+
+* :mod:`~ncarender.runtime.session`: :class:`NCASession` (one session factory, :func:`open_model`), the contract
+  check, the metadata, :meth:`NCASession.states` (a :class:`~ncarender.spec.RenderSpec` -> float states).
+* :mod:`~ncarender.runtime.providers`: which execution providers, with which options; loud fallbacks.
+* :mod:`~ncarender.runtime.rollout`: the loop over bound buffers, CUDA graphs, damage, non-finite states.
+* :mod:`~ncarender.runtime.masks`: the seeded update masks, drawn in blocks.
+* :mod:`~ncarender.runtime.resources`: usable cores, free memory, a rollout's memory (no onnxruntime).
+
+Names are imported lazily: ``import ncarender.runtime`` (or its ``resources``) loads no onnxruntime, so the batch's
+encoder processes and the writers can use the resource checks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "ALLOW_SPINNING",
+    "BYTES_PER_CELL",
+    "CUDA_PROVIDER_OPTIONS",
+    "PROVIDERS",
+    "MaskStream",
+    "NCASession",
+    "NonFiniteStateError",
+    "available_memory",
+    "available_providers",
+    "default_model_path",
+    "initial_states",
+    "open_model",
+    "rollout_bytes",
+    "usable_cores",
+]
+
+if TYPE_CHECKING:
+    from .masks import MaskStream
+    from .providers import ALLOW_SPINNING, CUDA_PROVIDER_OPTIONS, PROVIDERS, available_providers
+    from .resources import BYTES_PER_CELL, available_memory, rollout_bytes, usable_cores
+    from .rollout import NonFiniteStateError, initial_states
+    from .session import NCASession, default_model_path, open_model
+
+_LAZY = {
+    "ALLOW_SPINNING": "providers",
+    "BYTES_PER_CELL": "resources",
+    "CUDA_PROVIDER_OPTIONS": "providers",
+    "PROVIDERS": "providers",
+    "MaskStream": "masks",
+    "NCASession": "session",
+    "NonFiniteStateError": "rollout",
+    "available_memory": "resources",
+    "available_providers": "providers",
+    "default_model_path": "session",
+    "initial_states": "rollout",
+    "open_model": "session",
+    "rollout_bytes": "resources",
+    "usable_cores": "resources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use (see the module docstring)."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'ncarender.runtime' has no attribute {name!r}")

@@ -1,0 +1,153 @@
+"""One description of a render: :class:`RenderSpec`, validated once, read by the rollout, the writers and the batch.
+
+The command line builds one from its options; :class:`~ncarender.api.Renderer`, :func:`~ncarender.batch.render_batch`
+and the gallery build one from their keywords; the session's rollout (:meth:`NCASession.states
+<ncarender.runtime.NCASession.states>`) runs it. No torch, no onnxruntime.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .errors import NCAError
+
+__all__ = ["DEFAULT_STEPS", "Damage", "RenderSpec", "frame_steps", "parse_damage", "parse_size"]
+
+#: Steps of a render when none are given (every render command's ``--steps``).
+DEFAULT_STEPS = 200
+
+
+def is_whole(value: object) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Erase a disc at ``step`` (after that many steps): centre ``(x, y)`` and radius ``r`` in grid units -1..1."""
+
+    step: int
+    x: float
+    y: float
+    r: float
+
+    def keep_mask(self, height: int, width: int) -> np.ndarray:
+        """Float32 ``(H, W)``: 0 inside the disc, 1 elsewhere."""
+        ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
+        xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
+        return (((xs - self.x) ** 2 + (ys - self.y) ** 2) > self.r**2).astype(np.float32)
+
+
+def parse_damage(spec: str) -> Damage:
+    """Parse ``STEP:X,Y,R`` (e.g. ``100:0.2,0,0.3``) into a :class:`Damage`."""
+    try:
+        step_s, rest = spec.split(":", 1)
+        x_s, y_s, r_s = rest.split(",")
+        damage = Damage(int(step_s), float(x_s), float(y_s), float(r_s))
+    except ValueError:
+        raise NCAError(f"--damage {spec!r}: expected STEP:X,Y,R such as 100:0.2,0,0.3") from None
+    if damage.step < 0 or damage.r <= 0 or not all(math.isfinite(v) for v in (damage.x, damage.y, damage.r)):
+        raise NCAError(f"--damage {spec!r}: STEP must be >= 0 and R > 0")
+    return damage
+
+
+def parse_size(text: str | int | None) -> tuple[int, int] | None:
+    """``72`` or ``96x128`` (H x W) -> ``(H, W)``; None stays None."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        h = w = text
+    else:
+        parts = text.lower().split("x")
+        try:
+            if len(parts) == 1:
+                h = w = int(parts[0])
+            elif len(parts) == 2:
+                h, w = int(parts[0]), int(parts[1])
+            else:
+                raise ValueError
+        except ValueError:
+            raise NCAError(f"--size {text!r}: expected N or HxW, such as 72 or 96x128") from None
+    if h < 3 or w < 3:
+        raise NCAError(f"--size {text!r}: the grid must be at least 3x3")
+    return (h, w)
+
+
+def frame_steps(steps: int, every: int) -> list[int]:
+    """The steps at which frames are taken: 0, every ``every`` steps, and the last step."""
+    out = list(range(0, steps + 1, every))
+    if out[-1] != steps:
+        out.append(steps)
+    return out
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """What to roll out: ``seeds`` (each its own sample of the batch), ``steps``, a frame every ``every`` steps, the
+    grid ``size`` ``(H, W)`` (None: the model's), and the ``damage`` erased on the way.
+
+    Invalid values raise :class:`NCAError` on construction, with the command line's wording; sequences become
+    tuples and NumPy integers plain ints, so a spec compares, hashes and pickles as plain data. An empty ``seeds``
+    is allowed here (a batch may have nothing left to do); a rollout refuses one.
+    """
+
+    seeds: tuple[int, ...] = (0,)
+    steps: int = DEFAULT_STEPS
+    every: int = 1
+    size: tuple[int, int] | None = None
+    damage: tuple[Damage, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not is_whole(self.steps) or self.steps < 1:
+            raise NCAError(f"--steps must be at least 1, got {self.steps}")
+        if not is_whole(self.every) or self.every < 1:
+            raise NCAError(f"--every must be at least 1, got {self.every}")
+        seeds = tuple(self.seeds)
+        if not all(is_whole(s) for s in seeds):
+            raise NCAError(f"seeds must be whole numbers, got {list(seeds)!r}")
+        if seeds and min(seeds) < 0:
+            raise NCAError(f"seeds must be 0 or more, got {min(int(s) for s in seeds)}")
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+        object.__setattr__(self, "steps", int(self.steps))
+        object.__setattr__(self, "every", int(self.every))
+        if self.size is not None:
+            if len(self.size) != 2 or not all(is_whole(side) for side in self.size):
+                raise NCAError(f"grid must be two whole numbers (height, width), got {self.size!r}")
+            height, width = int(self.size[0]), int(self.size[1])
+            if height < 3 or width < 3:
+                raise NCAError(f"grid {height}x{width} is too small (at least 3x3)")
+            object.__setattr__(self, "size", (height, width))
+        damage = tuple(self.damage)
+        if not all(isinstance(d, Damage) for d in damage):
+            raise NCAError("damage must be Damage(step, x, y, r) values (see parse_damage)")
+        object.__setattr__(self, "damage", damage)
+
+    @property
+    def seed(self) -> int:
+        """The one seed of a single render."""
+        if len(self.seeds) != 1:
+            raise ValueError(f"a single render has one seed, this spec has {len(self.seeds)}")
+        return self.seeds[0]
+
+    @property
+    def frame_steps(self) -> list[int]:
+        """The steps at which frames are taken (:func:`frame_steps`)."""
+        return frame_steps(self.steps, self.every)
+
+    @property
+    def n_frames(self) -> int:
+        """Frames a rollout of this spec yields, the seed frame included."""
+        return len(self.frame_steps)
+
+    def grid(self, model_grid: tuple[int, int]) -> tuple[int, int]:
+        """The grid ``(H, W)`` of this render for a model trained on ``model_grid``."""
+        return self.size if self.size is not None else model_grid
+
+    def with_seeds(self, seeds: Iterable[int]) -> RenderSpec:
+        """The same render for other seeds (a chunk of a batch)."""
+        return replace(self, seeds=tuple(seeds))
