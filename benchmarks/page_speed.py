@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser import chromium  # the tests' launcher: the system chromium, a fresh profile
 
-from ncarender.runtime import default_model_path, seed_states
+from ncarender.runtime import default_model_path, initial_states
 from ncarender.webpage import write_page
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def ort_speed(model: Path, size: int, repeats: int) -> dict[str, float]:
     for name, start, stop in PHASES:
         best = 0.0
         for _ in range(repeats):
-            x = seed_states(1, 16, size, size)
+            x = initial_states(1, 16, size, size)
             masks = (rng.random((stop, 1, 1, size, size)) < 0.5).astype(np.float32)
             for t in range(start):
                 x = session.run(["next_state"], {"state": x, "mask": masks[t]})[0]

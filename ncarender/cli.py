@@ -627,7 +627,7 @@ def train(
         str,
         typer.Argument(
             help="Target image path (PNG, WebP, JPEG...), a built-in name (snowflake), or a procedural family "
-            "of flakes, reiter:K[:SEED][@SIZE[/DIAMETER]] (e.g. reiter:16): one seed-conditioned model for all K."
+            "of flakes such as reiter:16 (also reiter:K:SEED, reiter:K@SIZE): one seed-conditioned model grows all K."
         ),
     ] = "snowflake",
     output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.pt).")] = Path("model.pt"),

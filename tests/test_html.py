@@ -23,7 +23,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ncarender.errors import NCAError
 from ncarender.metadata import parse_metadata
-from ncarender.runtime import seed_states
+from ncarender.runtime import initial_states
 from ncarender.webpage import read_step, write_page
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def test_read_step_reproduces_onnxruntime(which: str, request: pytest.FixtureReq
     weights = read_step(model)
     height, width = weights.grid
     masks = random_masks(40, height, width, seed=1)
-    state = seed_states(1, weights.channels, height, width)[0]
+    state = initial_states(1, weights.channels, height, width)[0]
     expected = ort_rollout(model, state, masks)[-1]
     x = state[None]
     for m in masks:
@@ -268,7 +268,7 @@ def page_state(page: Page) -> np.ndarray:
 def test_page_matches_onnxruntime_for_20_steps(page: Page, shipped_page: Path) -> None:
     open_page(page, shipped_page)
     masks = random_masks(20, 72, 72, seed=2)
-    expected = ort_rollout(SHIPPED, seed_states(1, 16, 72, 72)[0], masks)[-1]
+    expected = ort_rollout(SHIPPED, initial_states(1, 16, 72, 72)[0], masks)[-1]
     page.evaluate("(m) => ncarender.setMasks(m)", as_strings(masks))
     assert page.evaluate("() => ncarender.step(20)") == 20
     got = page_state(page)
@@ -297,7 +297,7 @@ def test_generic_model_matches_onnxruntime(page: Page, generic_onnx: Path, tmp_p
 def test_alive_mask_after_300_steps(page: Page, shipped_page: Path) -> None:
     open_page(page, shipped_page)
     masks = random_masks(300, 72, 72, seed=5)
-    expected = alive(ort_rollout(SHIPPED, seed_states(1, 16, 72, 72)[0], masks)[-1])
+    expected = alive(ort_rollout(SHIPPED, initial_states(1, 16, 72, 72)[0], masks)[-1])
     page.evaluate("(m) => ncarender.setMasks(m)", as_strings(masks))
     page.evaluate("() => ncarender.step(300)")
     got = alive(page_state(page))
