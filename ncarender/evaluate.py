@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NCAError
+from .regrowth import REGROWTH_BAR, RegrowthReport, regrowth
 from .runtime import NCASession, NonFiniteStateError, open_model
 from .spec import Damage, RenderSpec
 
@@ -39,6 +40,7 @@ class EvalReport:
     live_cells: dict[int, float] = field(default_factory=dict)
     non_finite: int | None = None  # first step at which some state went NaN/inf
     regen_mse: float | None = None
+    regrowth: RegrowthReport | None = None
     checks: dict[str, bool] = field(default_factory=dict)
     verdict: str = ""
 
@@ -58,7 +60,8 @@ class EvalReport:
             "live_cells": {str(k): v for k, v in self.live_cells.items()},
             "non_finite_at": self.non_finite,
             "regen_mse": self.regen_mse,
-            "bar": BAR,
+            "regrowth": None if self.regrowth is None else self.regrowth.to_json(),
+            "bar": {**BAR, **REGROWTH_BAR},
             "checks": self.checks,
             "passed": self.passed,
             "verdict": self.verdict,
@@ -84,10 +87,12 @@ def evaluate(
     steps: Sequence[int] = DEFAULT_STEPS,
     regen: bool = True,
     provider: str = "auto",
+    regrowth_samples: int = 0,
 ) -> EvalReport:
     """Evaluate ``model`` from the seed over ``seeds``; ``target`` ``(4, H, W)`` defaults to the metadata's.
 
-    The bar (:data:`BAR`) is checked for the steps it names that were run.
+    The bar (:data:`BAR`) is checked for the steps it names that were run; with ``regrowth_samples`` > 0
+    also regrowth over that many random discs (:mod:`ncarender.regrowth`, seeds 0, 1, ...).
     """
     session = model if isinstance(model, NCASession) else open_model(model, provider=provider, quiet=True)
     if target is None:
@@ -125,6 +130,8 @@ def evaluate(
             report.regen_mse = float(_mse(final, target).mean())
         except NonFiniteStateError:
             report.regen_mse = math.inf
+    if regrowth_samples > 0:
+        report.regrowth = regrowth(session, range(regrowth_samples), lambda _: target, grid)
     _judge(report, target)
     return report
 
@@ -138,6 +145,8 @@ def _judge(report: EvalReport, target: np.ndarray) -> None:
         report.checks["finite"] = False
     if report.regen_mse is not None:
         report.checks["regen"] = report.regen_mse <= BAR["regen"]
+    if report.regrowth is not None:
+        report.checks.update(report.regrowth.checks())
     last = max(report.mse) if report.mse else None
     empty = float((target[:4] ** 2).mean())
     if report.non_finite is not None:
@@ -166,10 +175,12 @@ def format_report(report: EvalReport) -> str:
             f"regeneration (disc r={d.r} at ({d.x},{d.y}) after {d.step} steps, {REGEN_STEPS - d.step} more): "
             f"MSE {report.regen_mse:.3e}"
         )
+    if report.regrowth is not None:
+        lines.append(report.regrowth.summary())
     if report.non_finite is not None:
         lines.append(f"non-finite state at step {report.non_finite}")
     for name, ok in report.checks.items():
-        bar = BAR.get(name)
+        bar = {**BAR, **REGROWTH_BAR}.get(name)
         lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f" <= {bar:.1e}" if bar is not None else ""))
     lines.append(f"verdict: {report.verdict}")
     return "\n".join(lines)

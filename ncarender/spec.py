@@ -101,6 +101,8 @@ class RenderSpec:
     every: int = 1
     size: tuple[int, int] | None = None
     damage: tuple[Damage, ...] = field(default=())
+    #: A family model: grow this training flake from every seed (None: each seed picks its own flake).
+    flake: int | None = None
 
     def __post_init__(self) -> None:
         if not is_whole(self.steps) or self.steps < 1:
@@ -126,6 +128,10 @@ class RenderSpec:
         if not all(isinstance(d, Damage) for d in damage):
             raise NCAError("damage must be Damage(step, x, y, r) values (see parse_damage)")
         object.__setattr__(self, "damage", damage)
+        if self.flake is not None:
+            if not is_whole(self.flake) or self.flake < 0:
+                raise NCAError(f"--flake must be a flake number, 0 or more, got {self.flake!r}")
+            object.__setattr__(self, "flake", int(self.flake))
 
     @property
     def seed(self) -> int:

@@ -1,0 +1,54 @@
+"""Seed states: how a render seed becomes the state at step 0, for one-target and family models (numpy only).
+
+A one-target model starts every seed from the same grid: zeros but the centre
+cell, whose channels 3.. are 1. A family model (``ncarender.family`` in its
+metadata) also writes a flake's code into the last D channels of the centre
+cell; which flake a seed grows is the metadata's seed map (``cycle``: flake
+``seed mod K``) unless ``flake`` picks one for every seed. The update masks
+always come from the seed itself, so one integer reproduces a render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import NCAError
+from ..metadata import ModelInfo
+
+__all__ = ["check_flake", "flakes_of", "seed_states"]
+
+
+def check_flake(info: ModelInfo, flake: int | None) -> None:
+    """Refuse a ``--flake`` that the model cannot grow (one line: an :class:`NCAError`)."""
+    if flake is None:
+        return
+    if info.family is None:
+        raise NCAError(f"--flake needs a family model; this model grows one target ({info.target_name or 'custom'})")
+    k = info.family.flakes
+    if not 0 <= flake < k:
+        raise NCAError(f"--flake {flake} is out of range: this model has {k} flakes (0-{k - 1})")
+
+
+def flakes_of(info: ModelInfo, seeds: Sequence[int], flake: int | None = None) -> list[int] | None:
+    """The training flake each seed grows, or None for a one-target model."""
+    if info.family is None:
+        check_flake(info, flake)
+        return None
+    check_flake(info, flake)
+    family = info.family
+    return [flake if flake is not None else family.flake_of_seed(int(s)) for s in seeds]
+
+
+def seed_states(info: ModelInfo, seeds: Sequence[int], height: int, width: int, flake: int | None = None) -> np.ndarray:
+    """The states at step 0 of ``seeds``: ``(N, C, H, W)`` float32, C = ``info.channels`` (codes included)."""
+    x = np.zeros((len(seeds), info.channels, height, width), dtype=np.float32)
+    flakes = flakes_of(info, seeds, flake)
+    if flakes is None or info.family is None:
+        x[:, 3:, height // 2, width // 2] = 1.0
+        return x
+    d = info.family.code_channels
+    x[:, 3 : info.channels - d, height // 2, width // 2] = 1.0
+    x[:, info.channels - d :, height // 2, width // 2] = info.family.codes[flakes]
+    return x

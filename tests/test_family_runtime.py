@@ -1,0 +1,84 @@
+"""Family models on the render path: seeds pick flakes, --flake overrides, eval measures each flake (no torch here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ncarender.errors import NCAError
+from ncarender.evaluate_family import evaluate_family, format_family_report
+from ncarender.regrowth import damage_distribution
+from ncarender.runtime import open_model
+from ncarender.runtime.seeds import flakes_of, seed_states
+from ncarender.spec import RenderSpec
+
+SHIPPED = Path(__file__).resolve().parent.parent / "models" / "snowflake.onnx"
+
+
+def test_seeds_pick_flakes_and_flake_overrides(tiny_family_onnx: Path) -> None:
+    info = open_model(tiny_family_onnx, provider="cpu", quiet=True).info
+    assert info.family is not None
+    codes = info.family.codes
+    assert flakes_of(info, [0, 1, 2, 3, 7]) == [0, 1, 0, 1, 1]
+    assert flakes_of(info, [0, 1, 2], flake=1) == [1, 1, 1]
+    x = seed_states(info, [0, 1, 5], 16, 16)
+    assert x.shape == (3, 20, 16, 16)
+    assert np.array_equal(x[:, 16:, 8, 8], codes[[0, 1, 1]])
+    assert (x[:, 3:16, 8, 8] == 1).all() and (x[:, :3, 8, 8] == 0).all()
+    assert np.count_nonzero(x) == 3 * (13 + 4)
+    assert np.array_equal(seed_states(info, [0, 1], 16, 16, flake=0)[1], x[0])
+
+
+def test_bad_flake_is_refused_with_one_line(tiny_family_onnx: Path) -> None:
+    family = open_model(tiny_family_onnx, provider="cpu", quiet=True)
+    with pytest.raises(NCAError, match=r"--flake 2 is out of range: this model has 2 flakes \(0-1\)"):
+        list(family.states(RenderSpec(seeds=(0,), steps=2, flake=2)))
+    single = open_model(SHIPPED, provider="cpu", quiet=True)
+    with pytest.raises(NCAError, match="--flake needs a family model"):
+        list(single.states(RenderSpec(seeds=(0,), steps=2, flake=0)))
+    with pytest.raises(NCAError, match="--flake must be"):
+        RenderSpec(flake=-1)
+
+
+def test_a_render_seed_grows_its_own_flake(tiny_family_onnx: Path) -> None:
+    session = open_model(tiny_family_onnx, provider="cpu", quiet=True)
+    assert session.info.family is not None
+    targets = session.info.family.targets()
+    assert targets is not None
+    *_, (_, final) = session.states(RenderSpec(seeds=(0, 1, 2, 3), steps=60, every=60))
+    mse = ((final[:, None, :4] - targets[None]) ** 2).mean(axis=(2, 3, 4))
+    assert list(mse.argmin(axis=1)) == [0, 1, 0, 1], mse
+    # The same seed alone gives the same bytes as in a batch; --flake 0 with seed 1 grows flake 0 with seed 1's masks.
+    *_, (_, alone) = session.states(RenderSpec(seeds=(3,), steps=60, every=60))
+    assert np.array_equal(alone[0], final[3])
+    *_, (_, picked) = session.states(RenderSpec(seeds=(1,), steps=60, every=60, flake=0))
+    assert ((picked[0, :4] - targets[0]) ** 2).mean() < ((picked[0, :4] - targets[1]) ** 2).mean()
+    assert not np.array_equal(picked[0], final[0])
+
+
+def test_family_eval_reports_each_flake(tiny_family_onnx: Path) -> None:
+    session = open_model(tiny_family_onnx, provider="cpu", quiet=True)
+    report = evaluate_family(session, mask_seeds=2, steps=(30, 60), regrowth_samples=3)
+    assert [r.flake for r in report.rows] == [0, 1]
+    assert report.rows[0].seeds == [0, 2] and report.rows[1].seeds == [1, 3]
+    assert all(r.identity for r in report.rows)
+    assert report.checks["identity"] and not report.checks["flakes"]  # 2 < 16 flakes
+    assert report.distinct_seeds == list(range(16)) and report.distinct_min is not None
+    assert report.regrowth is not None and len(report.regrowth.samples) == 3
+    data = report.to_json()
+    assert data["flakes"] == 2 and data["per_flake"][1]["nearest"] == [1, 1]  # type: ignore[index]
+    text = format_family_report(report)
+    assert "identity" in text and "regrowth (3 random discs" in text and "verdict: below the bar" in text
+    with pytest.raises(NCAError, match="not a family model"):
+        evaluate_family(open_model(SHIPPED, provider="cpu", quiet=True))
+
+
+def test_damage_distribution_is_distills_and_repeats() -> None:
+    discs = damage_distribution(200)
+    assert discs == damage_distribution(200)
+    xs, ys, rs = (np.array([getattr(d, a) for d in discs]) for a in ("x", "y", "r"))
+    assert xs.min() >= -0.5 and xs.max() <= 0.5 and ys.min() >= -0.5 and ys.max() <= 0.5
+    assert rs.min() >= 0.1 and rs.max() <= 0.4 and rs.std() > 0.05
+    assert all(d.step == 200 for d in discs)
