@@ -54,6 +54,22 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
         "ncarender_version": info.version,
         "training": info.training,
         "providers_available": available_providers(),
+        **_family(info.family),
+    }
+
+
+def _family(family: Any) -> dict[str, Any]:
+    """A family model's part of ``info``: its flakes, code width, seed map and parameters (nothing otherwise)."""
+    if family is None:
+        return {}
+    return {
+        "family": {
+            "spec": family.spec,
+            "flakes": family.flakes,
+            "code_channels": family.code_channels,
+            "seed_map": f"{family.seed_map}: seed N grows flake N mod {family.flakes}; --flake K picks one",
+            "params": list(family.params),
+        }
     }
 
 
@@ -75,6 +91,11 @@ def _describe_checkpoint(path: Path) -> dict[str, Any]:
         "final_loss": ckpt.final_loss,
         "training_config": ckpt.train_state.get("config"),
         "provenance": ckpt.provenance,
+        **(
+            {}
+            if ckpt.family is None
+            else {"family": {"spec": ckpt.family.spec, "flakes": ckpt.family.k, "params": list(ckpt.family.params)}}
+        ),
     }
 
 

@@ -1,0 +1,336 @@
+"""The model commands: ``train`` and ``export`` (torch, the ``[train]`` extra), ``eval`` and ``info``.
+
+torch is imported only inside ``train`` and ``export``, so that ``--help`` and every render command start fast and
+work without the ``[train]`` extra.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import NCAError
+from .app import command, emit_json, say
+from .options import JsonOpt, ProviderOpt, QuietOpt
+from .progress import ProgressBar
+
+
+class _TrainProgress:
+    """The training bar on a terminal (with the loss), else a log line every 10 iterations, on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = ProgressBar("training", quiet=quiet, fields={"loss": "loss {task.fields[loss]}"}, transient=False)
+        self.t0 = time.perf_counter()
+
+    def __call__(self, iteration: int, total: int, loss: float) -> None:
+        if self.bar.enabled:
+            self.bar.update(iteration, total, loss=f"{loss:.5f}")
+        elif not self.quiet and (iteration % 10 == 0 or iteration == total):
+            elapsed = time.perf_counter() - self.t0
+            typer.echo(f"iteration {iteration}/{total}  loss {loss:.5f}  {elapsed:.0f} s", err=True)
+
+    def __enter__(self) -> _TrainProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+@command()
+def train(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Target image path (PNG, WebP, JPEG...), a built-in name (snowflake), or a procedural family "
+            "of flakes such as reiter:16 (also reiter:K:SEED, reiter:K@SIZE): one seed-conditioned model grows all K. "
+            "See the targets first with `ncarender family reiter:16`."
+        ),
+    ] = "snowflake",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.pt).")] = Path("model.pt"),
+    mode: Annotated[
+        str, typer.Option(help="grow (fresh seed each time), persist (sample pool) or regenerate (pool + damage).")
+    ] = "regenerate",
+    iterations: Annotated[int, typer.Option(help="Total training iterations.")] = 4000,
+    batch_size: Annotated[int, typer.Option(help="Samples per iteration.")] = 8,
+    pool_size: Annotated[int, typer.Option(help="Sample pool size (persist, regenerate).")] = 1024,
+    steps_min: Annotated[int, typer.Option(help="Fewest NCA steps per rollout.")] = 64,
+    steps_max: Annotated[int, typer.Option(help="Most NCA steps per rollout.")] = 96,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-3,
+    lr_decay_at: Annotated[int, typer.Option(help="Iteration at which the learning rate drops x0.1.")] = 2000,
+    size: Annotated[int, typer.Option(help="Target size in cells (longer side).")] = 40,
+    pad: Annotated[int, typer.Option(help="Empty cells around the target on each side.")] = 16,
+    channels: Annotated[int, typer.Option(help="State channels (4 RGBA + hidden).")] = 16,
+    hidden: Annotated[int, typer.Option(help="Width of the update network's hidden layer.")] = 128,
+    code_channels: Annotated[
+        int, typer.Option(help="A family's flake-code channels (after the state channels); ignored for one target.")
+    ] = 8,
+    fire_rate: Annotated[float, typer.Option(help="Probability that a cell updates in a step.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
+    resume: Annotated[bool, typer.Option(help="Continue the run saved at --output.")] = False,
+    preview: Annotated[
+        Path | None, typer.Option(help="Also write a PNG of a final-state rollout from the seed.")
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
+    try:
+        from ..train.conditioning import family_targets
+        from ..train.family import is_family_spec
+        from ..train.loop import TrainConfig
+        from ..train.loop import train as run_training
+        from ..train.model import NCAConfig
+        from ..train.targets import load_target
+    except ImportError as exc:
+        raise NCAError(f"training needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
+    cfg = TrainConfig(
+        mode=mode,
+        iterations=iterations,
+        batch_size=batch_size,
+        pool_size=pool_size,
+        steps_min=steps_min,
+        steps_max=steps_max,
+        lr=lr,
+        lr_decay_at=lr_decay_at,
+        seed=seed,
+        checkpoint_every=checkpoint_every,
+    )
+    cfg.validate()
+    if not 0.0 < fire_rate <= 1.0:
+        raise NCAError(f"--fire-rate must be in (0, 1], got {fire_rate}")
+    if output.suffix != ".pt":
+        raise NCAError(f"checkpoint path {str(output)!r} should end in .pt")
+    if resume and not output.exists():
+        raise NCAError(f"--resume: no checkpoint at {str(output)!r} to continue")
+    if not resume and output.exists():
+        say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
+    family = None
+    if not resume and is_family_spec(target):
+        family = family_targets(target, code_channels)
+        tgt = family.targets[0]
+    else:
+        tgt = None if resume else load_target(target, size=size, pad=pad)
+    from ..atomic import check_writable_dir
+
+    check_writable_dir(output.parent if str(output.parent) else Path("."))
+    import numpy as np
+
+    with _TrainProgress(quiet) as progress:
+        result = run_training(
+            tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
+            output,
+            config=cfg,
+            model_config=NCAConfig(
+                channels=channels,
+                hidden=hidden,
+                fire_rate=fire_rate,
+                code_channels=family.code_channels if family is not None else 0,
+            ),
+            target_name=(family.spec if family is not None else target) if tgt is not None else "",
+            family=family,
+            device=device,
+            resume=resume,
+            progress=progress,
+        )
+    if preview is not None:
+        from ..train.export import write_preview
+
+        write_preview(output, preview)
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "iterations": result.iterations,
+        "final_loss": result.final_loss,
+        "seconds": round(result.seconds, 3),
+        "interrupted": result.interrupted,
+    }
+    if result.interrupted:
+        say(f"interrupted: checkpoint at iteration {result.iterations} written to {output}", quiet=False)
+    else:
+        say(f"wrote {output} ({result.iterations} iterations, loss {result.final_loss:.5f})", quiet)
+    if json_out:
+        emit_json(summary)
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+@command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by `ncarender train` (.pt).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="ONNX file to write (default: beside the checkpoint).")
+    ] = None,
+    parity_steps: Annotated[int, typer.Option(help="Steps of the torch/onnxruntime parity rollout.")] = 128,
+    half: Annotated[
+        bool,
+        typer.Option(
+            "--half",
+            help="Compute perception and the update network in float16 (inputs and outputs stay float32): "
+            "faster on a GPU, not on a CPU. Default output NAME.fp16.onnx; check it with `ncarender eval`.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export one NCA step to ONNX (the renderers' contract) and check it against torch (needs torch)."""
+    try:
+        from ..train.export import export_checkpoint
+    except ImportError as exc:
+        raise NCAError(f"export needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
+    result = export_checkpoint(checkpoint, output, steps=parity_steps, half=half)
+    say(
+        f"wrote {result.path} (opset {result.opset}, {result.precision}); parity over {result.steps} steps: "
+        f"{result.metric} {result.max_abs_diff:.3g} (tolerance {result.tolerance:g})",
+        quiet,
+    )
+    if json_out:
+        emit_json(
+            {
+                "path": str(result.path),
+                "opset": result.opset,
+                "parity_steps": result.steps,
+                "precision": result.precision,
+                "parity_metric": result.metric,
+                "max_abs_diff": result.max_abs_diff,
+                "tolerance": result.tolerance,
+            }
+        )
+
+
+@command("eval")
+def eval_(
+    model: Annotated[Path | None, typer.Argument(help="Step model (.onnx). Default: the shipped snowflake.")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target image or built-in name (default: the image stored in the model).")
+    ] = None,
+    target_size: Annotated[int, typer.Option(help="Size in cells of --target (it is centred on the grid).")] = 40,
+    num_seeds: Annotated[
+        int | None,
+        typer.Option(
+            "--num-seeds", "-k", help="Seeds to grow, 0..K-1 (default 16); a family model: seeds per flake (4)."
+        ),
+    ] = None,
+    steps: Annotated[
+        str, typer.Option("--steps", help="Comma-separated steps to measure at (family default: 200,1000).")
+    ] = "100,200,500,1000",
+    regen: Annotated[bool, typer.Option("--regen/--no-regen", help="Also measure regeneration after damage.")] = True,
+    regrowth: Annotated[
+        int | None,
+        typer.Option(
+            help="Random discs (Distill's damage distribution) to measure regrowth over; 0: none. "
+            "Default 24 (a family model: two per flake, at least 24)."
+        ),
+    ] = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 2 if the model misses the quality bar.")] = False,
+    provider: ProviderOpt = "auto",
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure how close MODEL grows to its target(s) (MSE of RGBA), whether it stays finite, and regrowth.
+
+    A family model is measured flake by flake: MSE against its own target, identity (its final frame is
+    nearest its own target), distinctness of seeds 0-15, and regrowth.
+    """
+    from ..runtime import open_model
+
+    try:
+        step_list = [int(s) for s in steps.split(",") if s.strip()]
+    except ValueError:
+        raise NCAError(f"--steps {steps!r}: expected comma-separated integers such as 100,200") from None
+    if num_seeds is not None and num_seeds < 1:
+        raise NCAError(f"--num-seeds must be at least 1, got {num_seeds}")
+    if regrowth is not None and regrowth < 0:
+        raise NCAError(f"--regrowth must be 0 or more, got {regrowth}")
+    session = open_model(model, provider=provider, quiet=True)
+    if session.info.family is not None:
+        from ..evaluate_family import evaluate_family, format_family_report
+
+        if target is not None:
+            raise NCAError("--target does not apply to a family model: each flake is judged by its own target")
+        family_steps = (200, 1000) if steps == "100,200,500,1000" else step_list
+        family_report = evaluate_family(
+            session, mask_seeds=num_seeds or 4, steps=family_steps, regrowth_samples=regrowth
+        )
+        typer.echo(format_family_report(family_report), err=True)
+        if json_out:
+            emit_json(family_report.to_json())
+        if check and not family_report.passed:
+            raise typer.Exit(2)
+        return
+    from ..evaluate import evaluate, format_report
+
+    tgt = None
+    if target is not None:
+        from ..train.targets import load_target
+
+        grid = min(session.info.grid)
+        if target_size > grid:
+            raise NCAError(f"--target-size {target_size} does not fit the model's {grid}-cell grid")
+        tgt = load_target(target, size=target_size, pad=(grid - target_size) // 2)
+    samples = 24 if regrowth is None else regrowth
+    report = evaluate(
+        session, target=tgt, seeds=range(num_seeds or 16), steps=step_list, regen=regen, regrowth_samples=samples
+    )
+    typer.echo(format_report(report), err=True)
+    if json_out:
+        emit_json(report.to_json())
+    if check and not report.passed:
+        raise typer.Exit(2)
+
+
+@command()
+def family(
+    spec: Annotated[str, typer.Argument(help="A procedural family: reiter:K, reiter:K:SEED or reiter:K@SIZE.")],
+    output: Annotated[
+        Path | None, typer.Argument(help="PNG contact sheet of the targets (default: SPEC's name, .png).")
+    ] = None,
+    scale: Annotated[int, typer.Option(help="Pixels per cell in the sheet.")] = 3,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Show a snowflake family before training on it: a sheet of its K targets with their Reiter parameters.
+
+    Reiter's hexagonal snow-crystal automaton grows each flake; alpha (diffusion), beta (background vapour)
+    and gamma (vapour added) are printed under each tile. The same spec always gives the same targets.
+    """
+    from ..train.family import family_sheet, make_family, parse_family_spec
+
+    parsed = parse_family_spec(spec)
+    out = (
+        output
+        if output is not None
+        else Path(str(parsed).replace(":", "-").replace("@", "-").replace("/", "-") + ".png")
+    )
+    fam = make_family(parsed)
+    summary = family_sheet(fam, out, scale=scale)
+    say(f"wrote {out} ({len(fam)} flakes of {fam.spec}, {summary['width']}x{summary['height']} px)", quiet)
+    if json_out:
+        emit_json(
+            {
+                **summary,
+                "flakes": [
+                    {"flake": i, "alpha": p.alpha, "beta": p.beta, "gamma": p.gamma, "steps": n}
+                    for i, (p, n) in enumerate(zip(fam.params, fam.steps, strict=True))
+                ],
+            }
+        )
+
+
+@command()
+def info(
+    model: Annotated[Path, typer.Argument(help="A .onnx step model or a .pt checkpoint.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a model's metadata, shapes, parameter count and the available providers."""
+    from ..info import describe, format_info
+
+    data = describe(model)
+    if json_out:
+        emit_json(data)
+    else:
+        typer.echo(format_info(data))
