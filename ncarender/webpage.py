@@ -10,6 +10,13 @@ convs on ``state`` (one conv of ``3C`` filters or three of ``C``, concatenated),
 the two alive tests ``maxpool3x3(alpha) > threshold``. Weights are graph initializers or ``Constant``
 nodes; both are read. A graph with any other operator, or whose parts do not connect that way, is refused:
 the page could not reproduce it.
+
+A family (seed-conditioned) model's state carries D code channels after the C NCA channels
+(``OnnxStep._forward_coded``): the graph slices the state into ``state[:, :C]`` (perceived, updated) and
+``state[:, C:]`` (the codes), relays the codes with a 3x3 max-pool, feeds the relay to the first layer after
+the perception (one more ``Concat`` input) and writes ``concat(updated, relay)``, alive-masked. Its page adds
+``family.js`` (that step, on top of ``nca.js``) and ``family_page.js`` (the "Another flake" control); a single
+model's page carries neither, so it is exactly what it was before family models existed.
 """
 
 from __future__ import annotations
@@ -37,17 +44,23 @@ __all__ = ["MAX_GRID", "PageResult", "StepWeights", "build_page", "read_step", "
 MAX_GRID = 512
 #: Operators of an ncarender step graph; any other one means an architecture the page does not know.
 _OPS = frozenset({"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Greater", "And", "Cast", "Constant"})
-_ASSETS = ("page.html", "nca.js", "page.js")
+_ASSETS = ("page.html", "nca.js", "page.js", "family.js", "family_page.js")
 
 
 @dataclass(frozen=True)
 class StepWeights:
     """One NCA step as the page runs it, read from an ONNX graph.
 
-    Perception channel ``j`` (of ``P``, the columns of ``w1`` in order) is the 3x3 filter ``kernels[j]``
+    Perception channel ``j`` (of ``P``, the first columns of ``w1`` in order) is the 3x3 filter ``kernels[j]``
     (zero padding) applied to state channel ``src[j]``. Then ``hidden = relu(w1 @ p + b1)`` and
     ``update = w2 @ hidden + b2``; ``state += update * mask``; cells dead before or after
     (``maxpool3x3(alpha) <= threshold``) are zeroed.
+
+    A family model (``code_channels`` D > 0, ``codes`` ``(K, D)``): the state is ``(N, C + D, H, W)``, the
+    last D channels a flake code. ``relay = maxpool3x3(codes)`` (the grid's edge excluded) is the input
+    after the perception (``w1`` has ``P + D`` columns); only the C channels are updated; the next state is
+    ``concat(updated, relay)``, alive-masked. A seed of flake k: the centre cell's channels ``3..C-1`` are 1
+    and its code channels ``codes[k]``.
     """
 
     channels: int
@@ -62,28 +75,43 @@ class StepWeights:
     b2: np.ndarray  # (C,) float32
     grid: tuple[int, int]
     target_name: str | None = None
+    code_channels: int = 0
+    codes: np.ndarray | None = None  # (K, D) float32 >= 0, a family model's flake codes
+
+    @property
+    def flakes(self) -> int:
+        """K, the training flakes of a family model (0 for a model that grows one target)."""
+        return 0 if self.codes is None else int(self.codes.shape[0])
 
     def step(self, state: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The same step in numpy (a reference for tests): ``(N, C, H, W)``, ``(N, 1, H, W)`` -> ``(N, C, H, W)``."""
+        """The same step in numpy (a reference for tests): ``(N, C+D, H, W)``, ``(N, 1, H, W)`` -> the next state."""
         n, _, height, width = state.shape
-        padded = np.pad(state, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        nca = state[:, : self.channels]
+        padded = np.pad(nca, ((0, 0), (0, 0), (1, 1), (1, 1)))
         percept = np.zeros((n, len(self.src), height, width), dtype=np.float32)
         for j, (c, kernel) in enumerate(zip(self.src, self.kernels, strict=True)):
             for dy in range(3):
                 for dx in range(3):
                     if kernel[dy, dx] != 0.0:
                         percept[:, j] += kernel[dy, dx] * padded[:, c, dy : dy + height, dx : dx + width]
-        hidden = np.maximum(np.einsum("hp,nyxp->nyxh", self.w1, percept.transpose(0, 2, 3, 1)) + self.b1, 0.0)
+        relay = _maxpool3x3(state[:, self.channels :])
+        inputs = np.concatenate([percept, relay], axis=1)
+        hidden = np.maximum(np.einsum("hp,nyxp->nyxh", self.w1, inputs.transpose(0, 2, 3, 1)) + self.b1, 0.0)
         update = (np.einsum("ch,nyxh->nyxc", self.w2, hidden) + self.b2).transpose(0, 3, 1, 2)
         pre = self._alive(state)
-        state = state + update.astype(np.float32) * mask
-        return (state * (pre & self._alive(state))).astype(np.float32)
+        nca = nca + update.astype(np.float32) * mask
+        out = np.concatenate([nca, relay], axis=1)
+        return (out * (pre & self._alive(nca))).astype(np.float32)
 
     def _alive(self, state: np.ndarray) -> np.ndarray:
-        alpha = np.pad(state[:, 3:4], ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
-        height, width = state.shape[2:]
-        pooled = np.max([alpha[:, :, dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)], axis=0)
-        return pooled > np.float32(self.threshold)
+        return _maxpool3x3(state[:, 3:4]) > np.float32(self.threshold)
+
+
+def _maxpool3x3(x: np.ndarray) -> np.ndarray:
+    """Max over each cell's 3x3 neighbourhood within the grid (ONNX MaxPool, pads 1): ``(N, K, H, W)``."""
+    height, width = x.shape[2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    return np.max([padded[:, :, dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)], axis=0)
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,10 @@ class PageResult:
     seed: int
     #: A size in CSS pixels for ``<iframe width=... height=...>``: the grid at ``scale``, plus the control bar.
     frame_size: tuple[int, int]  # (width, height)
+    #: A family model: its code channels (after ``channels``), its K flakes, and the flake the page starts with.
+    code_channels: int = 0
+    flakes: int = 0
+    flake: int | None = None
 
 
 def _tensors(graph: onnx.GraphProto, source: str) -> dict[str, np.ndarray]:
@@ -165,8 +197,60 @@ def _conv_weight(g: _Graph, node: onnx.NodeProto, what: str) -> tuple[np.ndarray
     return weight.astype(np.float32), None if bias is None else bias.astype(np.float32)
 
 
-def _perception(g: _Graph, name: str, channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (src, kernels) of the perception feeding ``name``: a Concat of depthwise convs or one such conv."""
+def _through_casts(g: _Graph, name: str) -> str:
+    """The tensor ``name`` was cast from (float32 -> float32 Casts are no-ops; other casts are refused)."""
+    cast = g.made_by(name, "Cast")
+    while cast is not None:
+        name = cast.input[0]
+        cast = g.made_by(name, "Cast")
+    return name
+
+
+def _state_slice(g: _Graph, name: str, total: int) -> tuple[int, int] | None:
+    """``(start, end)`` if ``name`` is ``state[:, start:end]`` (channels, step 1, ``end`` clipped to ``total``)."""
+    node = g.made_by(name, "Slice")
+    if node is None or node.input[0] != "state":
+        return None
+    starts, ends, axes, steps = (
+        g.const(node.input[i]) if len(node.input) > i and node.input[i] else None for i in (1, 2, 3, 4)
+    )
+    if starts is None or ends is None or axes is None or not starts.size == ends.size == axes.size == 1:
+        return None
+    if int(axes[0]) not in (1, -3) or (steps is not None and steps.reshape(-1).tolist() != [1]):
+        return None
+    start, stop = int(starts[0]), int(ends[0])
+    return (start, min(stop, total)) if 0 <= start <= stop else None
+
+
+def _is_pool3x3(node: onnx.NodeProto) -> bool:
+    return (
+        _ints(node, "kernel_shape", []) == [3, 3]
+        and _ints(node, "pads", [0, 0, 0, 0]) == [1, 1, 1, 1]
+        and _ints(node, "strides", [1, 1]) == [1, 1]
+        and _ints(node, "dilations", [1, 1]) == [1, 1]
+        and _ints(node, "ceil_mode", [0]) == [0]
+    )
+
+
+def _relay(g: _Graph, name: str, channels: int, codes: int) -> onnx.NodeProto:
+    """The MaxPool node that makes ``name``: the relay ``maxpool3x3(state[:, C:C+D])`` of a family model."""
+    pool = g.made_by(_through_casts(g, name), "MaxPool")
+    if pool is None or not _is_pool3x3(pool):
+        raise g.fail("the first layer's last input is not the relayed codes (a 3x3 max-pool, padding 1)")
+    if _state_slice(g, _through_casts(g, pool.input[0]), channels + codes) != (channels, channels + codes):
+        raise g.fail(f"the relay does not pool the code channels {channels}-{channels + codes - 1} of the state")
+    return pool
+
+
+def _perception(
+    g: _Graph, name: str, channels: int, codes: int
+) -> tuple[np.ndarray, np.ndarray, str, onnx.NodeProto | None]:
+    """The perception feeding the first layer's input ``name``: a Concat of depthwise convs or one such conv.
+
+    A family model's Concat has the relayed codes as its last input. Returns ``(src, kernels, nca, relay)``:
+    ``nca`` names the perceived tensor (``state``, or a family model's ``state[:, :C]``), ``relay`` is the
+    relay's MaxPool node (None for a single model).
+    """
     concat = g.made_by(name, "Concat")
     if concat is not None:
         if _ints(concat, "axis", [0]) != [1]:
@@ -174,11 +258,22 @@ def _perception(g: _Graph, name: str, channels: int) -> tuple[np.ndarray, np.nda
         parts = list(concat.input)
     else:
         parts = [name]
-    srcs, kernels = [], []
+    relay = None
+    if codes:
+        if len(parts) < 2:
+            raise g.fail("the first layer does not read the relayed code channels")
+        relay = _relay(g, parts.pop(), channels, codes)
+    srcs, kernels, inputs = [], [], set()
     for part in parts:
         conv = g.made_by(part, "Conv")
-        if conv is None or conv.input[0] != "state":
+        perceived = conv is not None and (
+            conv.input[0] == "state"
+            if not codes
+            else _state_slice(g, _through_casts(g, conv.input[0]), channels + codes) == (0, channels)
+        )
+        if conv is None or not perceived:
             raise g.fail("cannot find the perception: the first layer's input is not depthwise convs of the state")
+        inputs.add(conv.input[0])
         weight, bias = _conv_weight(g, conv, "perception")
         filters = weight.shape[0]
         if (
@@ -197,20 +292,22 @@ def _perception(g: _Graph, name: str, channels: int) -> tuple[np.ndarray, np.nda
         per = filters // channels
         srcs.append(np.arange(filters, dtype=np.int32) // per)
         kernels.append(weight[:, 0])
-    return np.concatenate(srcs), np.concatenate(kernels).astype(np.float32)
+    if len(inputs) != 1:
+        raise g.fail("the perception convs read different tensors")
+    return np.concatenate(srcs), np.concatenate(kernels).astype(np.float32), inputs.pop(), relay
 
 
-def _check_alive(g: _Graph, threshold: float) -> None:
-    """Two alive tests, ``maxpool3x3(state[:, 3:4]) > threshold``, with the metadata's threshold."""
-    pools, greater = g.of_type("MaxPool"), g.of_type("Greater")
+def _check_alive(g: _Graph, threshold: float, relay: onnx.NodeProto | None) -> None:
+    """Two alive tests, ``maxpool3x3(state[:, 3:4]) > threshold``, with the metadata's threshold.
+
+    ``relay``: a family model's code relay, the one other MaxPool of the graph.
+    """
+    pools = [p for p in g.of_type("MaxPool") if p is not relay]
+    greater = g.of_type("Greater")
     if len(pools) != 2 or len(greater) != 2:
         raise g.fail(f"expected two alive tests (MaxPool, Greater), found {len(pools)} and {len(greater)}")
     for pool in pools:
-        if (
-            _ints(pool, "kernel_shape", []) != [3, 3]
-            or _ints(pool, "pads", [0, 0, 0, 0]) != [1, 1, 1, 1]
-            or _ints(pool, "strides", [1, 1]) != [1, 1]
-        ):
+        if not _is_pool3x3(pool):
             raise g.fail("the alive test is not a 3x3 max-pool with padding 1")
         sliced = g.made_by(pool.input[0], "Slice")
         if sliced is None:
@@ -222,6 +319,20 @@ def _check_alive(g: _Graph, threshold: float) -> None:
         limit = g.const(node.input[1])
         if limit is None or limit.size != 1 or np.float32(limit.reshape(-1)[0]) != np.float32(threshold):
             raise g.fail(f"the alive threshold in the graph is not the metadata's {threshold}")
+
+
+def _check_output(g: _Graph, updated: str, relay: onnx.NodeProto) -> None:
+    """A family model's ``next_state`` is ``concat(updated, relay) * alive``: the codes travel on."""
+    out = g.made_by("next_state", "Mul")
+    for name in out.input if out is not None else ():
+        concat = g.made_by(name, "Concat")
+        if (
+            concat is not None
+            and _ints(concat, "axis", [0]) == [1]
+            and [_through_casts(g, i) for i in concat.input] == [updated, relay.output[0]]
+        ):
+            return
+    raise g.fail("the next state is not the updated channels followed by the relayed codes")
 
 
 def read_step(model: Path | str) -> StepWeights:
@@ -254,14 +365,15 @@ def read_step(model: Path | str) -> StepWeights:
     if names[0] != {"state", "mask"} or "next_state" not in names[1]:
         raise NCAError(f"{source} is not an NCA step model (inputs state, mask; output next_state)")
     g = _Graph(proto, source)
-    c = info.channels
+    total, d = info.channels, info.code_channels  # the state's channels, and a family model's code channels
+    c = total - d
     state_dims = next(
-        ([d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim])
+        ([dim.dim_value if dim.HasField("dim_value") else None for dim in i.type.tensor_type.shape.dim])
         for i in proto.graph.input
         if i.name == "state"
     )
-    if len(state_dims) != 4 or state_dims[1] not in (None, c):
-        raise g.fail(f"the state input has shape {state_dims}, the metadata says {c} channels")
+    if len(state_dims) != 4 or state_dims[1] not in (None, total):
+        raise g.fail(f"the state input has shape {state_dims}, the metadata says {total} channels")
     relus = g.of_type("Relu")
     if len(relus) != 1:
         raise g.fail(f"expected one Relu (the hidden layer), found {len(relus)}")
@@ -275,9 +387,9 @@ def read_step(model: Path | str) -> StepWeights:
     hidden = w1.shape[0]
     if w1.ndim != 4 or w1.shape[2:] != (1, 1) or w2.ndim != 4 or w2.shape != (c, hidden, 1, 1):
         raise g.fail(f"update layers have weights {w1.shape} and {w2.shape}; expected 1x1 convs to {c} channels")
-    src, kernels = _perception(g, layer1.input[0], c)
-    if w1.shape[1] != len(src):
-        raise g.fail(f"the first layer takes {w1.shape[1]} inputs but the perception gives {len(src)}")
+    src, kernels, nca, relay = _perception(g, layer1.input[0], c, d)
+    if w1.shape[1] != len(src) + d:
+        raise g.fail(f"the first layer takes {w1.shape[1]} inputs but the perception gives {len(src) + d}")
     if info.hidden is not None and info.hidden != hidden:
         raise g.fail(f"the metadata says {info.hidden} hidden units, the graph has {hidden}")
     update = layer2[0].output[0]
@@ -287,11 +399,14 @@ def read_step(model: Path | str) -> StepWeights:
         if cast.input[0] == update:
             update = cast.output[0]
     residual = [n for n in g.of_type("Mul") if set(n.input) == {update, "mask"}]
-    if len(residual) != 1 or not any(set(n.input) == {"state", residual[0].output[0]} for n in g.of_type("Add")):
+    added = [n for n in g.of_type("Add") if residual and set(n.input) == {nca, residual[0].output[0]}]
+    if len(residual) != 1 or len(added) != 1:
         raise g.fail("the update is not applied as state + update * mask")
-    if len(g.of_type("Conv")) != 2 + sum(1 for n in g.of_type("Conv") if n.input[0] == "state"):
+    if len(g.of_type("Conv")) != 2 + sum(1 for n in g.of_type("Conv") if n.input[0] == nca):
         raise g.fail("the graph has convolutions that are neither perception nor the update network")
-    _check_alive(g, info.alive_threshold)
+    _check_alive(g, info.alive_threshold, relay)
+    if relay is not None:
+        _check_output(g, added[0].output[0], relay)
     if not all(
         np.isfinite(a).all() for a in (kernels, w1, w2, b1 if b1 is not None else 0, b2 if b2 is not None else 0)
     ):
@@ -309,6 +424,8 @@ def read_step(model: Path | str) -> StepWeights:
         b2=np.zeros(c, np.float32) if b2 is None else b2,
         grid=info.grid,
         target_name=info.target_name,
+        code_channels=d,
+        codes=None if info.family is None else info.family.codes.astype(np.float32),
     )
 
 
@@ -327,6 +444,22 @@ def _script_json(value: object) -> str:
     )
 
 
+def _first_flake(weights: StepWeights, flake: int | None, seed: int) -> int | None:
+    """The flake a family page starts with (``flake``, default ``seed mod K``); None for a single model."""
+    if flake is not None and (isinstance(flake, bool) or not isinstance(flake, int)):
+        raise NCAError(f"--flake must be an integer, got {flake!r}")
+    if weights.codes is None:
+        if flake is not None:
+            raise NCAError("--flake needs a family model; this model grows one target")
+        return None
+    k = weights.flakes
+    if flake is None:
+        return seed % k
+    if not 0 <= flake < k:
+        raise NCAError(f"--flake {flake} is out of range: this model has {k} flakes (0-{k - 1})")
+    return flake
+
+
 def build_page(
     weights: StepWeights,
     *,
@@ -335,15 +468,17 @@ def build_page(
     scale: int = 4,
     background: str = "white",
     steps_per_second: float = 30.0,
+    flake: int | None = None,
 ) -> str:
     """The page's HTML text for ``weights`` (arguments as :func:`write_page`, checked there)."""
     height, width = size if size is not None else weights.grid
     bg = parse_background(background)
-    config = {
+    first = _first_flake(weights, flake, seed)
+    config: dict[str, object] = {
         "format": 1,
         "title": weights.target_name or "NCA",
         "channels": weights.channels,
-        "codeChannels": 0,  # family models: code channels after the C NCA channels (not yet)
+        "codeChannels": weights.code_channels,  # a family model's code channels, after the C NCA channels
         "hidden": weights.hidden,
         "height": height,
         "width": width,
@@ -360,6 +495,11 @@ def build_page(
         "w2": _b64(weights.w2),
         "b2": _b64(weights.b2),
     }
+    nca_js, page_js = _asset("nca.js"), _asset("page.js")
+    if first is not None and weights.codes is not None:  # a family page; a single model's gains no key, no code
+        config["codes"] = [[float(v) for v in code] for code in weights.codes]  # float32 values, exact in JSON
+        config["flake"] = first
+        nca_js, page_js = f"{nca_js}\n{_asset('family.js')}", f"{page_js}\n{_asset('family_page.js')}"
     page = _asset("page.html")
     title = html.escape(f"{weights.target_name or 'NCA'} — a live neural cellular automaton")
     css_bg = "transparent" if bg is None else "#{:02x}{:02x}{:02x}".format(*bg)
@@ -367,8 +507,8 @@ def build_page(
         "<!--@TITLE@-->": title,
         "/*@BACKGROUND@*/": css_bg,
         "/*@CONFIG@*/": _script_json(config),
-        "/*@NCA_JS@*/": _asset("nca.js"),
-        "/*@PAGE_JS@*/": _asset("page.js"),
+        "/*@NCA_JS@*/": nca_js,
+        "/*@PAGE_JS@*/": page_js,
     }
     for key, value in parts.items():
         if page.count(key) != 1:
@@ -393,8 +533,9 @@ def write_page(
     ``seed``: the page's mask generator (mulberry32) starts from it. ``size``: grid ``(H, W)`` (default: the
     model's). ``scale``: CSS pixels per cell of the suggested frame (the page itself fits its window).
     ``background``: a colour name, ``#rrggbb`` or ``transparent`` (a checkerboard). ``steps_per_second``: the
-    initial speed. ``flake``: which flake of a family model (not supported yet: must be None).
-    Bad input raises :class:`NCAError` with one line.
+    initial speed. ``flake``: which training flake a family model's page starts with (default ``seed`` mod K;
+    "Another flake" cycles through them); a single model takes None. Bad input raises :class:`NCAError`
+    with one line.
     """
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -411,12 +552,17 @@ def write_page(
         raise NCAError(f"grid size must be two integers from 3 to {MAX_GRID}, got {size!r}")
     parse_background(background)
     weights = read_step(model)
-    if flake is not None:
-        raise NCAError(f"{model}: --flake needs a family model; this one grows a single flake")
+    first = _first_flake(weights, flake, seed)
     if size is None and max(weights.grid) > MAX_GRID:
         raise NCAError(f"{model}: its {weights.grid} grid is larger than the page's {MAX_GRID}; pass a smaller size")
     text = build_page(
-        weights, seed=seed, size=size, scale=scale, background=background, steps_per_second=float(steps_per_second)
+        weights,
+        seed=seed,
+        size=size,
+        scale=scale,
+        background=background,
+        steps_per_second=float(steps_per_second),
+        flake=first,
     )
     data = text.encode("utf-8")
     try:
@@ -433,6 +579,9 @@ def write_page(
         hidden=weights.hidden,
         seed=seed,
         frame_size=(max(width * scale, 360), height * scale + _BAR_PX),
+        code_channels=weights.code_channels,
+        flakes=weights.flakes,
+        flake=first,
     )
 
 

@@ -431,3 +431,154 @@ def test_screenshot_and_backgrounds(page: Page, tmp_path: Path) -> None:
         "() => Array.from(document.querySelector('canvas').getContext('2d').getImageData(0, 0, 1, 1).data)"
     )
     assert corner == [0, 0, 0, 0]
+
+
+# ---------------------------------------------------------------- family (seed-conditioned) models
+
+
+def family_seed(onnx_path: Path, flake: int, height: int, width: int) -> np.ndarray:
+    """The seed state ``(C+D, H, W)`` of training flake ``flake``, as training makes it (``train.model.seed_state``)."""
+    torch = pytest.importorskip("torch")
+    from ncarender.train.model import seed_state
+
+    info = parse_metadata({p.key: p.value for p in onnx.load(str(onnx_path)).metadata_props}, source="family")
+    assert info.family is not None
+    codes = torch.from_numpy(info.family.codes[flake : flake + 1])
+    return seed_state(1, (height, width), info.channels - info.code_channels, codes)[0].numpy()
+
+
+def test_read_step_reads_a_family_model(tiny_family_onnx: Path) -> None:
+    """Codes, shapes, and the numpy reference step (relay included) against onnxruntime, for both flakes."""
+    weights = read_step(tiny_family_onnx)
+    info = parse_metadata({p.key: p.value for p in onnx.load(str(tiny_family_onnx)).metadata_props}, source="f")
+    assert info.family is not None
+    assert (weights.channels, weights.code_channels, weights.flakes, weights.hidden) == (16, 4, 2, 32)
+    assert weights.codes is not None and np.array_equal(weights.codes, info.family.codes)
+    assert weights.w1.shape == (32, 3 * 16 + 4)
+    for flake in (0, 1):
+        masks = random_masks(40, 16, 16, seed=10 + flake)
+        start = family_seed(tiny_family_onnx, flake, 16, 16)
+        expected = ort_rollout(tiny_family_onnx, start, masks)[-1]
+        x = start[None]
+        for m in masks:
+            x = weights.step(x, m[None, None].astype(np.float32))
+        assert np.abs(x[0] - expected).max() < 1e-5
+        assert np.array_equal(x[0, 16:], expected[16:])
+
+
+@pytest.mark.parametrize("flake", [0, 1])
+def test_family_page_matches_onnxruntime(page: Page, tiny_family_onnx: Path, tmp_path: Path, flake: int) -> None:
+    result = write_page(tiny_family_onnx, tmp_path / "f.html", flake=flake)
+    assert (result.flake, result.flakes, result.code_channels) == (flake, 2, 4)
+    open_page(page, result.path)
+    assert page.evaluate("() => [ncarender.flake, ncarender.info.flakes, ncarender.info.codeChannels]") == [flake, 2, 4]
+    start = family_seed(tiny_family_onnx, flake, 16, 16)
+    assert np.array_equal(page_state(page), start)  # the seed carries flake k's code
+    masks = random_masks(20, 16, 16, seed=20 + flake)
+    expected = ort_rollout(tiny_family_onnx, start, masks)[-1]
+    page.evaluate("(m) => ncarender.setMasks(m)", as_strings(masks))
+    page.evaluate("() => ncarender.step(20)")
+    got = page_state(page)
+    assert np.abs(got - expected).max() <= 1e-4
+    assert np.array_equal(got[16:], expected[16:])  # the relayed codes, exactly
+    assert alive(expected).sum() > 20 and (expected[16:] > 0).any(axis=0).sum() > 20  # it grew, codes spread
+
+
+def test_family_relay_is_exact_at_the_edges(page: Page, tiny_family_onnx: Path, tmp_path: Path) -> None:
+    """From a dense random state with mostly negative codes: the relay's max-pool leaves the grid's edge out."""
+    path = write_page(tiny_family_onnx, tmp_path / "f.html", size=(12, 20)).path
+    open_page(page, path)
+    rng = np.random.default_rng(6)
+    state = rng.uniform(-0.3, 0.6, size=(20, 12, 20)).astype(np.float32)
+    state[16:] = rng.uniform(-1.0, 0.1, size=(4, 12, 20))
+    state[:, 5:7, :] = 0.0  # a dead band: cells that must stay zero
+    masks = random_masks(20, 12, 20, seed=7)
+    expected = ort_rollout(tiny_family_onnx, state, masks)
+    assert (expected[0][16:, [0, -1]] < 0).any()  # after one step, edge cells whose relay is negative
+    page.evaluate("(s) => ncarender.setState(s)", state.reshape(-1).tolist())
+    page.evaluate("(m) => ncarender.setMasks(m)", as_strings(masks))
+    for step in (1, 20):
+        page.evaluate("(n) => ncarender.step(n)", step - page.evaluate("() => ncarender.stepCount"))
+        got, want = page_state(page), expected[step - 1]
+        assert np.abs(got - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max()))
+        assert np.array_equal(got[16:], want[16:])
+
+
+def test_another_flake_cycles_flakes(page: Page, tiny_family_onnx: Path, tmp_path: Path) -> None:
+    """The button (labelled, keyboard reachable), the n key, the hook's setFlake, and double-click planting."""
+    codes = read_step(tiny_family_onnx).codes
+    assert codes is not None
+    path = write_page(tiny_family_onnx, tmp_path / "f.html", seed=4).path  # seed 4: flake 4 mod 2 = 0
+    open_page(page, path)
+
+    def centre_code() -> list[float]:
+        return page_state(page)[16:, 8, 8].tolist()
+
+    assert page.evaluate("() => ncarender.flake") == 0 and centre_code() == codes[0].tolist()
+    button = page.get_by_role("button", name="Another flake")
+    assert button.is_visible() and "flake 0" in (button.get_attribute("title") or "")
+    page.evaluate("() => ncarender.step(5)")
+    button.click()
+    assert page.evaluate("() => [ncarender.flake, ncarender.stepCount]") == [1, 0]
+    assert centre_code() == codes[1].tolist() and "flake 1" in (button.get_attribute("title") or "")
+    assert "flake 1" in (page.get_by_role("img").get_attribute("aria-label") or "")
+    page.locator("#reset").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "another"
+    page.keyboard.press("Enter")  # cycles back to flake 0
+    assert page.evaluate("() => ncarender.flake") == 0
+    page.evaluate("() => document.activeElement.blur()")
+    page.keyboard.press("n")
+    assert page.evaluate("() => ncarender.flake") == 1 and centre_code() == codes[1].tolist()
+    assert page.evaluate("() => ncarender.setFlake(0)") == 0 and centre_code() == codes[0].tolist()
+    assert "out of range" in page.evaluate("() => { try { ncarender.setFlake(2); } catch (e) { return e.message; } }")
+    page.evaluate("() => ncarender.setFlake(1)")
+    page.evaluate("() => ncarender.setState(new Float32Array(20 * 16 * 16))")
+    box = page.locator("canvas").bounding_box()
+    assert box is not None
+    page.mouse.dblclick(box["x"] + 3.5 * box["width"] / 16, box["y"] + 12.5 * box["height"] / 16)
+    planted = page_state(page)[:, 12, 3]
+    assert planted[3:16].tolist() == [1.0] * 13 and planted[16:].tolist() == codes[1].tolist()
+
+
+def test_family_page_flake_option(tiny_family_onnx: Path, tmp_path: Path) -> None:
+    """The default flake is seed mod K; ``flake`` picks one; a bad one is refused in one line, nothing written."""
+    for seed in range(4):
+        assert write_page(tiny_family_onnx, tmp_path / "f.html", seed=seed).flake == seed % 2
+    text = write_page(tiny_family_onnx, tmp_path / "f.html", seed=0, flake=1).path.read_text(encoding="utf-8")
+    assert '"flake":1' in text and "class FamilyNCA" in text
+    single = write_page(SHIPPED, tmp_path / "s.html")
+    assert (single.flake, single.flakes, single.code_channels) == (None, 0, 0)
+    assert "FamilyNCA" not in single.path.read_text(encoding="utf-8")  # a single model's page is as before
+    for flake, message in (
+        (5, "--flake 5 is out of range: this model has 2 flakes (0-1)"),
+        (-1, "--flake -1 is out of range"),
+        (True, "--flake must be an integer"),
+    ):
+        with pytest.raises(NCAError, match=re.escape(message)) as err:
+            write_page(tiny_family_onnx, tmp_path / "bad.html", flake=flake)
+        assert "\n" not in str(err.value)
+    with pytest.raises(NCAError, match="--flake needs a family model; this model grows one target"):
+        write_page(SHIPPED, tmp_path / "bad.html", flake=0)
+    assert not (tmp_path / "bad.html").exists()
+
+
+def test_family_graphs_the_page_cannot_run(tiny_family_onnx: Path, tmp_path: Path) -> None:
+    """Family metadata on a single model's graph, and a family graph that writes its codes back unrelayed."""
+    meta = {p.key: p.value for p in onnx.load(str(tiny_family_onnx)).metadata_props}
+    grafted = onnx.load(str(SHIPPED))
+    for entry in grafted.metadata_props:
+        if entry.key == "ncarender.channels":
+            entry.value = "20"
+    for key in ("ncarender.code_channels", "ncarender.family"):
+        entry = grafted.metadata_props.add()
+        entry.key, entry.value = key, meta[key]
+    onnx.save(grafted, str(tmp_path / "grafted.onnx"))
+    unrelayed = onnx.load(str(tiny_family_onnx))
+    out_concat = next(n for n in reversed(unrelayed.graph.node) if n.op_type == "Concat")
+    pool = next(n for n in unrelayed.graph.node if n.op_type == "MaxPool")
+    out_concat.input[1] = pool.input[0]  # the codes as they were, not their relay
+    onnx.save(unrelayed, str(tmp_path / "unrelayed.onnx"))
+    for name, message in (("grafted", "metadata says 20 channels"), ("unrelayed", "followed by the relayed codes")):
+        with pytest.raises(NCAError, match=message):
+            read_step(tmp_path / f"{name}.onnx")
