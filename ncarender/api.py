@@ -25,6 +25,8 @@ from .writers.output import write_output
 
 __all__ = ["RenderResult", "Renderer", "format_from_path", "frame_steps", "parse_size"]
 
+#: The Python API's background, whatever the format (the command line's are each format's: the table of formats).
+DEFAULT_BACKGROUND = "white"
 #: Progress callback: ``(steps_done, steps_total)``.
 Progress = Callable[[int, int], None]
 
@@ -96,7 +98,7 @@ class Renderer:
         steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
         timings: dict[str, float] | None = None,
         failed: dict[int, int] | None = None,
@@ -148,7 +150,7 @@ class Renderer:
         steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
     ) -> np.ndarray:
         """All frames at once: uint8 ``(F, N, H, W, 4)`` (F = len(frame_steps(steps, every))).
@@ -168,7 +170,7 @@ class Renderer:
         steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
         options: WriterOptions | None = None,
         progress: Progress | None = None,
