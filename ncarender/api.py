@@ -26,6 +26,8 @@ from .writers.output import write_output
 
 __all__ = ["RenderResult", "Renderer", "format_from_path", "frame_steps", "parse_size"]
 
+#: The Python API's background, whatever the format (the command line's are each format's: the table of formats).
+DEFAULT_BACKGROUND = "white"
 #: Progress callback: ``(steps_done, steps_total)``.
 Progress = Callable[[int, int], None]
 
@@ -106,7 +108,7 @@ class Renderer:
         steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
         timings: dict[str, float] | None = None,
         failed: dict[int, int] | None = None,
@@ -158,7 +160,7 @@ class Renderer:
         steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
     ) -> np.ndarray:
         """All frames at once: uint8 ``(F, N, H, W, 4)`` (F = len(frame_steps(steps, every))).
@@ -178,7 +180,7 @@ class Renderer:
         steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
         options: WriterOptions | None = None,
         progress: Progress | None = None,

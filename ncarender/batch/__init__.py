@@ -12,7 +12,9 @@ the caller passes in. Names are imported on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 __all__ = [
     "HARD_MAX_SEEDS",
@@ -57,10 +59,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the public names on first use: the command line reads the seed limits at start-up."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module 'ncarender.batch' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

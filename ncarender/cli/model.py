@@ -6,7 +6,10 @@ work without the ``[train]`` extra.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +19,15 @@ from ..errors import NCAError
 from .app import command, emit_json, say
 from .options import JsonOpt, ProviderOpt, QuietOpt
 from .progress import ProgressBar
+
+
+@contextlib.contextmanager
+def _needs_torch(what: str) -> Iterator[None]:
+    """Turn a missing torch (the ``[train]`` extra) into one line."""
+    try:
+        yield
+    except ImportError as exc:
+        raise NCAError(f"{what} needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
 
 
 class _TrainProgress:
@@ -81,27 +93,16 @@ def train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
-    try:
+    params = locals()
+    with _needs_torch("training"):
         from ..train.conditioning import family_targets
         from ..train.family import is_family_spec
         from ..train.loop import TrainConfig
         from ..train.loop import train as run_training
         from ..train.model import NCAConfig
         from ..train.targets import load_target
-    except ImportError as exc:
-        raise NCAError(f"training needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
-    cfg = TrainConfig(
-        mode=mode,
-        iterations=iterations,
-        batch_size=batch_size,
-        pool_size=pool_size,
-        steps_min=steps_min,
-        steps_max=steps_max,
-        lr=lr,
-        lr_decay_at=lr_decay_at,
-        seed=seed,
-        checkpoint_every=checkpoint_every,
-    )
+    # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
+    cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
     cfg.validate()
     if not 0.0 < fire_rate <= 1.0:
         raise NCAError(f"--fire-rate must be in (0, 1], got {fire_rate}")
@@ -179,10 +180,8 @@ def export(
     quiet: QuietOpt = False,
 ) -> None:
     """Export one NCA step to ONNX (the renderers' contract) and check it against torch (needs torch)."""
-    try:
+    with _needs_torch("export"):
         from ..train.export import export_checkpoint
-    except ImportError as exc:
-        raise NCAError(f"export needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
     result = export_checkpoint(checkpoint, output, steps=parity_steps, half=half)
     say(
         f"wrote {result.path} (opset {result.opset}, {result.precision}); parity over {result.steps} steps: "

@@ -15,7 +15,9 @@ Names are imported lazily, so the command line can read the table at start-up wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 __all__ = [
     "FORMATS",
@@ -68,23 +70,17 @@ _LAZY = {
             "output_spec",
             "parse_formats",
         ],
-        "formats",
+        ".formats",
     ),
-    "BaseWriter": "base",
-    "FrameWriter": "base",
-    "ThreadedWriter": "output",
-    "WriterOptions": "options",
-    "gif_frame_ms": "gif",
-    "open_writer": "output",
-    "sheet_indices": "sheet",
-    "write_output": "output",
+    "BaseWriter": ".base",
+    "FrameWriter": ".base",
+    "ThreadedWriter": ".output",
+    "WriterOptions": ".options",
+    "gif_frame_ms": ".gif",
+    "open_writer": ".output",
+    "sheet_indices": ".sheet",
+    "write_output": ".output",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the public names on first use (see the module docstring)."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'ncarender.writers' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
