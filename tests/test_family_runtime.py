@@ -11,7 +11,7 @@ from ncarender.errors import NCAError
 from ncarender.evaluate_family import evaluate_family, format_family_report
 from ncarender.regrowth import damage_distribution
 from ncarender.runtime import open_model
-from ncarender.runtime.seeds import flakes_of, seed_states
+from ncarender.runtime.seeds import flakes_of, states_for_seeds
 from ncarender.spec import RenderSpec
 
 SHIPPED = Path(__file__).resolve().parent.parent / "models" / "snowflake.onnx"
@@ -23,12 +23,12 @@ def test_seeds_pick_flakes_and_flake_overrides(tiny_family_onnx: Path) -> None:
     codes = info.family.codes
     assert flakes_of(info, [0, 1, 2, 3, 7]) == [0, 1, 0, 1, 1]
     assert flakes_of(info, [0, 1, 2], flake=1) == [1, 1, 1]
-    x = seed_states(info, [0, 1, 5], 16, 16)
+    x = states_for_seeds(info, [0, 1, 5], 16, 16)
     assert x.shape == (3, 20, 16, 16)
     assert np.array_equal(x[:, 16:, 8, 8], codes[[0, 1, 1]])
     assert (x[:, 3:16, 8, 8] == 1).all() and (x[:, :3, 8, 8] == 0).all()
     assert np.count_nonzero(x) == 3 * (13 + 4)
-    assert np.array_equal(seed_states(info, [0, 1], 16, 16, flake=0)[1], x[0])
+    assert np.array_equal(states_for_seeds(info, [0, 1], 16, 16, flake=0)[1], x[0])
 
 
 def test_bad_flake_is_refused_with_one_line(tiny_family_onnx: Path) -> None:

@@ -18,7 +18,7 @@ from ..errors import NCAError
 from ..spec import Damage, RenderSpec
 from .masks import MaskStream
 from .resources import usable_cores
-from .seeds import seed_states
+from .seeds import states_for_seeds
 
 if TYPE_CHECKING:
     from .session import NCASession
@@ -102,7 +102,7 @@ def roll_out(
             if use_graph
             else BoundRollout(nca, n, c, height, width, masks)
         )
-        runner.set_state(seed_states(nca.info, seeds, height, width, spec.flake))
+        runner.set_state(states_for_seeds(nca.info, seeds, height, width, spec.flake))
         if include_seed_frame:
             yield 0, runner.get_state()
         steps, every = spec.steps, spec.every

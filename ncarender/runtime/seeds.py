@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import NCAError
 from ..metadata import ModelInfo
 
-__all__ = ["check_flake", "flakes_of", "seed_states"]
+__all__ = ["check_flake", "flakes_of", "states_for_seeds"]
 
 
 def check_flake(info: ModelInfo, flake: int | None) -> None:
@@ -41,7 +41,9 @@ def flakes_of(info: ModelInfo, seeds: Sequence[int], flake: int | None = None) -
     return [flake if flake is not None else family.flake_of_seed(int(s)) for s in seeds]
 
 
-def seed_states(info: ModelInfo, seeds: Sequence[int], height: int, width: int, flake: int | None = None) -> np.ndarray:
+def states_for_seeds(
+    info: ModelInfo, seeds: Sequence[int], height: int, width: int, flake: int | None = None
+) -> np.ndarray:
     """The states at step 0 of ``seeds``: ``(N, C, H, W)`` float32, C = ``info.channels`` (codes included)."""
     x = np.zeros((len(seeds), info.channels, height, width), dtype=np.float32)
     flakes = flakes_of(info, seeds, flake)

@@ -154,7 +154,7 @@ def rollout_cropped(
     return F.pad(x, (0, 0, x0, width - x1, y0, height - y1))
 
 
-def _seed_nhwc(
+def _seed_states_nhwc(
     n: int, height: int, width: int, channels: int, device: torch.device, codes: torch.Tensor | None = None
 ) -> torch.Tensor:
     """Seed states ``(n, H, W, C [+ D])`` channels-last; with ``codes`` ``(n, D)`` the centre carries each code."""
@@ -277,8 +277,8 @@ def train(
     def seeds(labels: torch.Tensor | None) -> torch.Tensor:
         """Seed states for the flakes ``labels`` (a family) or ``len == 1`` plain seeds."""
         if codes is None or labels is None:
-            return _seed_nhwc(1 if labels is None else len(labels), height, width, channels, dev)
-        return _seed_nhwc(len(labels), height, width, channels, dev, codes[labels])
+            return _seed_states_nhwc(1 if labels is None else len(labels), height, width, channels, dev)
+        return _seed_states_nhwc(len(labels), height, width, channels, dev, codes[labels])
 
     def targets_of(labels: torch.Tensor | None) -> torch.Tensor:
         """The target ``(H, W, 4)`` (one model) or per-sample targets ``(B, H, W, 4)`` (a family)."""
@@ -298,7 +298,11 @@ def train(
         else:
             if resume:
                 print("notice: no sample pool beside the checkpoint; starting a fresh pool", file=sys.stderr)
-            pool = seeds(flake_of) if codes is not None else _seed_nhwc(config.pool_size, height, width, channels, dev)
+            pool = (
+                seeds(flake_of)
+                if codes is not None
+                else _seed_states_nhwc(config.pool_size, height, width, channels, dev)
+            )
 
     def mask_fn(n: int) -> Callable[[], torch.Tensor]:
         def draw() -> torch.Tensor:
@@ -361,7 +365,7 @@ def train(
                     if k > 0:
                         x0[-k:] = _damage(x0[-k:], gen)
             elif codes is None:
-                x0 = _seed_nhwc(config.batch_size, height, width, channels, dev)
+                x0 = _seed_states_nhwc(config.batch_size, height, width, channels, dev)
             else:
                 x0 = seeds(labels)
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))
