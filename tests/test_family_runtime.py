@@ -82,3 +82,27 @@ def test_damage_distribution_is_distills_and_repeats() -> None:
     assert xs.min() >= -0.5 and xs.max() <= 0.5 and ys.min() >= -0.5 and ys.max() <= 0.5
     assert rs.min() >= 0.1 and rs.max() <= 0.4 and rs.std() > 0.05
     assert all(d.step == 200 for d in discs)
+
+
+def test_gallery_batch_and_json_say_which_flake_each_seed_grew(tiny_family_onnx: Path, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ncarender.cli import app
+
+    runner = CliRunner()
+    model = str(tiny_family_onnx)
+    res = runner.invoke(
+        app, ["sheet", str(tmp_path / "g.png"), "--seeds", "0-3", "--steps", "8", "-m", model, "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["flakes"] == [0, 1, 0, 1]
+    res = runner.invoke(app, ["gif", str(tmp_path / "a.gif"), "--seed", "3", "--steps", "4", "-m", model, "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["flake"] == 1
+    args = ["batch", str(tmp_path / "b"), "--seeds", "0-2", "--steps", "4", "-m", model, "--flake", "1", "-j", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    records = [json.loads(line) for line in (tmp_path / "b" / "manifest.jsonl").read_text().splitlines()]
+    assert sorted((r["seed"], r["flake"]) for r in records if "flake" in r) == [(0, 1), (1, 1), (2, 1)]
+    res = runner.invoke(app, ["gif", str(tmp_path / "c.gif"), "--steps", "4", "-m", model, "--flake", "9"])
+    assert res.exit_code == 1 and "out of range" in res.output and not (tmp_path / "c.gif").exists()

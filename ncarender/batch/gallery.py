@@ -53,7 +53,15 @@ def write_gallery(
     if not 0 <= at <= spec.steps:
         raise NCAError(f"--at must be from 0 to --steps ({spec.steps}), got {at}")
     grid = spec.grid(renderer.grid)
-    writer = GalleryWriter(Path(path), seeds=seed_list, step=at, grid=grid, output=spec.output)
+    flakes = [renderer.flake_of(seed, spec.flake) for seed in seed_list]
+    writer = GalleryWriter(
+        Path(path),
+        seeds=seed_list,
+        step=at,
+        grid=grid,
+        output=spec.output,
+        flakes=None if flakes[0] is None else [int(f) for f in flakes if f is not None],
+    )
     per_batch = batch_size or default_batch_size(len(seed_list), grid, n_frames=1)
     with writer:
         renderer.check_fits(per_batch, grid)

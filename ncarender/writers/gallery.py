@@ -1,4 +1,4 @@
-"""Gallery: one PNG of one frame per seed, each tile labelled with its seed (``ncarender sheet --seeds``).
+"""Gallery (``ncarender sheet --seeds``): one PNG of one frame per seed, each tile labelled ``seed`` or ``seed/flake``.
 
 The other tiled PNG beside the sprite sheet: the same grid arithmetic (:func:`~ncarender.writers.sheet.tile_grid`)
 and the same atomic save (:func:`~ncarender.writers.sheet.save_png`). It takes tiles, not a seed's frames: one
@@ -42,6 +42,7 @@ class GalleryWriter(BaseWriter):
         step: int,
         grid: tuple[int, int],
         output: OutputSpec,
+        flakes: list[int] | None = None,
     ) -> None:
         path = Path(path)
         record = get_format(self.format)
@@ -49,11 +50,16 @@ class GalleryWriter(BaseWriter):
             raise NCAError(f"a gallery is a PNG; got {str(path)!r}")
         check_writable_dir(path.parent if str(path.parent) else Path("."))
         self.seeds, self.step, self.background = seeds, step, output.background
+        #: A family model: the flake each seed grew, shown as ``seed/flake`` under its tile.
+        self.flakes = flakes
         super().__init__(path, n_frames=len(seeds), grid=grid, options=output.options)
 
     def _layout(self) -> None:
         self.font = _label_font()
-        self.labels = [str(seed) for seed in self.seeds]
+        if self.flakes is None:
+            self.labels = [str(seed) for seed in self.seeds]
+        else:
+            self.labels = [f"{seed}/{flake}" for seed, flake in zip(self.seeds, self.flakes, strict=True)]
         self.boxes = [tuple(math.ceil(v) for v in self.font.getbbox(text)) for text in self.labels]
         text_h = max(b[3] for b in self.boxes)
         tile_w, tile_h = self.scaled_size
@@ -99,6 +105,7 @@ class GalleryWriter(BaseWriter):
             "path": str(self.path),
             "format": self.format,
             "seeds": self.seeds,
+            **({} if self.flakes is None else {"flakes": self.flakes}),
             "step": self.step,
             "columns": self.columns,
             "rows": self.rows,
