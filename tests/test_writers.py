@@ -276,6 +276,8 @@ def test_sheet_and_atlas(tmp_path: Path) -> None:
     assert atlas["meta"]["image"] == "s.png" and atlas["meta"]["size"] == {"w": 42, "h": 20}
     assert atlas["meta"]["app"] == "ncarender" and atlas["meta"]["format"] == "RGBA8888"
     assert list(atlas["frames"]) == ["frame-0000", "frame-0001", "frame-0002", "frame-0003"]
+    assert list(atlas) == ["frames", "animations", "meta"]
+    assert atlas["animations"] == {"s": list(atlas["frames"])}  # TexturePacker's: every frame, in order
     assert [f["duration"] for f in atlas["frames"].values()] == [300, 300, 300, 100 + 500]
     for entry, index in zip(atlas["frames"].values(), summary["source_frames"], strict=True):  # type: ignore[call-overload]
         rect = entry["frame"]
