@@ -1,10 +1,11 @@
 """Byte-for-byte digests of a fixed set of renders through the command line, to prove a refactor changes nothing.
 
-Every case runs one ``ncarender`` command (gif, mp4, sheet, frames, a gallery, a batch of 8 seeds, info, eval,
-the help pages and some refused inputs) with the shipped model and with a foreign model (``tests/data/foreign.onnx``:
-the ONNX contract, no ncarender metadata) into a fresh folder, and records the exit code, the sha256 of every file it
-wrote, of its stdout, and its stderr (timings and the temporary folder masked). ``tests/data/digests.json`` holds the
-digests of the code before the structure refactor; ``tests/test_digests.py`` re-renders the fast cases and compares.
+Every case runs one ``ncarender`` command (gif, mp4, sheet, frames, a gallery, a batch of 8 seeds, a live page, info,
+eval, the help pages and some refused inputs) with the shipped model and with a foreign model
+(``tests/data/foreign.onnx``: the ONNX contract, no ncarender metadata) into a fresh folder, and records the exit code,
+the sha256 of every file it wrote, of its stdout, and its stderr (timings and the temporary folder masked).
+``tests/data/digests.json`` holds the digests of the code before the structure refactor; ``tests/test_digests.py``
+re-renders the fast cases and compares.
 
     python benchmarks/digests.py                 # render every case, compare with tests/data/digests.json
     python benchmarks/digests.py --record        # render every case and write tests/data/digests.json
@@ -88,6 +89,7 @@ CASES: tuple[Case, ...] = (
         " --hold 0.5 --jobs 1 --json",
     ),
     _case("batch-resume", "batch {out}/b --model {model} --seeds 0-2 --steps 8 --jobs 1 --json"),
+    _case("html-default", "html {out}/p.html --model {model} --json"),
     # a model from another exporter: no metadata, the defaults (72x72, 16 channels, fire rate 0.5)
     _case("foreign-gif", "gif {out}/a.gif --model {foreign} --steps 30 --json"),
     _case("foreign-gif-size", "gif {out}/a.gif --model {foreign} --steps 20 --size 24 -b transparent --scale 3"),
@@ -106,7 +108,7 @@ CASES: tuple[Case, ...] = (
     _case("help", "--help"),
     *(
         _case(f"help-{c}", f"{c} --help")
-        for c in ("gif", "mp4", "sheet", "frames", "batch", "train", "export", "eval", "info")
+        for c in ("gif", "mp4", "sheet", "frames", "html", "batch", "train", "export", "eval", "info")
     ),
     # refused inputs: one line on stderr and the exit code
     _case("bad-steps", "gif {out}/a.gif --model {model} --steps 0"),

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser import chromium  # the tests' launcher: the system chromium, a fresh profile
 
 from ncarender.runtime import default_model_path, initial_states
-from ncarender.webpage import write_page
+from ncarender.writers.html import write_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

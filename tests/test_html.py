@@ -6,10 +6,13 @@ as a visitor would (pointer, keyboard), through its hook ``window.ncarender``.
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 from ncarender.errors import NCAError
 from ncarender.metadata import parse_metadata
 from ncarender.runtime import initial_states
-from ncarender.webpage import read_step, write_page
+from ncarender.writers.html import build_page, read_step, write_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -223,6 +226,29 @@ def test_bad_options_are_one_line(kwargs: dict[str, object], message: str, tmp_p
     with pytest.raises(NCAError, match=message) as err:
         write_page(SHIPPED, out, **kwargs)  # type: ignore[arg-type]
     assert "\n" not in str(err.value)
+
+
+#: Target names that hold the template's placeholders, or text that must be escaped in the title or the config.
+AWKWARD_NAMES = ["/*@CONFIG@*/", "<!--@TITLE@--> /*@BACKGROUND@*/ /*@NCA_JS@*/ /*@PAGE_JS@*/", "a </script> & <b>"]
+
+
+def page_config(text: str) -> dict[str, object]:
+    """The page's inlined config (``<script type="application/json" id="nca-config">``)."""
+    found = re.search(r'<script type="application/json" id="nca-config">(.*?)</script>', text, re.DOTALL)
+    assert found is not None
+    config: dict[str, object] = json.loads(found.group(1))
+    return config
+
+
+@pytest.mark.parametrize("name", AWKWARD_NAMES)
+def test_a_target_name_is_inserted_as_it_is(name: str) -> None:
+    """Placeholders are substituted in one pass: a name that holds one is text, never a place to fill."""
+    text = build_page(replace(read_step(SHIPPED), target_name=name))
+    assert page_config(text)["title"] == name
+    assert f"<title>{html.escape(name)} — a live neural cellular automaton</title>" in text
+    plain = build_page(replace(read_step(SHIPPED), target_name="x"))
+    assert text.count("class NCA") == plain.count("class NCA") == 1  # nca.js once
+    assert text.count("--bg: #ffffff;") == 1
 
 
 # ---------------------------------------------------------------- in the browser
@@ -431,6 +457,15 @@ def test_screenshot_and_backgrounds(page: Page, tmp_path: Path) -> None:
         "() => Array.from(document.querySelector('canvas').getContext('2d').getImageData(0, 0, 1, 1).data)"
     )
     assert corner == [0, 0, 0, 0]
+
+
+def test_a_page_with_an_awkward_target_name_runs(page: Page, tmp_path: Path) -> None:
+    name = " ".join(AWKWARD_NAMES)
+    path = tmp_path / "awkward.html"
+    path.write_text(build_page(replace(read_step(SHIPPED), target_name=name)), encoding="utf-8")
+    open_page(page, path)
+    assert page.title() == f"{name} — a live neural cellular automaton"
+    page.evaluate("() => ncarender.step(5)")  # the page fixture fails the test on any script error
 
 
 # ---------------------------------------------------------------- family (seed-conditioned) models

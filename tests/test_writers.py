@@ -276,6 +276,8 @@ def test_sheet_and_atlas(tmp_path: Path) -> None:
     assert atlas["meta"]["image"] == "s.png" and atlas["meta"]["size"] == {"w": 42, "h": 20}
     assert atlas["meta"]["app"] == "ncarender" and atlas["meta"]["format"] == "RGBA8888"
     assert list(atlas["frames"]) == ["frame-0000", "frame-0001", "frame-0002", "frame-0003"]
+    assert list(atlas) == ["frames", "animations", "meta"]
+    assert atlas["animations"] == {"s": list(atlas["frames"])}  # TexturePacker's: every frame, in order
     assert [f["duration"] for f in atlas["frames"].values()] == [300, 300, 300, 100 + 500]
     for entry, index in zip(atlas["frames"].values(), summary["source_frames"], strict=True):  # type: ignore[call-overload]
         rect = entry["frame"]
@@ -468,12 +470,13 @@ def test_every_format_in_the_table_has_its_writer() -> None:
         ("sheet", (4, 4), 2**20, "GiB; only"),
         ("frames", (4, 4), 2**20, "GiB; only"),
         ("gallery", (4, 4), 1, "unknown output format 'gallery'"),  # tiles, not one seed's frames
+        ("html", (4, 4), 1, "unknown output format 'html'"),  # runs the model itself, no frames
     ],
 )
 def test_outputs_the_format_cannot_hold_are_refused_on_open(
     tmp_path: Path, fmt: str, grid: tuple[int, int], scale: int, fragment: str
 ) -> None:
-    suffix = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "gallery": ".png"}.get(fmt, "")
+    suffix = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "gallery": ".png", "html": ".html"}.get(fmt, "")
     with pytest.raises(NCAError, match=fragment):
         open_writer(fmt, tmp_path / f"o{suffix}", n_frames=3, grid=grid, options=WriterOptions(scale=scale))
     assert list(tmp_path.iterdir()) == []

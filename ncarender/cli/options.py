@@ -14,7 +14,7 @@ import typer
 
 from ..batch.seeds import MAX_SEEDS
 from ..spec import RenderSpec, parse_damage, parse_size
-from ..writers.formats import FORMATS, TABLE, either, get_format, output_spec
+from ..writers.formats import FORMATS, PAGE_STEPS_PER_SECOND, TABLE, either, get_format, output_spec
 from ..writers.options import WriterOptions
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from ..writers.formats import OutputSpec
 
-GIF, MP4, SHEET, FRAMES = (get_format(name) for name in ("gif", "mp4", "sheet", "frames"))
+GIF, MP4, SHEET, FRAMES, HTML = (get_format(name) for name in ("gif", "mp4", "sheet", "frames", "html"))
 #: The writer options' own defaults (fps, loop, crf) where no format's record sets one.
 WRITER = WriterOptions()
 
@@ -73,6 +73,24 @@ BatchSizeOpt = Annotated[
 ForceOpt = Annotated[
     bool, typer.Option("--force", help=f"Allow a seed spec beyond the usual maximum ({MAX_SEEDS} seeds).")
 ]
+# ---- the live page's own option ---------------------------------------------------------------------------------
+SpeedOpt = Annotated[
+    float,
+    typer.Option("--speed", help="Steps per second the page starts at (its slider goes from 1 to 240)."),
+]
+#: The page's starting speed (the table's constant beside the html record).
+SPEED = PAGE_STEPS_PER_SECOND
+
+
+def model_stem(model: Path | None) -> str:
+    """The name outputs are named after: the model's stem, ``snowflake`` for the shipped model."""
+    return model.stem if model is not None else "snowflake"
+
+
+def default_output(model: Path | None, seed: int, fmt: str) -> Path:
+    """A render's output when none is given, in the current folder: ``MODEL-seedN`` and the format's name
+    suffix (``snowflake-seed0.gif``, ``snowflake-seed0-frames``)."""
+    return Path(f"{model_stem(model)}-seed{seed}{get_format(fmt).name_suffix}")
 
 
 # ---- the batch's format options: each format keeps its command's default -------------------------------------

@@ -44,6 +44,8 @@ from .options import (
     SheetFramesOpt,
     SizeOpt,
     StepsOpt,
+    default_output,
+    model_stem,
 )
 from .progress import ProgressBar
 
@@ -62,17 +64,12 @@ def _process_age() -> float:
         return time.perf_counter() - _IMPORTED_AT
 
 
-def _stem(model: Path | None) -> str:
-    return model.stem if model is not None else "snowflake"
-
-
 def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
     """Shared body of gif, mp4, sheet and frames: one spec, one render, one line (and ``--json``)."""
     from ..api import Renderer
-    from ..writers.formats import get_format
 
     spec = args.spec([args.seed], [fmt])
-    out = output if output is not None else Path(f"{_stem(args.model)}-seed{args.seed}{get_format(fmt).name_suffix}")
+    out = output if output is not None else default_output(args.model, args.seed, fmt)
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet)
     with ProgressBar("rendering", quiet=args.quiet) as progress:
         result = renderer.write(out, spec, progress=progress)
@@ -206,7 +203,7 @@ def _gallery(
         raise NCAError("--frames is for a sprite sheet of one seed; a gallery (--seeds) shows one frame per seed")
     seed_list = parse_seeds(seeds, force=force)
     spec = args.spec(seed_list)
-    out = output if output is not None else Path(f"{_stem(args.model)}{get_format('gallery').name_suffix}")
+    out = output if output is not None else Path(f"{model_stem(args.model)}{get_format('gallery').name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet)
     assert args.background is not None and args.scale is not None  # the sheet command's defaults
     output_spec = gallery_output(args.background, scale=args.scale, columns=args.columns)

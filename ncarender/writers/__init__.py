@@ -9,6 +9,9 @@
   :mod:`~ncarender.writers.gallery`, :mod:`~ncarender.writers.frames`: one format each.
 * :mod:`~ncarender.writers.output`: :func:`open_writer`, :func:`write_output` (the one write path of single and
   batch renders) and :class:`ThreadedWriter`.
+* :mod:`~ncarender.writers.html`: the ``html`` format, a live page that runs the model itself (no frames):
+  :func:`~ncarender.writers.html.write_page`; :mod:`~ncarender.writers.html_graph` reads the step out of the
+  ONNX graph for it.
 
 Names are imported lazily, so the command line can read the table at start-up without numpy or Pillow.
 """

@@ -50,6 +50,10 @@ PNG_MAX_SIDE = 2**31 - 1
 SHEET_DEFAULT_MAX_FRAMES = 64
 #: File suffixes that name an image file, so never a folder of PNG frames.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".webp")
+#: The largest grid side a live page accepts (its step runs on one CPU core in the browser).
+PAGE_MAX_GRID = 512
+#: Steps per second a live page starts at (its speed slider goes from 1 to 240).
+PAGE_STEPS_PER_SECOND = 30.0
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class Format:
     streams: bool
     #: The format stores transparency.
     alpha: bool
-    #: Default pixels per cell.
+    #: Default pixels per cell (a page: CSS pixels per cell of its suggested frame).
     scale: int
     #: Default background: a colour, or ``transparent``.
     background: str
@@ -82,7 +86,7 @@ class Format:
     hold: float
     #: The :class:`WriterOptions` fields its command sets (the others keep WriterOptions' defaults).
     options: frozenset[str]
-    #: Largest width or height in pixels the format stores.
+    #: Largest width or height in pixels the format stores (a page: in grid cells; it fits its window).
     max_side: int
     #: Suffixes of the files written beside the output (the sheet's JSON atlas).
     companions: tuple[str, ...] = ()
@@ -174,6 +178,21 @@ TABLE: tuple[Format, ...] = (
         hold=0.0,
         options=frozenset({"scale", "columns"}),
         max_side=PNG_MAX_SIDE,
+    ),
+    Format(
+        name="html",
+        title="HTML page",
+        suffix=".html",
+        name_suffix=".html",
+        writer="ncarender.writers.html:PageWriter",
+        consumes="model",  # runs the ONNX step itself, in the browser
+        streams=False,
+        alpha=True,  # transparent: a checkerboard behind the flake
+        scale=4,
+        background="white",
+        hold=0.0,
+        options=frozenset({"scale"}),
+        max_side=PAGE_MAX_GRID,
     ),
 )
 

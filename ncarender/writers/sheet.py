@@ -1,7 +1,9 @@
 """Sprite sheet: an RGBA PNG of frames in a grid plus a TexturePacker "JSON hash" atlas beside it.
 
-Phaser and PixiJS load the atlas; :func:`sheet_indices` says which frames the sheet holds. The grid arithmetic
-(:func:`tile_grid`) and the atomic save (:func:`save_png`) are shared with the gallery, the other tiled PNG.
+The atlas holds ``frames`` (each cell's rectangle and duration), ``animations`` (one, named after the PNG's stem:
+every frame name in order) and ``meta``. Phaser and PixiJS load the atlas; :func:`sheet_indices` says which frames
+the sheet holds. The grid arithmetic (:func:`tile_grid`) and the atomic save (:func:`save_png`) are shared with the
+gallery, the other tiled PNG.
 Summary keys: ``atlas``, ``columns``, ``rows``, ``cell_width``, ``cell_height``, ``source_frames``.
 """
 
@@ -141,7 +143,8 @@ class SheetWriter(BaseWriter):
             "size": {"w": width, "h": height},
             "scale": "1",
         }
-        return {"frames": frames, "meta": meta}
+        # TexturePacker's animations: one, named after the PNG, every frame in order (PixiJS sheet.animations).
+        return {"frames": frames, "animations": {self.path.stem: list(frames)}, "meta": meta}
 
     def _finish(self) -> dict[str, object]:
         cell_w, cell_h = self.scaled_size

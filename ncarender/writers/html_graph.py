@@ -1,50 +1,37 @@
-"""A live HTML page: one self-contained file that grows the snowflake in the browser (onnx + numpy, no torch).
+"""Reading one NCA step out of an ncarender ONNX graph, for the live page (onnx + numpy, no torch).
 
-The page runs the exported step itself, in plain JavaScript (``data/page/nca.js``), with the weights read
-out of the ONNX graph and inlined as base64 float32. Nothing is fetched: no scripts, fonts or requests.
-
-Reading the graph: :func:`read_step` walks the nodes of an ncarender step model (``train/export.py``,
-``OnnxStep``) and finds its parts by what they compute, not by their names: the depthwise 3x3 perception
-convs on ``state`` (one conv of ``3C`` filters or three of ``C``, concatenated), the 1x1 conv after them
-(``w1``, with bias), the ``Relu``, the 1x1 conv after it (``w2``), the residual ``state + update * mask`` and
-the two alive tests ``maxpool3x3(alpha) > threshold``. Weights are graph initializers or ``Constant``
-nodes; both are read. A graph with any other operator, or whose parts do not connect that way, is refused:
-the page could not reproduce it.
+:func:`read_step` walks the nodes of an ncarender step model (``train/export.py``, ``OnnxStep``) and finds its
+parts by what they compute, not by their names: the depthwise 3x3 perception convs on ``state`` (one conv of
+``3C`` filters or three of ``C``, concatenated), the 1x1 conv after them (``w1``, with bias), the ``Relu``, the
+1x1 conv after it (``w2``), the residual ``state + update * mask`` and the two alive tests
+``maxpool3x3(alpha) > threshold``. Weights are graph initializers or ``Constant`` nodes; both are read. A graph
+with any other operator, or whose parts do not connect that way, is refused: the page could not reproduce it.
 
 A family (seed-conditioned) model's state carries D code channels after the C NCA channels
 (``OnnxStep._forward_coded``): the graph slices the state into ``state[:, :C]`` (perceived, updated) and
 ``state[:, C:]`` (the codes), relays the codes with a 3x3 max-pool, feeds the relay to the first layer after
-the perception (one more ``Concat`` input) and writes ``concat(updated, relay)``, alive-masked. Its page adds
-``family.js`` (that step, on top of ``nca.js``) and ``family_page.js`` (the "Another flake" control); a single
-model's page carries neither, so it is exactly what it was before family models existed.
+the perception (one more ``Concat`` input) and writes ``concat(updated, relay)``, alive-masked.
+
+:class:`StepWeights` holds what was read, and :meth:`StepWeights.step` runs it in numpy: the reference the
+page's JavaScript step is tested against.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import json
-import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, numpy_helper
 
-from .atomic import atomic_path
-from .errors import NCAError
-from .metadata import ModelInfo, parse_metadata
-from .render import parse_background
+from ..errors import NCAError
+from ..metadata import ModelInfo, parse_metadata
 
-__all__ = ["MAX_GRID", "PageResult", "StepWeights", "build_page", "read_step", "write_page"]
+__all__ = ["StepWeights", "read_step"]
 
-#: The largest grid side the page accepts (the step runs on one CPU core in the browser).
-MAX_GRID = 512
 #: Operators of an ncarender step graph; any other one means an architecture the page does not know.
 _OPS = frozenset({"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Greater", "And", "Cast", "Constant"})
-_ASSETS = ("page.html", "nca.js", "page.js", "family.js", "family_page.js")
 
 
 @dataclass(frozen=True)
@@ -112,24 +99,6 @@ def _maxpool3x3(x: np.ndarray) -> np.ndarray:
     height, width = x.shape[2:]
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
     return np.max([padded[:, :, dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)], axis=0)
-
-
-@dataclass(frozen=True)
-class PageResult:
-    """What :func:`write_page` wrote."""
-
-    path: Path
-    bytes: int
-    grid: tuple[int, int]  # (H, W)
-    channels: int
-    hidden: int
-    seed: int
-    #: A size in CSS pixels for ``<iframe width=... height=...>``: the grid at ``scale``, plus the control bar.
-    frame_size: tuple[int, int]  # (width, height)
-    #: A family model: its code channels (after ``channels``), its K flakes, and the flake the page starts with.
-    code_channels: int = 0
-    flakes: int = 0
-    flake: int | None = None
 
 
 def _tensors(graph: onnx.GraphProto, source: str) -> dict[str, np.ndarray]:
@@ -427,163 +396,3 @@ def read_step(model: Path | str) -> StepWeights:
         code_channels=d,
         codes=None if info.family is None else info.family.codes.astype(np.float32),
     )
-
-
-def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
-
-
-def _asset(name: str) -> str:
-    return (resources.files("ncarender") / "data" / "page" / name).read_text(encoding="utf-8")
-
-
-def _script_json(value: object) -> str:
-    """JSON safe to inline in a ``<script>`` element (no ``</script>``, no ``<!--``)."""
-    return (
-        json.dumps(value, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    )
-
-
-def _first_flake(weights: StepWeights, flake: int | None, seed: int) -> int | None:
-    """The flake a family page starts with (``flake``, default ``seed mod K``); None for a single model."""
-    if flake is not None and (isinstance(flake, bool) or not isinstance(flake, int)):
-        raise NCAError(f"--flake must be an integer, got {flake!r}")
-    if weights.codes is None:
-        if flake is not None:
-            raise NCAError("--flake needs a family model; this model grows one target")
-        return None
-    k = weights.flakes
-    if flake is None:
-        return seed % k
-    if not 0 <= flake < k:
-        raise NCAError(f"--flake {flake} is out of range: this model has {k} flakes (0-{k - 1})")
-    return flake
-
-
-def build_page(
-    weights: StepWeights,
-    *,
-    seed: int = 0,
-    size: tuple[int, int] | None = None,
-    scale: int = 4,
-    background: str = "white",
-    steps_per_second: float = 30.0,
-    flake: int | None = None,
-) -> str:
-    """The page's HTML text for ``weights`` (arguments as :func:`write_page`, checked there)."""
-    height, width = size if size is not None else weights.grid
-    bg = parse_background(background)
-    first = _first_flake(weights, flake, seed)
-    config: dict[str, object] = {
-        "format": 1,
-        "title": weights.target_name or "NCA",
-        "channels": weights.channels,
-        "codeChannels": weights.code_channels,  # a family model's code channels, after the C NCA channels
-        "hidden": weights.hidden,
-        "height": height,
-        "width": width,
-        "fireRate": weights.fire_rate,
-        "threshold": float(np.float32(weights.threshold)),  # the graph compares float32 alpha to a float32 limit
-        "seed": seed,
-        "scale": scale,
-        "stepsPerSecond": steps_per_second,
-        "background": None if bg is None else list(bg),
-        "src": [int(s) for s in weights.src],
-        "kernels": _b64(weights.kernels),
-        "w1": _b64(weights.w1),
-        "b1": _b64(weights.b1),
-        "w2": _b64(weights.w2),
-        "b2": _b64(weights.b2),
-    }
-    nca_js, page_js = _asset("nca.js"), _asset("page.js")
-    if first is not None and weights.codes is not None:  # a family page; a single model's gains no key, no code
-        config["codes"] = [[float(v) for v in code] for code in weights.codes]  # float32 values, exact in JSON
-        config["flake"] = first
-        nca_js, page_js = f"{nca_js}\n{_asset('family.js')}", f"{page_js}\n{_asset('family_page.js')}"
-    page = _asset("page.html")
-    title = html.escape(f"{weights.target_name or 'NCA'} — a live neural cellular automaton")
-    css_bg = "transparent" if bg is None else "#{:02x}{:02x}{:02x}".format(*bg)
-    parts = {
-        "<!--@TITLE@-->": title,
-        "/*@BACKGROUND@*/": css_bg,
-        "/*@CONFIG@*/": _script_json(config),
-        "/*@NCA_JS@*/": nca_js,
-        "/*@PAGE_JS@*/": page_js,
-    }
-    for key, value in parts.items():
-        if page.count(key) != 1:
-            raise RuntimeError(f"page template: placeholder {key} should appear once")  # a packaging bug
-        page = page.replace(key, value)
-    return page
-
-
-def write_page(
-    model: Path | str,
-    out: Path | str,
-    *,
-    seed: int = 0,
-    size: tuple[int, int] | None = None,
-    scale: int = 4,
-    background: str = "white",
-    steps_per_second: float = 30.0,
-    flake: int | None = None,
-) -> PageResult:
-    """Write a self-contained live page for ``model`` to ``out`` (``.html``); replace ``out`` only when complete.
-
-    ``seed``: the page's mask generator (mulberry32) starts from it. ``size``: grid ``(H, W)`` (default: the
-    model's). ``scale``: CSS pixels per cell of the suggested frame (the page itself fits its window).
-    ``background``: a colour name, ``#rrggbb`` or ``transparent`` (a checkerboard). ``steps_per_second``: the
-    initial speed. ``flake``: which training flake a family model's page starts with (default ``seed`` mod K;
-    "Another flake" cycles through them); a single model takes None. Bad input raises :class:`NCAError`
-    with one line.
-    """
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise NCAError(f"output {str(out)!r} should end in .html")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise NCAError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 64:
-        raise NCAError(f"scale must be an integer from 1 to 64, got {scale!r}")
-    if not isinstance(steps_per_second, int | float) or not (
-        math.isfinite(steps_per_second) and 0 < steps_per_second <= 1000
-    ):
-        raise NCAError(f"steps per second must be in (0, 1000], got {steps_per_second!r}")
-    if size is not None and (len(size) != 2 or not all(isinstance(s, int) and 3 <= s <= MAX_GRID for s in size)):
-        raise NCAError(f"grid size must be two integers from 3 to {MAX_GRID}, got {size!r}")
-    parse_background(background)
-    weights = read_step(model)
-    first = _first_flake(weights, flake, seed)
-    if size is None and max(weights.grid) > MAX_GRID:
-        raise NCAError(f"{model}: its {weights.grid} grid is larger than the page's {MAX_GRID}; pass a smaller size")
-    text = build_page(
-        weights,
-        seed=seed,
-        size=size,
-        scale=scale,
-        background=background,
-        steps_per_second=float(steps_per_second),
-        flake=first,
-    )
-    data = text.encode("utf-8")
-    try:
-        with atomic_path(out) as tmp:
-            tmp.write_bytes(data)
-    except OSError as exc:
-        raise NCAError(f"cannot write {str(out)!r}: {exc.strerror}") from None
-    height, width = size if size is not None else weights.grid
-    return PageResult(
-        path=out,
-        bytes=len(data),
-        grid=(height, width),
-        channels=weights.channels,
-        hidden=weights.hidden,
-        seed=seed,
-        frame_size=(max(width * scale, 360), height * scale + _BAR_PX),
-        code_channels=weights.code_channels,
-        flakes=weights.flakes,
-        flake=first,
-    )
-
-
-#: Height of the page's control bar in CSS pixels (page.html), for the suggested frame size.
-_BAR_PX = 48
