@@ -15,16 +15,18 @@ from ncarender.train.family import (
     MIN_TARGET_MSE,
     Family,
     FamilySpec,
+    family_sheet,
+    is_family_spec,
+    make_family,
+    parse_family_spec,
+)
+from ncarender.train.reiter import (
     HexCrystal,
     ReiterParams,
     crystal_target,
     evolve,
-    family_sheet,
     grow_crystal,
     grow_crystals,
-    is_family_spec,
-    make_family,
-    parse_family_spec,
     target_mse,
 )
 
@@ -349,5 +351,5 @@ def test_hex_crystal_of_a_made_field() -> None:
 
 
 def test_no_torch_on_import() -> None:
-    code = "import sys, ncarender.train.family; sys.exit('torch' in sys.modules)"
+    code = "import sys, ncarender.train.family, ncarender.train.reiter; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
