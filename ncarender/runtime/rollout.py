@@ -9,6 +9,7 @@ frames are the full grid's. On CUDA small rollouts replay a captured graph per w
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ __all__ = [
     "roll_out",
 ]
 
+#: The environment variable that turns the live region off (``0``).
+LIVE_REGION_ENV = "NCARENDER_LIVE_REGION"
 #: CUDA: masks are drawn and uploaded in blocks of steps of about this many bytes.
 CUDA_MASK_BLOCK_BYTES = 64 * 2**20
 #: CUDA: upload the masks as bytes and widen them to float32 on the GPU (a one-node Cast model), a quarter of
@@ -50,9 +53,9 @@ CUDA_GRAPH_MAX_CELLS = 65536
 WINDOW_REACH = REACH
 #: Window sides are rounded up to multiples of this many cells, per device: on the CPU a step costs about its
 #: cells, on CUDA a few more cells cost less than another shape (another captured graph, another kernel choice).
-WINDOW_QUANTUM = {"cpu": 8, "cuda": 16}
+WINDOW_QUANTUM = {"cpu": 2, "cuda": 16}
 #: Cells of room for growth a new window gets on each side beyond the reach.
-WINDOW_SLACK = {"cpu": 2, "cuda": 4}
+WINDOW_SLACK = {"cpu": 1, "cuda": 4}
 #: Steps after which the live region is measured again even if it has not grown into the window's edge, so that
 #: a region that shrank (damage, a dying model) moves to a smaller window.
 RESCAN_EVERY = 16
@@ -70,8 +73,11 @@ def initial_states(n: int, channels: int, height: int, width: int) -> np.ndarray
 
 
 def live_region(nca: NCASession) -> bool:
-    """Whether rollouts of ``nca`` may run on the live region: a model with ncarender metadata (ours keep dead
-    cells at zero) and a non-negative alive threshold. A foreign model runs on the full grid."""
+    """Whether rollouts of ``nca`` run on the live region: a model with ncarender metadata (ours keep dead cells
+    at zero) and a non-negative alive threshold, unless the environment sets ``NCARENDER_LIVE_REGION=0`` (every
+    step on the whole grid, for comparison; the frames are the same). A foreign model runs on the full grid."""
+    if os.environ.get(LIVE_REGION_ENV, "1").strip().lower() in ("0", "off", "false", "no"):
+        return False
     return nca.info.has_metadata and nca.info.alive_threshold >= 0
 
 
@@ -241,8 +247,11 @@ class BoundRollout:
         self.host_block: np.ndarray | None = None  # keeps the CPU block alive while it is bound
         self.mask_address = 0
         self.binding = self.session.io_binding()
-        self.run_options = ort.RunOptions()
+        # No run options unless needed: onnxruntime's Python run_with_iobinding looks up a graph id in them, and a
+        # missing one costs a caught exception (35 us a step).
+        self.run_options: ort.RunOptions | None = None
         if nca.graphs.enabled:  # a session with graphs enabled runs this rollout without one
+            self.run_options = ort.RunOptions()
             self.run_options.add_run_config_entry("gpu_graph_id", "-1")
         self._buckets: OrderedDict[tuple[int, int], Bucket] = OrderedDict()
         self.window = self.planner.full
