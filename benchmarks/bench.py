@@ -30,7 +30,8 @@ never imports it) and Linux (peak memory comes from ``os.wait4``). Sections:
 * ``startup``: ``ncarender --help`` wall time and whether torch gets imported.
 
 Numbers from a shared or busy machine are noisy: read the ratios, which are
-measured side by side in one run. ``--quick`` runs fewer rows, steps and rounds.
+measured side by side in one run. ``--quick`` runs fewer rows, steps and rounds,
+and no ``layout`` or ``session`` section.
 ``--device cuda`` runs the rollouts (batch 1, 8, 64, 256 on 72x72, 1 on 128x128) and
 renders on the GPU against torch eager on CUDA.
 """
@@ -422,8 +423,11 @@ def rollout_row(
         runs[f"torch threads={threads}"] = timed(
             "torch", lambda: torch_rollout(model, seeds, torch_steps, size, device), torch_steps, threads
         )
-    for fn in runs.values():  # warm up (first-run allocations, every window shape)
-        fn()
+    # Warm up: first-run allocations (every window shape of the live rollout), torch's and the plain session's.
+    ort_rollout(session, seeds, steps, size, live=True)
+    ort_rollout(session, seeds, 2, size, live=False)
+    plain_rollout(plain, seeds, 2, size)
+    torch_rollout(model, seeds, 2, size, device)
     res = best_of(rounds, runs)
     torch_best = min((k for k in res if k.startswith("torch")), key=lambda k: float(np.median(res[k])))
     cells = n * size * size
@@ -598,10 +602,18 @@ def _median_run(procs: list[Proc]) -> Proc:
 
 
 def end_to_end(
-    onnx_path: Path, ckpt_path: Path, device: str, steps: int, rounds: int, tmp: Path, torch_threads: int
+    onnx_path: Path,
+    ckpt_path: Path,
+    device: str,
+    steps: int,
+    quick: bool,
+    tmp: Path,
+    torch_threads: int,
+    baseline: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``ncarender gif`` (live region and full grid), ``mp4`` and the naive pipeline as subprocesses, interleaved
-    ``rounds`` times; each figure from the run of median wall time (``wall_best_s``: the fastest).
+    """``ncarender gif`` (live region, full grid, and ``baseline``'s code if given), ``mp4`` and the naive pipeline
+    as subprocesses, interleaved (each gif 5 times, 9 in a full run; mp4 2 and 3 times; the naive pipeline once
+    and twice); each figure from the run of median wall time (``wall_best_s``: the fastest).
 
     The naive pipeline gets ``torch_threads``: the faster torch setting of the batch-1 rollout.
     """
@@ -611,6 +623,7 @@ def end_to_end(
     cmds: dict[str, tuple[list[str], dict[str, str]]] = {
         "gif": (gif, {}),
         "gif_full_grid": (gif, FULL_GRID_ENV),
+        **({"gif_baseline": (gif, {"PYTHONPATH": str(baseline)})} if baseline else {}),
         "mp4": (ncarender_cmd("mp4", str(tmp / "e2e.mp4"), *common), {}),
         "naive_gif": (
             [
@@ -625,9 +638,14 @@ def end_to_end(
     except ImportError:  # e.g. a GPU machine without it: GIF only
         print("  (imageio-ffmpeg is not installed: no mp4 row)", file=sys.stderr)
         del cmds["mp4"]
+    gifs = 5 if quick else 9
+    runs = {"gif": gifs, "gif_full_grid": gifs, "gif_baseline": gifs, "mp4": 2 if quick else 3}
+    runs["naive_gif"] = 1 if quick else 2
     procs: dict[str, list[Proc]] = {name: [] for name in cmds}
-    for r in range(rounds):
+    for r in range(max(runs.values())):
         for name in cmds if r % 2 == 0 else list(cmds)[::-1]:
+            if len(procs[name]) >= runs[name]:
+                continue
             cmd, env = cmds[name]
             proc = run_measured(cmd, cwd=tmp, env=env)
             if proc.rc != 0:
@@ -652,21 +670,32 @@ def end_to_end(
 
 
 def batch_gif(
-    session: NCASession, onnx_path: Path, device: str, seeds: int, steps: int, rounds: int, tmp: Path
+    session: NCASession,
+    onnx_path: Path,
+    device: str,
+    seeds: int,
+    steps: int,
+    rounds: int,
+    tmp: Path,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
-    """``ncarender batch`` of ``seeds`` seeds to GIF, on the live region and on the full grid (interleaved,
-    ``rounds`` each, the median), against one rollout of those seeds with no frames (live region)."""
+    """``ncarender batch`` of ``seeds`` seeds to GIF, on the live region, on the full grid and with ``baseline``'s
+    code if given (interleaved, ``rounds`` each, the median), against one rollout of those seeds with no frames
+    (live region)."""
     provider = "cuda" if device == "cuda" else "cpu"
     cmd = ncarender_cmd(
         "batch", str(tmp / "batch"), "--seeds", f"0-{seeds - 1}", "--format", "gif", "--steps", str(steps),
         "-m", str(onnx_path), "--provider", provider, "-q",
     )  # fmt: skip
-    walls: dict[str, list[float]] = {"live": [], "full": []}
+    envs: dict[str, dict[str, str]] = {"live": {}, "full": FULL_GRID_ENV}
+    if baseline:
+        envs["baseline"] = {"PYTHONPATH": str(baseline)}
+    walls: dict[str, list[float]] = {name: [] for name in envs}
     out: dict[str, Any] = {"seeds": seeds, "steps": steps}
     for r in range(rounds):
-        for name in ("live", "full") if r % 2 == 0 else ("full", "live"):
+        for name in list(envs) if r % 2 == 0 else list(envs)[::-1]:
             shutil.rmtree(tmp / "batch", ignore_errors=True)
-            proc = run_measured(cmd, cwd=tmp, env=FULL_GRID_ENV if name == "full" else None)
+            proc = run_measured(cmd, cwd=tmp, env=envs[name])
             if proc.rc != 0:
                 out["error"] = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.rc}"
                 return out
@@ -686,6 +715,9 @@ def batch_gif(
         ratio=live / rollout,
         peak_mib=out["peak_mib_live"],
     )
+    if baseline:
+        base = float(np.median(walls["baseline"]))
+        out.update(batch_wall_baseline_s=base, seeds_per_s_baseline=seeds / base, live_vs_baseline=live / base)
     return out
 
 
@@ -769,10 +801,10 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     if e2e:
         ratio = e2e["naive_gif"]["wall_s"] / e2e["gif"]["wall_s"]
         out.append(("gif --steps 200 end to end >= 5x faster than naive", f"{ratio:.2f}x", ratio >= 5))
-        if "gif_full_grid" in e2e:
-            ratio = e2e["gif_full_grid"]["wall_s"] / e2e["gif"]["wall_s"]
-            out.append(("gif --steps 200 end to end >= 1.4x faster than on the full grid", f"{ratio:.2f}x",
-                        ratio >= 1.4))  # fmt: skip
+        before = "gif_baseline" if "gif_baseline" in e2e else "gif_full_grid"
+        ratio = e2e[before]["wall_s"] / e2e["gif"]["wall_s"]
+        what = "the baseline code" if before == "gif_baseline" else "the full grid (same code)"
+        out.append((f"gif --steps 200 end to end >= 1.4x faster than {what}", f"{ratio:.2f}x", ratio >= 1.4))
         split = e2e["gif"]["split_s"]
         if split:
             ok = split.get("encode", 0) <= split.get("rollout", 0)
@@ -788,8 +820,12 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     if bt and cpu:
         label = f"batch {bt['seeds']} seeds x {bt['steps']} steps GIF"
         if "ratio" in bt:
-            out.append((f"{label} wall <= 0.6x the full grid's", f"{bt['live_vs_full']:.2f}x ({bt['batch_wall_s']:.1f} "
-                        f"vs {bt['batch_wall_full_grid_s']:.1f} s)", bt["live_vs_full"] <= 0.6))  # fmt: skip
+            if "live_vs_baseline" in bt:
+                what, ratio, before = "the baseline code's", bt["live_vs_baseline"], bt["batch_wall_baseline_s"]
+            else:
+                what, ratio, before = "the full grid's", bt["live_vs_full"], bt["batch_wall_full_grid_s"]
+            out.append((f"{label} wall <= 0.6x {what}", f"{ratio:.2f}x ({bt['batch_wall_s']:.1f} vs {before:.1f} s)",
+                        ratio <= 0.6))  # fmt: skip
             out.append((f"{label} <= 1.3x rollout", f"{bt['ratio']:.2f}x", bt["ratio"] <= 1.3))
         else:
             out.append((f"{label} <= 1.3x rollout", bt["error"], None))
@@ -906,6 +942,11 @@ def report(res: dict[str, Any]) -> str:
                 f"{bt['batch_wall_full_grid_s']:.2f} s ({bt['seeds_per_s_full_grid']:.2f} seeds/s) on the full grid: "
                 f"{bt['live_vs_full']:.2f}x; rollout alone {bt['rollout_alone_s']:.2f} s: {bt['ratio']:.2f}x"
             )
+            if "live_vs_baseline" in bt:
+                lines.append(
+                    f"batch, baseline code: {bt['batch_wall_baseline_s']:.2f} s ({bt['seeds_per_s_baseline']:.2f} "
+                    f"seeds/s): live region {bt['live_vs_baseline']:.2f}x"
+                )
         else:
             lines.append(f"batch: failed ({bt['error']})")
     mem = res.get("memory")
@@ -932,11 +973,16 @@ def report(res: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the tables on stdout, progress on stderr."""
     parser = argparse.ArgumentParser(description="ncarender benchmark (see the module docstring)")
-    parser.add_argument("--quick", action="store_true", help="fewer steps and rounds (~1-2 minutes on 2 cores)")
+    parser.add_argument("--quick", action="store_true", help="fewer rows, steps, rounds (~3 min)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--checkpoint", type=Path, help="weights to use (default: models/snowflake.pt if present, else random)"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. git worktree add /tmp/base 2babc7b): its gif and batch side by side",
     )
     parser.add_argument("--long-steps", type=int, help="steps of the long MP4 for the memory check (default 5000)")
     parser.add_argument(
@@ -946,6 +992,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.quick:  # issue 6's graph-layout and session-option tables: in a full run
+        skip |= {"layout", "session"}
     quick, device = args.quick, args.device
     if device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no GPU")
@@ -990,7 +1038,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if device == "cuda":
             configs = [(1, 72, 200, 100), (8, 72, 200, 100), (64, 72, 200, 50), (256, 72, 200, 20), (1, 128, 200, 100)]
         elif quick:
-            configs = [(1, 72, 200, 40), (8, 72, 200, 10), (1, 128, 200, 20), (8, 128, 200, 4), (1, 256, 200, 5)]
+            configs = [(1, 72, 200, 40), (8, 72, 200, 10), (1, 128, 200, 20), (1, 256, 100, 4)]
         else:
             configs = [(1, 72, 200, 100), (8, 72, 200, 20), (64, 72, 100, 4), (1, 128, 200, 40), (8, 128, 200, 8),
                        (1, 256, 200, 10), (8, 256, 200, 2)]  # fmt: skip
@@ -1000,7 +1048,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "command" not in skip:
             print("command vs plain loop...", file=sys.stderr)
             pairs = [(1, 72), (8, 72), (1, 128), (8, 128)]
-            res["command"] = command_vs_plain(onnx_path, device, pairs, 400, rounds, tmp, full=not quick)
+            steps = 200 if quick else 400
+            res["command"] = command_vs_plain(onnx_path, device, pairs, steps, rounds, tmp, full=not quick)
         if "layout" not in skip:
             print("graph layout...", file=sys.stderr)
             export_plain(model.cpu(), tmp / "plain.onnx")
@@ -1013,10 +1062,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("end to end...", file=sys.stderr)
             b1 = res["rollout"][0]["torch_config"]
             torch_threads = int(b1.split("=")[1]) if "=" in b1 else threads
-            res["end_to_end"] = end_to_end(onnx_path, ckpt_path, device, 200, 3 if quick else 5, tmp, torch_threads)
+            res["end_to_end"] = end_to_end(
+                onnx_path, ckpt_path, device, 200, quick, tmp, torch_threads, baseline=args.baseline
+            )
         if "batch" not in skip:
             print("batch...", file=sys.stderr)
-            res["batch"] = batch_gif(session, onnx_path, device, 64, 200, 1 if quick else 2, tmp)
+            res["batch"] = batch_gif(session, onnx_path, device, 64, 200, 1 if quick else 2, tmp, args.baseline)
         if "memory" not in skip:
             long_steps = args.long_steps or (1000 if quick else 5000)
             print(f"memory (mp4 of {long_steps} steps)...", file=sys.stderr)
