@@ -8,7 +8,9 @@ The rendering API never imports torch::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -22,19 +24,13 @@ if TYPE_CHECKING:
     from .writers import WriterOptions
 
 _LAZY = {
-    "Renderer": "api",
-    "RenderResult": "api",
-    "render_batch": "batch",
-    "NCAError": "errors",
-    "open_model": "runtime",
-    "WriterOptions": "writers",
+    "Renderer": ".api",
+    "RenderResult": ".api",
+    "render_batch": ".batch",
+    "NCAError": ".errors",
+    "open_model": ".runtime",
+    "WriterOptions": ".writers",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the public names lazily so ``ncarender --help`` stays fast."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'ncarender' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -3,90 +3,62 @@
 >>> from ncarender import Renderer
 >>> Renderer().render("snowflake.gif", seed=0, steps=200)  # doctest: +SKIP
 
-No torch: the model is an ONNX step run by onnxruntime (see :mod:`ncarender.runtime`).
+No torch: the model is an ONNX step run by onnxruntime (see :mod:`ncarender.runtime`). A render is described
+once, by a :class:`~ncarender.spec.RenderSpec`; the keyword methods build one.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from .errors import NCAError
 from .render import Background, parse_background, to_rgba8
 from .runtime import NCASession, open_model
-from .spec import Damage, RenderSpec
-from .writers import WriterOptions, write_output
+from .spec import DEFAULT_STEPS, Damage, RenderSpec, frame_steps, parse_size
+from .writers.formats import OutputSpec, format_from_path
+from .writers.options import WriterOptions
+from .writers.output import write_output
 
-__all__ = ["EXTENSIONS", "STREAMING_FORMATS", "RenderResult", "Renderer", "frame_steps", "parse_size"]
+__all__ = ["RenderResult", "Renderer", "format_from_path", "frame_steps", "parse_size"]
 
-#: The file extension each format writes (``frames`` writes a folder).
-EXTENSIONS = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "frames": ""}
-#: Formats whose writer works on each frame as it comes, so it runs on its own thread beside the rollout
-#: (GIF marks each frame's colours there, see ncarender.writers).
-STREAMING_FORMATS = ("gif", "mp4", "frames")
-
+#: The Python API's background, whatever the format (the command line's are each format's: the table of formats).
+DEFAULT_BACKGROUND = "white"
 #: Progress callback: ``(steps_done, steps_total)``.
 Progress = Callable[[int, int], None]
 
 
-def frame_steps(steps: int, every: int) -> list[int]:
-    """The steps at which frames are taken: 0, every ``every`` steps, and the last step."""
-    out = list(range(0, steps + 1, every))
-    if out[-1] != steps:
-        out.append(steps)
-    return out
-
-
-def parse_size(text: str | int | None) -> tuple[int, int] | None:
-    """``72`` or ``96x128`` (H x W) -> ``(H, W)``; None stays None."""
-    if text is None:
-        return None
-    if isinstance(text, int):
-        h = w = text
-    else:
-        parts = text.lower().split("x")
-        try:
-            if len(parts) == 1:
-                h = w = int(parts[0])
-            elif len(parts) == 2:
-                h, w = int(parts[0]), int(parts[1])
-            else:
-                raise ValueError
-        except ValueError:
-            raise NCAError(f"--size {text!r}: expected N or HxW, such as 72 or 96x128") from None
-    if h < 3 or w < 3:
-        raise NCAError(f"--size {text!r}: the grid must be at least 3x3")
-    return (h, w)
-
-
 @dataclass
 class RenderResult:
-    """What :meth:`Renderer.render` wrote: the writer's summary plus timings in seconds."""
+    """What :meth:`Renderer.render` wrote: the writer's summary, the device it ran on, timings in seconds."""
 
     path: Path
     format: str
     seed: int
     steps: int
     summary: dict[str, object]
-    provider: str
+    device: str
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict (the CLI's ``--json`` output)."""
+        """A JSON-ready dict (the CLI's ``--json`` output; the device under the key ``provider``)."""
         out = dict(self.summary)
         out.update(
             path=str(self.path),
             format=self.format,
             seed=self.seed,
             steps=self.steps,
-            provider=self.provider,
+            provider=self.device,
             seconds={k: round(v, 4) for k, v in self.timings.items()},
         )
         return out
+
+
+def _background(background: Background | str) -> Background:
+    return parse_background(background) if isinstance(background, str) else background
 
 
 class Renderer:
@@ -101,8 +73,8 @@ class Renderer:
         self.open_seconds = time.perf_counter() - t0
 
     @property
-    def provider(self) -> str:
-        """``cpu`` or ``cuda``: what onnxruntime actually runs."""
+    def device(self) -> str:
+        """``cpu`` or ``cuda``: where onnxruntime actually runs."""
         return self.session.device
 
     @property
@@ -110,14 +82,23 @@ class Renderer:
         """The grid the model was trained on ``(H, W)``."""
         return self.session.info.grid
 
+    @property
+    def model_path(self) -> Path:
+        """The ONNX model file."""
+        return self.session.path
+
+    def check_fits(self, n: int, grid: tuple[int, int]) -> None:
+        """Refuse, before anything is allocated, a rollout of ``n`` seeds on ``grid`` that would not fit in memory."""
+        self.session.check_grid(n, *grid)
+
     def frames(
         self,
         seeds: Sequence[int],
         *,
-        steps: int = 200,
+        steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
         timings: dict[str, float] | None = None,
         failed: dict[int, int] | None = None,
@@ -131,29 +112,23 @@ class Renderer:
         when ``failed`` is given, is recorded there as ``failed[index] = step``
         while the others go on (see :meth:`NCASession.states`).
         """
-        bg = parse_background(background) if isinstance(background, str) else background
-        for step, (rgba,) in self.composites(
-            seeds, [bg], steps=steps, size=size, every=every, damage=damage, timings=timings, failed=failed
-        ):
+        spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=every, size=size, damage=tuple(damage))
+        for step, (rgba,) in self.composites(spec, [_background(background)], timings=timings, failed=failed):
             yield step, rgba
 
     def composites(
         self,
-        seeds: Sequence[int],
+        spec: RenderSpec,
         backgrounds: Sequence[Background],
         *,
-        steps: int = 200,
-        size: tuple[int, int] | None = None,
-        every: int = 1,
-        damage: Sequence[Damage] = (),
         timings: dict[str, float] | None = None,
         failed: dict[int, int] | None = None,
     ) -> Iterator[tuple[int, list[np.ndarray]]]:
-        """:meth:`frames` over several backgrounds from one rollout: ``(step, [uint8 (N, H, W, 4) per background])``."""
+        """The frames of ``spec`` over several backgrounds from one rollout: ``(step, [uint8 (N, H, W, 4) per
+        background])`` (see :meth:`frames`)."""
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
-        spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=every, size=size, damage=tuple(damage))
         it = self.session.states(spec, failed=failed)
         while True:
             t0 = time.perf_counter()
@@ -172,21 +147,19 @@ class Renderer:
         self,
         seeds: Sequence[int],
         *,
-        steps: int = 200,
+        steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
     ) -> np.ndarray:
-        """All frames at once: uint8 ``(F, N, H, W, 4)`` (F = len(frame_steps(steps, every)))."""
-        return np.stack(
-            [
-                f
-                for _, f in self.frames(
-                    seeds, steps=steps, size=size, every=every, background=background, damage=damage
-                )
-            ]
-        )
+        """All frames at once: uint8 ``(F, N, H, W, 4)`` (F = len(frame_steps(steps, every))).
+
+        The rendered frames; :meth:`NCASession.states <ncarender.runtime.NCASession.states>` yields the float
+        states of the same rollout.
+        """
+        frames = self.frames(seeds, steps=steps, size=size, every=every, background=background, damage=damage)
+        return np.stack([f for _, f in frames])
 
     def render(
         self,
@@ -194,68 +167,68 @@ class Renderer:
         *,
         fmt: str | None = None,
         seed: int = 0,
-        steps: int = 200,
+        steps: int = DEFAULT_STEPS,
         size: tuple[int, int] | None = None,
         every: int = 1,
-        background: Background | str = "white",
+        background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
         options: WriterOptions | None = None,
         progress: Progress | None = None,
     ) -> RenderResult:
         """Render one seed to ``path`` as ``fmt`` (default: from the extension; a folder means ``frames``).
 
-        The file appears only when complete; an existing file is replaced only then.
+        ``options`` default to :class:`WriterOptions`' own, whatever the format (the command line uses each
+        format's defaults instead: :func:`~ncarender.writers.output_spec`); their ``transparent`` follows the
+        background. The file appears only when complete; an existing file is replaced only then.
         """
         path = Path(path)
         fmt = fmt or format_from_path(path)
+        bg = _background(background)
         options = options or WriterOptions()
-        bg = parse_background(background) if isinstance(background, str) else background
         if options.transparent != (bg is None):
-            options = _replace_transparent(options, bg is None)
-        grid = size or self.grid
-        if steps < 1:
-            raise NCAError(f"--steps must be at least 1, got {steps}")
-        if every < 1:
-            raise NCAError(f"--every must be at least 1, got {every}")
-        self.session.check_grid(1, *grid)
-        shots = frame_steps(steps, every)
+            options = replace(options, transparent=bg is None)
+        spec = RenderSpec(
+            seeds=(seed,),
+            steps=steps,
+            every=every,
+            size=size,
+            damage=tuple(damage),
+            outputs=(OutputSpec(fmt, bg, options),),
+        )
+        return self.write(path, spec, progress=progress)
+
+    def write(self, path: str | Path, spec: RenderSpec, *, progress: Progress | None = None) -> RenderResult:
+        """Render ``spec`` (one seed, one output) to ``path``; what :meth:`render` and the command line call.
+
+        The output is opened first, so a bad path or option, or an output too large, fails before the rollout.
+        """
+        path, output = Path(path), spec.output
+        grid = spec.grid(self.grid)
+        self.check_fits(1, grid)
         timings: dict[str, float] = {"startup": self.open_seconds}
 
         def frames() -> Iterator[np.ndarray]:
-            for step, rgba in self.frames(
-                [seed], steps=steps, size=grid, every=every, background=bg, damage=damage, timings=timings
-            ):
+            for step, (rgba,) in self.composites(spec, [output.background], timings=timings):
                 yield rgba[0]
                 if progress is not None:
-                    progress(step, steps)
+                    progress(step, spec.steps)
 
         summary = write_output(
-            fmt,
+            output.format,
             path,
             frames(),
-            n_frames=len(shots),
+            n_frames=spec.n_frames,
             grid=grid,
-            options=options,
-            threaded=fmt in STREAMING_FORMATS,
+            options=output.options,
+            threaded=output.record.streams,
             timings=timings,
         )
         return RenderResult(
-            path=path, format=fmt, seed=seed, steps=steps, summary=summary, provider=self.provider, timings=timings
+            path=path,
+            format=output.format,
+            seed=spec.seed,
+            steps=spec.steps,
+            summary=summary,
+            device=self.device,
+            timings=timings,
         )
-
-
-def _replace_transparent(options: WriterOptions, transparent: bool) -> WriterOptions:
-    from dataclasses import replace
-
-    return replace(options, transparent=transparent)
-
-
-def format_from_path(path: Path) -> str:
-    """Guess the format from ``path``: .gif, .mp4, .png (sheet) or no suffix (frames folder)."""
-    suffix = path.suffix.lower()
-    for fmt, ext in EXTENSIONS.items():
-        if ext and suffix == ext:
-            return fmt
-    if not suffix:
-        return "frames"
-    raise NCAError(f"cannot tell the format of {str(path)!r}; use .gif, .mp4, .png or a folder")

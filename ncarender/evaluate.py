@@ -21,7 +21,8 @@ __all__ = ["BAR", "EvalReport", "evaluate", "format_report"]
 
 #: The quality bar of the shipped model: MSE at step 200, at step 1000, and 100 steps after damage.
 BAR = {"mse_200": 1.0e-3, "mse_1000": 1.5e-3, "regen": 5.0e-3}
-DEFAULT_STEPS = (100, 200, 500, 1000)
+#: The steps ``ncarender eval`` measures at by default.
+DEFAULT_EVAL_STEPS = (100, 200, 500, 1000)
 #: The regeneration test: after 100 steps erase a disc of radius 0.3 centred off-centre, grow 100 more.
 REGEN_DAMAGE = Damage(step=100, x=0.3, y=-0.2, r=0.3)
 REGEN_STEPS = 200
@@ -81,7 +82,7 @@ def evaluate(
     *,
     target: np.ndarray | None = None,
     seeds: Sequence[int] = tuple(range(16)),
-    steps: Sequence[int] = DEFAULT_STEPS,
+    steps: Sequence[int] = DEFAULT_EVAL_STEPS,
     regen: bool = True,
     provider: str = "auto",
 ) -> EvalReport:

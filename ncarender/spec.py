@@ -11,10 +11,14 @@ import math
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import NCAError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .writers.formats import OutputSpec
 
 __all__ = ["DEFAULT_STEPS", "Damage", "RenderSpec", "frame_steps", "parse_damage", "parse_size"]
 
@@ -25,6 +29,11 @@ DEFAULT_STEPS = 200
 def is_whole(value: object) -> bool:
     """An integer (Python or NumPy), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    """A finite real number (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,8 @@ class Damage:
 
     def keep_mask(self, height: int, width: int) -> np.ndarray:
         """Float32 ``(H, W)``: 0 inside the disc, 1 elsewhere."""
+        import numpy as np  # here: the spec itself is plain data, imported by the command line before numpy
+
         ys = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
         xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
         return (((xs - self.x) ** 2 + (ys - self.y) ** 2) > self.r**2).astype(np.float32)
@@ -88,8 +99,9 @@ def frame_steps(steps: int, every: int) -> list[int]:
 
 @dataclass(frozen=True)
 class RenderSpec:
-    """What to roll out: ``seeds`` (each its own sample of the batch), ``steps``, a frame every ``every`` steps, the
-    grid ``size`` ``(H, W)`` (None: the model's), and the ``damage`` erased on the way.
+    """What to render: ``seeds`` (each its own sample of the batch), ``steps``, a frame every ``every`` steps, the
+    grid ``size`` ``(H, W)`` (None: the model's), the ``damage`` erased on the way, and the ``outputs`` to write
+    (each a format, its background and writer options; none for a bare rollout).
 
     Invalid values raise :class:`NCAError` on construction, with the command line's wording; sequences become
     tuples and NumPy integers plain ints, so a spec compares, hashes and pickles as plain data. An empty ``seeds``
@@ -101,6 +113,7 @@ class RenderSpec:
     every: int = 1
     size: tuple[int, int] | None = None
     damage: tuple[Damage, ...] = field(default=())
+    outputs: tuple[OutputSpec, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not is_whole(self.steps) or self.steps < 1:
@@ -126,6 +139,15 @@ class RenderSpec:
         if not all(isinstance(d, Damage) for d in damage):
             raise NCAError("damage must be Damage(step, x, y, r) values (see parse_damage)")
         object.__setattr__(self, "damage", damage)
+        outputs = tuple(self.outputs)
+        if outputs:
+            from .writers.formats import OutputSpec
+
+            if not all(isinstance(o, OutputSpec) for o in outputs):
+                raise NCAError("outputs must be OutputSpec values (see ncarender.writers.output_spec)")
+            if len({o.format for o in outputs}) != len(outputs):
+                raise NCAError("give each output format once")
+        object.__setattr__(self, "outputs", outputs)
 
     @property
     def seed(self) -> int:
@@ -133,6 +155,13 @@ class RenderSpec:
         if len(self.seeds) != 1:
             raise ValueError(f"a single render has one seed, this spec has {len(self.seeds)}")
         return self.seeds[0]
+
+    @property
+    def output(self) -> OutputSpec:
+        """The one output of a single render."""
+        if len(self.outputs) != 1:
+            raise ValueError(f"a single render has one output, this spec has {len(self.outputs)}")
+        return self.outputs[0]
 
     @property
     def frame_steps(self) -> list[int]:
@@ -151,3 +180,7 @@ class RenderSpec:
     def with_seeds(self, seeds: Iterable[int]) -> RenderSpec:
         """The same render for other seeds (a chunk of a batch)."""
         return replace(self, seeds=tuple(seeds))
+
+    def with_outputs(self, *outputs: OutputSpec) -> RenderSpec:
+        """The same render written to other outputs."""
+        return replace(self, outputs=outputs)

@@ -19,7 +19,6 @@ from onnx import TensorProto, helper
 from PIL import Image
 from typer.testing import CliRunner
 
-from ncarender import batch as batch_module
 from ncarender.api import Renderer
 from ncarender.batch import (
     MANIFEST_NAME,
@@ -30,6 +29,8 @@ from ncarender.batch import (
     render_batch,
     shard_seeds,
 )
+from ncarender.batch import encoders as encoders_module
+from ncarender.batch import manifest as manifest_module
 from ncarender.cli import app
 from ncarender.errors import NCAError
 from ncarender.spec import RenderSpec
@@ -373,7 +374,7 @@ def test_rollout_reports_failed_samples_and_keeps_the_others(blowup: tuple[Path,
 def test_disk_full_part_way_stops_with_the_finished_outputs_recorded(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = batch_module.write_output
+    real = encoders_module.write_output
     calls = []
 
     def write_until_full(*args: object, **kwargs: object) -> dict[str, object]:
@@ -382,7 +383,7 @@ def test_disk_full_part_way_stops_with_the_finished_outputs_recorded(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(batch_module, "write_output", write_until_full)
+    monkeypatch.setattr(encoders_module, "write_output", write_until_full)
     out = tmp_path / "out"
     code, stdout, err = run("batch", out, "--seeds", "0-5", "--model", tiny_onnx, "--batch-size", "1", *SMALL)
     assert_error(code, stdout, err, "No space left on device")
@@ -396,7 +397,7 @@ def test_disk_full_part_way_stops_with_the_finished_outputs_recorded(
 def test_a_manifest_write_that_fails_is_rolled_back(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = batch_module._write_all
+    real = manifest_module._write_all
     calls = []
 
     def half_then_full(fd: int, data: bytes) -> None:
@@ -406,7 +407,7 @@ def test_a_manifest_write_that_fails_is_rolled_back(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(fd, data)
 
-    monkeypatch.setattr(batch_module, "_write_all", half_then_full)
+    monkeypatch.setattr(manifest_module, "_write_all", half_then_full)
     out = tmp_path / "out"
     code, stdout, err = run("batch", out, "--seeds", "0-3", "--model", tiny_onnx, "--batch-size", "1", *SMALL)
     assert_error(code, stdout, err, "cannot write the manifest")

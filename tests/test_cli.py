@@ -176,6 +176,34 @@ def test_bad_render_input(tiny_onnx: Path, tmp_path: Path, setup: str, extra: li
 
 
 @pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["gif", "{tmp}/x.gif", "--scale", "100000"], "GIF stores at most 65,535 pixels a side"),
+        (["mp4", "{tmp}/x.mp4", "--scale", "2000"], "MP4 stores at most 16,384 pixels a side"),
+        (["gif", "{tmp}/x.gif", "--steps", "3000000", "--size", "512"], "GiB; only"),
+        (["sheet", "{tmp}/x.png", "--scale", "5000", "--frames", "64"], "GiB; only"),
+        (["frames", "{tmp}/x", "--scale", "100000"], "GiB; only"),
+        (["sheet", "{tmp}/x.png", "--seeds", "0-3", "--scale", "100000"], "GiB; only"),
+        (["batch", "{tmp}/b", "--seeds", "0-3", "--scale", "100000", "--jobs", "1"], "GIF stores at most"),
+    ],
+)
+def test_outputs_too_large_are_refused_before_the_rollout(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str
+) -> None:
+    """A picture the format cannot store, or buffers larger than the free memory: one line, exit 1, no rollout."""
+    from ncarender.runtime import session
+
+    def no_rollout(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the rollout started")
+
+    monkeypatch.setattr(session, "roll_out", no_rollout)
+    code, stdout, err = run(*[a.format(tmp=tmp_path) for a in args], "--model", str(tiny_onnx))
+    assert_error(code, stdout, err, fragment)
+    assert [p.name for p in tmp_path.iterdir() if p.name != "b"] == []
+    assert not any((tmp_path / "b").glob("seed-*"))
+
+
+@pytest.mark.parametrize(
     ("command", "name", "fragment"),
     [
         ("gif", "missing/o.gif", "does not exist"),

@@ -439,3 +439,41 @@ def test_opaque_gif_stores_only_the_changed_rectangle(tmp_path: Path) -> None:
     assert durations == [100, 100, 100]
     for image, frame in zip(images, frames, strict=True):
         assert np.array_equal(np.asarray(image.convert("RGB")), upscale(frame, 2)[..., :3])
+
+
+# --------------------------------------------------------------------------- the table of formats
+
+
+def test_every_format_in_the_table_has_its_writer() -> None:
+    from ncarender.writers.formats import FORMATS, TABLE, format_from_path, output_name
+
+    for record in TABLE:
+        assert record.writer_class().format == record.name
+    assert FORMATS == ("gif", "mp4", "sheet", "frames")
+    assert [format_from_path(Path(f"x{f.suffix}")) for f in TABLE if f.name in FORMATS] == list(FORMATS)
+    assert [output_name(42, f) for f in FORMATS] == [
+        "seed-0042.gif",
+        "seed-0042.mp4",
+        "seed-0042.png",
+        "seed-0042-frames",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "grid", "scale", "fragment"),
+    [
+        ("gif", (1, 65_536), 1, "GIF stores at most 65,535 pixels a side"),
+        ("gif", (2, 21_846), 3, "GIF stores at most 65,535 pixels a side"),
+        ("mp4", (2, 16_385), 1, "MP4 stores at most 16,384 pixels a side"),  # padded to 16,386
+        ("sheet", (4, 4), 2**20, "GiB; only"),
+        ("frames", (4, 4), 2**20, "GiB; only"),
+        ("gallery", (4, 4), 1, "unknown output format 'gallery'"),  # tiles, not one seed's frames
+    ],
+)
+def test_outputs_the_format_cannot_hold_are_refused_on_open(
+    tmp_path: Path, fmt: str, grid: tuple[int, int], scale: int, fragment: str
+) -> None:
+    suffix = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "gallery": ".png"}.get(fmt, "")
+    with pytest.raises(NCAError, match=fragment):
+        open_writer(fmt, tmp_path / f"o{suffix}", n_frames=3, grid=grid, options=WriterOptions(scale=scale))
+    assert list(tmp_path.iterdir()) == []

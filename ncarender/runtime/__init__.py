@@ -4,6 +4,7 @@
   check, the metadata, :meth:`NCASession.states` (a :class:`~ncarender.spec.RenderSpec` -> float states).
 * :mod:`~ncarender.runtime.providers`: which execution providers, with which options; loud fallbacks.
 * :mod:`~ncarender.runtime.rollout`: the loop over bound buffers, CUDA graphs, damage, non-finite states.
+* :mod:`~ncarender.runtime.window`: the live region: the window a step can change, buckets, device helpers.
 * :mod:`~ncarender.runtime.masks`: the seeded update masks, drawn in blocks.
 * :mod:`~ncarender.runtime.resources`: usable cores, free memory, a rollout's memory (no onnxruntime).
 
@@ -13,7 +14,9 @@ encoder processes and the writers can use the resource checks.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 __all__ = [
     "ALLOW_SPINNING",
@@ -40,27 +43,21 @@ if TYPE_CHECKING:
     from .session import NCASession, default_model_path, open_model
 
 _LAZY = {
-    "ALLOW_SPINNING": "providers",
-    "BYTES_PER_CELL": "resources",
-    "CUDA_PROVIDER_OPTIONS": "providers",
-    "PROVIDERS": "providers",
-    "MaskStream": "masks",
-    "NCASession": "session",
-    "NonFiniteStateError": "rollout",
-    "available_memory": "resources",
-    "available_providers": "providers",
-    "default_model_path": "session",
-    "initial_states": "rollout",
-    "open_model": "session",
-    "rollout_bytes": "resources",
-    "usable_cores": "resources",
+    "ALLOW_SPINNING": ".providers",
+    "BYTES_PER_CELL": ".resources",
+    "CUDA_PROVIDER_OPTIONS": ".providers",
+    "PROVIDERS": ".providers",
+    "MaskStream": ".masks",
+    "NCASession": ".session",
+    "NonFiniteStateError": ".rollout",
+    "available_memory": ".resources",
+    "available_providers": ".providers",
+    "default_model_path": ".session",
+    "initial_states": ".rollout",
+    "open_model": ".session",
+    "rollout_bytes": ".resources",
+    "usable_cores": ".resources",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the public names on first use (see the module docstring)."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'ncarender.runtime' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

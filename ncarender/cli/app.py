@@ -1,0 +1,105 @@
+"""The typer app, its one error boundary, and how commands speak (messages on stderr, results on stdout).
+
+Every command is registered with :func:`command`, which runs it inside :func:`error_boundary`: an
+:class:`NCAError` becomes ``Error: ...`` on stderr and exit 1, Ctrl-C exit 130 (``NCARENDER_DEBUG=1`` shows the
+traceback instead). Nothing here imports numpy, onnxruntime or torch: ``ncarender --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
+
+import typer
+
+from .. import __version__
+from ..errors import NCAError
+
+__all__ = ["Interrupted", "app", "command", "emit_json", "error_boundary", "main", "say"]
+
+app = typer.Typer(
+    name="ncarender",
+    help="Grow snowflakes with a Neural Cellular Automaton and render them as GIF, MP4, sprite sheets or PNG frames.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+class Interrupted(Exception):
+    """Ctrl-C, with a message saying what was kept (exit 130)."""
+
+
+def _exit(message: str, code: int) -> SystemExit:
+    """Say ``Error: message`` on stderr; the exit to raise, with ``code``."""
+    typer.echo(f"Error: {message}", err=True)
+    return SystemExit(code)
+
+
+@contextlib.contextmanager
+def error_boundary() -> Iterator[None]:
+    """The one place errors leave ncarender: :class:`NCAError` -> ``Error: ...`` and exit 1; Ctrl-C -> exit 130."""
+    try:
+        yield
+    except NCAError as exc:
+        if os.environ.get("NCARENDER_DEBUG"):
+            raise
+        raise _exit(str(exc), 1) from None
+    except Interrupted as exc:
+        raise _exit(str(exc), 130) from None
+    except KeyboardInterrupt:
+        raise _exit("interrupted", 130) from None
+
+
+def command(name: str | None = None) -> Callable[[_F], _F]:
+    """Register a command on :data:`app`, run inside :func:`error_boundary`."""
+
+    def register(func: _F) -> _F:
+        @functools.wraps(func)
+        def guarded(*args: object, **kwargs: object) -> None:
+            with error_boundary():
+                func(*args, **kwargs)
+
+        app.command(name)(guarded)
+        return func
+
+    return register
+
+
+def say(message: str, quiet: bool = False) -> None:
+    """A message on stderr, unless ``quiet``."""
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def emit_json(obj: object) -> None:
+    """One JSON object on stdout."""
+    typer.echo(json.dumps(obj, sort_keys=True))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"ncarender {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Grow snowflakes with a Neural Cellular Automaton and render them."""
+
+
+def main() -> None:
+    """Entry point of the console script; ``NCARENDER_DEBUG=1`` shows tracebacks."""
+    with error_boundary():
+        app()

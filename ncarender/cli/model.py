@@ -1,0 +1,239 @@
+"""The model commands: ``train`` and ``export`` (torch, the ``[train]`` extra), ``eval`` and ``info``.
+
+torch is imported only inside ``train`` and ``export``, so that ``--help`` and every render command start fast and
+work without the ``[train]`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import NCAError
+from .app import command, emit_json, say
+from .options import JsonOpt, ProviderOpt, QuietOpt
+from .progress import ProgressBar
+
+
+@contextlib.contextmanager
+def _needs_torch(what: str) -> Iterator[None]:
+    """Turn a missing torch (the ``[train]`` extra) into one line."""
+    try:
+        yield
+    except ImportError as exc:
+        raise NCAError(f"{what} needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
+
+
+class _TrainProgress:
+    """The training bar on a terminal (with the loss), else a log line every 10 iterations, on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = ProgressBar("training", quiet=quiet, fields={"loss": "loss {task.fields[loss]}"}, transient=False)
+        self.t0 = time.perf_counter()
+
+    def __call__(self, iteration: int, total: int, loss: float) -> None:
+        if self.bar.enabled:
+            self.bar.update(iteration, total, loss=f"{loss:.5f}")
+        elif not self.quiet and (iteration % 10 == 0 or iteration == total):
+            elapsed = time.perf_counter() - self.t0
+            typer.echo(f"iteration {iteration}/{total}  loss {loss:.5f}  {elapsed:.0f} s", err=True)
+
+    def __enter__(self) -> _TrainProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+@command()
+def train(
+    target: Annotated[
+        str, typer.Argument(help="Target image path (PNG, WebP, JPEG...) or a built-in name: snowflake.")
+    ] = "snowflake",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.pt).")] = Path("model.pt"),
+    mode: Annotated[
+        str, typer.Option(help="grow (fresh seed each time), persist (sample pool) or regenerate (pool + damage).")
+    ] = "regenerate",
+    iterations: Annotated[int, typer.Option(help="Total training iterations.")] = 4000,
+    batch_size: Annotated[int, typer.Option(help="Samples per iteration.")] = 8,
+    pool_size: Annotated[int, typer.Option(help="Sample pool size (persist, regenerate).")] = 1024,
+    steps_min: Annotated[int, typer.Option(help="Fewest NCA steps per rollout.")] = 64,
+    steps_max: Annotated[int, typer.Option(help="Most NCA steps per rollout.")] = 96,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-3,
+    lr_decay_at: Annotated[int, typer.Option(help="Iteration at which the learning rate drops x0.1.")] = 2000,
+    size: Annotated[int, typer.Option(help="Target size in cells (longer side).")] = 40,
+    pad: Annotated[int, typer.Option(help="Empty cells around the target on each side.")] = 16,
+    channels: Annotated[int, typer.Option(help="State channels (4 RGBA + hidden).")] = 16,
+    hidden: Annotated[int, typer.Option(help="Width of the update network's hidden layer.")] = 128,
+    fire_rate: Annotated[float, typer.Option(help="Probability that a cell updates in a step.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
+    resume: Annotated[bool, typer.Option(help="Continue the run saved at --output.")] = False,
+    preview: Annotated[
+        Path | None, typer.Option(help="Also write a PNG of a final-state rollout from the seed.")
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
+    params = locals()
+    with _needs_torch("training"):
+        from ..train.loop import TrainConfig
+        from ..train.loop import train as run_training
+        from ..train.model import NCAConfig
+        from ..train.targets import load_target
+    # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
+    cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
+    cfg.validate()
+    if not 0.0 < fire_rate <= 1.0:
+        raise NCAError(f"--fire-rate must be in (0, 1], got {fire_rate}")
+    if output.suffix != ".pt":
+        raise NCAError(f"checkpoint path {str(output)!r} should end in .pt")
+    if resume and not output.exists():
+        raise NCAError(f"--resume: no checkpoint at {str(output)!r} to continue")
+    if not resume and output.exists():
+        say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
+    tgt = None if resume else load_target(target, size=size, pad=pad)
+    from ..atomic import check_writable_dir
+
+    check_writable_dir(output.parent if str(output.parent) else Path("."))
+    import numpy as np
+
+    with _TrainProgress(quiet) as progress:
+        result = run_training(
+            tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
+            output,
+            config=cfg,
+            model_config=NCAConfig(channels=channels, hidden=hidden, fire_rate=fire_rate),
+            target_name=target if tgt is not None else "",
+            device=device,
+            resume=resume,
+            progress=progress,
+        )
+    if preview is not None:
+        from ..train.export import write_preview
+
+        write_preview(output, preview)
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "iterations": result.iterations,
+        "final_loss": result.final_loss,
+        "seconds": round(result.seconds, 3),
+        "interrupted": result.interrupted,
+    }
+    if result.interrupted:
+        say(f"interrupted: checkpoint at iteration {result.iterations} written to {output}", quiet=False)
+    else:
+        say(f"wrote {output} ({result.iterations} iterations, loss {result.final_loss:.5f})", quiet)
+    if json_out:
+        emit_json(summary)
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+@command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by `ncarender train` (.pt).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="ONNX file to write (default: beside the checkpoint).")
+    ] = None,
+    parity_steps: Annotated[int, typer.Option(help="Steps of the torch/onnxruntime parity rollout.")] = 128,
+    half: Annotated[
+        bool,
+        typer.Option(
+            "--half",
+            help="Compute perception and the update network in float16 (inputs and outputs stay float32): "
+            "faster on a GPU, not on a CPU. Default output NAME.fp16.onnx; check it with `ncarender eval`.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export one NCA step to ONNX (the renderers' contract) and check it against torch (needs torch)."""
+    with _needs_torch("export"):
+        from ..train.export import export_checkpoint
+    result = export_checkpoint(checkpoint, output, steps=parity_steps, half=half)
+    say(
+        f"wrote {result.path} (opset {result.opset}, {result.precision}); parity over {result.steps} steps: "
+        f"{result.metric} {result.max_abs_diff:.3g} (tolerance {result.tolerance:g})",
+        quiet,
+    )
+    if json_out:
+        emit_json(
+            {
+                "path": str(result.path),
+                "opset": result.opset,
+                "parity_steps": result.steps,
+                "precision": result.precision,
+                "parity_metric": result.metric,
+                "max_abs_diff": result.max_abs_diff,
+                "tolerance": result.tolerance,
+            }
+        )
+
+
+@command("eval")
+def eval_(
+    model: Annotated[Path | None, typer.Argument(help="Step model (.onnx). Default: the shipped snowflake.")] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target image or built-in name (default: the image stored in the model).")
+    ] = None,
+    target_size: Annotated[int, typer.Option(help="Size in cells of --target (it is centred on the grid).")] = 40,
+    num_seeds: Annotated[int, typer.Option("--num-seeds", "-k", help="Seeds to grow (0..K-1).")] = 16,
+    steps: Annotated[str, typer.Option("--steps", help="Comma-separated steps to measure at.")] = "100,200,500,1000",
+    regen: Annotated[bool, typer.Option("--regen/--no-regen", help="Also measure regeneration after damage.")] = True,
+    check: Annotated[bool, typer.Option("--check", help="Exit 2 if the model misses the quality bar.")] = False,
+    provider: ProviderOpt = "auto",
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure how close MODEL grows to its target (MSE of RGBA), whether it stays finite, and regeneration."""
+    from ..evaluate import evaluate, format_report
+
+    try:
+        step_list = [int(s) for s in steps.split(",") if s.strip()]
+    except ValueError:
+        raise NCAError(f"--steps {steps!r}: expected comma-separated integers such as 100,200") from None
+    if num_seeds < 1:
+        raise NCAError(f"--num-seeds must be at least 1, got {num_seeds}")
+    tgt = None
+    if target is not None:
+        from ..runtime import open_model
+        from ..train.targets import load_target
+
+        session = open_model(model, provider=provider, quiet=True)
+        grid = min(session.info.grid)
+        if target_size > grid:
+            raise NCAError(f"--target-size {target_size} does not fit the model's {grid}-cell grid")
+        tgt = load_target(target, size=target_size, pad=(grid - target_size) // 2)
+        report = evaluate(session, target=tgt, seeds=range(num_seeds), steps=step_list, regen=regen)
+    else:
+        report = evaluate(model, seeds=range(num_seeds), steps=step_list, regen=regen, provider=provider)
+    typer.echo(format_report(report), err=True)
+    if json_out:
+        emit_json(report.to_json())
+    if check and not report.passed:
+        raise typer.Exit(2)
+
+
+@command()
+def info(
+    model: Annotated[Path, typer.Argument(help="A .onnx step model or a .pt checkpoint.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a model's metadata, shapes, parameter count and the available providers."""
+    from ..info import describe, format_info
+
+    data = describe(model)
+    if json_out:
+        emit_json(data)
+    else:
+        typer.echo(format_info(data))

@@ -1,0 +1,167 @@
+"""Options shared by the commands, defined once (``Annotated`` aliases, defaults from the table of formats), and
+:class:`RenderArgs`: a render command's options, turned into one :class:`~ncarender.spec.RenderSpec`.
+
+Plain data at import: the table of formats and the seed limits, no numpy (``ncarender --help`` reads this).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..batch.seeds import MAX_SEEDS
+from ..spec import RenderSpec, parse_damage, parse_size
+from ..writers.formats import FORMATS, TABLE, either, get_format, output_spec
+from ..writers.options import WriterOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..writers.formats import OutputSpec
+
+GIF, MP4, SHEET, FRAMES = (get_format(name) for name in ("gif", "mp4", "sheet", "frames"))
+#: The writer options' own defaults (fps, loop, crf) where no format's record sets one.
+WRITER = WriterOptions()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages or progress on stderr.")]
+
+# ---- options of every render command -----------------------------------------------------------------------
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Step model (.onnx). Default: the shipped snowflake.")
+]
+StepsOpt = Annotated[int, typer.Option("--steps", "-n", help="NCA steps to run.")]
+SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed of the update masks: same seed, same output.")]
+SizeOpt = Annotated[
+    str | None,
+    typer.Option("--size", help="Grid size in cells, N or HxW (default: the size the model was trained on)."),
+]
+ScaleOpt = Annotated[int, typer.Option("--scale", help="Pixels per cell (nearest neighbour).")]
+FpsOpt = Annotated[float, typer.Option("--fps", help="Frames per second.")]
+EveryOpt = Annotated[int, typer.Option("--every", help="Keep a frame every N steps (plus the first and last).")]
+BackgroundOpt = Annotated[
+    str, typer.Option("--background", "-b", help="white, black, another name, #rrggbb, or transparent.")
+]
+ProviderOpt = Annotated[str, typer.Option("--provider", help="onnxruntime provider: auto, cpu or cuda.")]
+DamageOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--damage",
+        help="Erase a disc to show regeneration: STEP:X,Y,R in grid units -1..1, e.g. 100:0.2,0,0.3. Repeatable.",
+    ),
+]
+HoldOpt = Annotated[float, typer.Option("--hold", help="Seconds to hold the last frame.")]
+LoopOpt = Annotated[bool, typer.Option("--loop/--no-loop", help="Loop forever, or play once.")]
+CrfOpt = Annotated[int, typer.Option("--crf", help="x264 quality, 0 (lossless) to 51; 18 looks lossless.")]
+ColumnsOpt = Annotated[int | None, typer.Option("--columns", help="Columns of the grid (default: square).")]
+SheetFramesOpt = Annotated[
+    int | None, typer.Option("--frames", help="Frames on the sheet, evenly spaced (default: all, at most 64).")
+]
+BatchSizeOpt = Annotated[
+    int | None, typer.Option("--batch-size", help="Seeds per rollout (default: from the grid size and free memory).")
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help=f"Allow a seed spec beyond the usual maximum ({MAX_SEEDS} seeds).")
+]
+
+
+# ---- the batch's format options: each format keeps its command's default -------------------------------------
+def _with(option: str) -> list[str]:
+    """The formats whose commands have ``option`` (a :class:`WriterOptions` field)."""
+    return [f.name for f in TABLE if f.name in FORMATS and option in f.options]
+
+
+def _defaults(attr: str) -> list[tuple[object, list[str]]]:
+    """``(value, formats)`` of a per-format default, in table order."""
+    groups: dict[object, list[str]] = {}
+    for name in FORMATS:
+        groups.setdefault(getattr(get_format(name), attr), []).append(name)
+    return list(groups.items())
+
+
+_SCALES = _defaults("scale")
+_BACKGROUNDS = _defaults("background")
+_SCALE_HELP = ", ".join([str(_SCALES[0][0]), *(f"{' and '.join(names)} {v}" for v, names in _SCALES[1:])])
+_BACKGROUND_HELP = ", ".join(f"{v} for {' and '.join(names)}" for v, names in _BACKGROUNDS)
+
+FormatsOpt = Annotated[str, typer.Option("--format", "-f", help=f"{either(list(FORMATS))}; several: gif,mp4,sheet.")]
+BatchScaleOpt = Annotated[int | None, typer.Option("--scale", help=f"Pixels per cell (default: {_SCALE_HELP}).")]
+BatchFpsOpt = Annotated[float | None, typer.Option("--fps", help=f"Frames per second (default: {WRITER.fps:g}).")]
+BatchBackgroundOpt = Annotated[
+    str | None,
+    typer.Option("--background", "-b", help=f"A name, #rrggbb or transparent (default: {_BACKGROUND_HELP})."),
+]
+BatchHoldOpt = Annotated[
+    float | None,
+    typer.Option("--hold", help=f"{', '.join(_with('hold'))}: seconds to hold the last frame (default: {GIF.hold:g})."),
+]
+BatchLoopOpt = Annotated[
+    bool, typer.Option("--loop/--no-loop", help=f"{', '.join(_with('loop'))}: loop forever, or play once.")
+]
+BatchCrfOpt = Annotated[
+    int, typer.Option("--crf", help=f"{', '.join(_with('crf'))}: x264 quality, 0 (lossless) to 51.")
+]
+BatchColumnsOpt = Annotated[
+    int | None, typer.Option("--columns", help=f"{', '.join(_with('columns'))}: columns (default: square).")
+]
+BatchSheetFramesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--frames", help=f"{', '.join(_with('sheet_frames'))}: frames on the sheet (default: all, at most 64)."
+    ),
+]
+
+
+@dataclass(frozen=True)
+class RenderArgs:
+    """A render command's options as typer parsed them, taken by name (:meth:`capture`); the format options a
+    command lacks stay None (their format's default)."""
+
+    model: Path | None
+    steps: int
+    size: str | None
+    every: int
+    background: str | None
+    provider: str
+    damage: list[str] | None
+    json_out: bool
+    quiet: bool
+    seed: int = 0
+    scale: int | None = None
+    fps: float | None = None
+    hold: float | None = None
+    loop: bool | None = None
+    crf: int | None = None
+    columns: int | None = None
+    sheet_frames: int | None = None
+
+    @classmethod
+    def capture(cls, params: dict[str, Any]) -> RenderArgs:
+        """The options among a command's parameters (its ``locals()``) that describe a render."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{name: value for name, value in params.items() if name in names})
+
+    def output(self, fmt: str) -> OutputSpec:
+        """The ``fmt`` output of these options (:func:`~ncarender.writers.output_spec`)."""
+        return output_spec(
+            fmt,
+            scale=self.scale,
+            fps=self.fps,
+            background=self.background,
+            hold=self.hold,
+            loop=self.loop,
+            crf=self.crf,
+            columns=self.columns,
+            sheet_frames=self.sheet_frames,
+        )
+
+    def spec(self, seeds: Sequence[int], formats: Sequence[str] = ()) -> RenderSpec:
+        """The render of ``seeds`` to ``formats``, validated: steps and every first, then the grid, the outputs
+        and the damage."""
+        spec = RenderSpec(seeds=tuple(seeds), steps=self.steps, every=self.every)
+        spec = replace(spec, size=parse_size(self.size))
+        outputs = tuple(self.output(fmt) for fmt in formats)
+        return replace(spec, damage=tuple(parse_damage(d) for d in self.damage or []), outputs=outputs)

@@ -1,0 +1,67 @@
+"""How frames are encoded: :class:`WriterOptions`, validated on construction. Plain data: no numpy, no Pillow."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import NCAError
+from ..spec import is_number, is_whole
+
+__all__ = ["WriterOptions", "half_up"]
+
+
+def half_up(x: float) -> int:
+    """Round to the nearest integer, halves up (unlike Python's banker's ``round``)."""
+    return math.floor(x + 0.5)
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """How frames are encoded; invalid values raise :class:`NCAError` on construction.
+
+    Attributes:
+        scale: integer nearest-neighbour upscaling, >= 1 (a cell becomes ``scale x scale`` pixels).
+        fps: frames per second, > 0. GIF rounds the delay to whole centiseconds (:func:`gif_frame_ms`).
+        loop: GIF loops forever (``loop=0``) when true, plays once when false.
+        hold: seconds to show the last frame longer (GIF: added to its delay; MP4: the last
+            frame repeated ``round(hold * fps)`` times; sheet: added to the last atlas duration).
+        transparent: frames carry real alpha. GIF maps alpha < 128 to one transparent index;
+            MP4 refuses (no alpha channel).
+        crf: x264 constant rate factor, 0 (lossless) .. 51 (worst); 18 looks near-lossless.
+        columns: sprite-sheet columns; default ``ceil(sqrt(cells))``, at most the number of cells.
+        sheet_frames: sprite sheet holds this many frames, evenly spaced, first and last included.
+        sheet_every: sprite sheet holds frames 0, k, 2k, ... (excludes ``sheet_frames``).
+    """
+
+    scale: int = 4
+    fps: float = 20.0
+    loop: bool = True
+    hold: float = 0.0
+    transparent: bool = False
+    crf: int = 18
+    columns: int | None = None
+    sheet_frames: int | None = None
+    sheet_every: int | None = None
+
+    def __post_init__(self) -> None:
+        if not is_whole(self.scale) or self.scale < 1:
+            raise NCAError(f"scale must be a whole number of at least 1, got {self.scale!r}")
+        if not is_number(self.fps) or self.fps <= 0:
+            raise NCAError(f"fps must be a number above 0, got {self.fps!r}")
+        if not is_number(self.hold) or self.hold < 0:
+            raise NCAError(f"hold must be a number of seconds of at least 0, got {self.hold!r}")
+        if not is_whole(self.crf) or not 0 <= self.crf <= 51:
+            raise NCAError(f"crf must be a whole number from 0 to 51, got {self.crf!r}")
+        for name in ("columns", "sheet_frames", "sheet_every"):
+            value = getattr(self, name)
+            if value is not None and (not is_whole(value) or value < 1):
+                raise NCAError(f"{name.replace('_', '-')} must be a whole number of at least 1, got {value!r}")
+        if self.sheet_frames is not None and self.sheet_every is not None:
+            raise NCAError("give either sheet-frames or sheet-every, not both")
+        # Plain Python numbers from here on (NumPy scalars are accepted above).
+        for name in ("scale", "crf", "columns", "sheet_frames", "sheet_every"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, int(getattr(self, name)))
+        object.__setattr__(self, "fps", float(self.fps))
+        object.__setattr__(self, "hold", float(self.hold))
