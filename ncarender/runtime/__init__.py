@@ -4,6 +4,7 @@
   check, the metadata, :meth:`NCASession.states` (a :class:`~ncarender.spec.RenderSpec` -> float states).
 * :mod:`~ncarender.runtime.providers`: which execution providers, with which options; loud fallbacks.
 * :mod:`~ncarender.runtime.rollout`: the loop over bound buffers, CUDA graphs, damage, non-finite states.
+* :mod:`~ncarender.runtime.window`: the live region: the window a step can change, buckets, device helpers.
 * :mod:`~ncarender.runtime.masks`: the seeded update masks, drawn in blocks.
 * :mod:`~ncarender.runtime.resources`: usable cores, free memory, a rollout's memory (no onnxruntime).
 

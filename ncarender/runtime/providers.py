@@ -21,6 +21,7 @@ __all__ = [
     "choose_providers",
     "provider_options",
     "session_options",
+    "shadowed_gpu_build",
 ]
 
 PROVIDERS = ("auto", "cpu", "cuda")
@@ -43,6 +44,22 @@ def available_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
+def shadowed_gpu_build() -> str:
+    """A hint when onnxruntime and onnxruntime-gpu are both installed (``pip install 'ncarender[gpu]'`` does that):
+    they share their files, and the CPU build's may have won. Empty otherwise."""
+    from importlib import metadata
+
+    try:
+        metadata.version("onnxruntime")
+        metadata.version("onnxruntime-gpu")
+    except metadata.PackageNotFoundError:
+        return ""
+    return (
+        "; onnxruntime and onnxruntime-gpu are both installed and share their files: "
+        "pip uninstall -y onnxruntime && pip install --force-reinstall --no-deps onnxruntime-gpu"
+    )
+
+
 def check_provider(provider: str) -> None:
     """Refuse a provider name other than auto, cpu or cuda."""
     if provider not in PROVIDERS:
@@ -54,7 +71,10 @@ def choose_providers(provider: str) -> list[str]:
     check_provider(provider)
     available = available_providers()
     if provider == "cuda" and _ORT_NAMES["cuda"] not in available:
-        raise NCAError(f"--provider cuda: this onnxruntime has no CUDA provider (available: {', '.join(available)})")
+        raise NCAError(
+            f"--provider cuda: this onnxruntime has no CUDA provider (available: {', '.join(available)})"
+            + shadowed_gpu_build()
+        )
     wanted = [_ORT_NAMES["cuda"], _ORT_NAMES["cpu"]] if provider != "cpu" else [_ORT_NAMES["cpu"]]
     return [p for p in wanted if p in available]
 

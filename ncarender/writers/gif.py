@@ -93,11 +93,13 @@ def _nearest_lut(seen: np.ndarray, palette: np.ndarray) -> np.ndarray:
     pal_norm = (pal * pal).sum(axis=1)
     minus_2pal = -2.0 * pal.T  # (3, K)
     lut = np.empty(1 << 24, dtype=np.uint8)
-    for start in range(0, len(colours), 2048):  # blocks of (2048, K) distances stay in cache
+    # Blocks of 256 colours: OpenBLAS runs a product this small on the calling thread; with 2048 it used its
+    # threads, and on 2 busy cores the whole table took 0.13-0.2 s instead of 6 ms (half of a GIF's encoding).
+    for start in range(0, len(colours), 256):
         # |c - p|^2 - |c|^2 = |p|^2 - 2 c.p; every term is an integer below 2**24, so float32 is exact.
-        dist = channels[start : start + 2048] @ minus_2pal
+        dist = channels[start : start + 256] @ minus_2pal
         dist += pal_norm
-        lut[colours[start : start + 2048]] = dist.argmin(axis=1)
+        lut[colours[start : start + 256]] = dist.argmin(axis=1)
     return lut
 
 
