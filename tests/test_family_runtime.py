@@ -106,3 +106,13 @@ def test_gallery_batch_and_json_say_which_flake_each_seed_grew(tiny_family_onnx:
     assert sorted((r["seed"], r["flake"]) for r in records if "flake" in r) == [(0, 1), (1, 1), (2, 1)]
     res = runner.invoke(app, ["gif", str(tmp_path / "c.gif"), "--steps", "4", "-m", model, "--flake", "9"])
     assert res.exit_code == 1 and "out of range" in res.output and not (tmp_path / "c.gif").exists()
+
+
+def test_family_live_region_equals_the_full_grid(tiny_family_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = open_model(tiny_family_onnx, provider="cpu", quiet=True)
+    spec = RenderSpec(seeds=(0, 1, 3), steps=40, every=10, size=(24, 20))
+    live = [x for _, x in session.states(spec)]
+    monkeypatch.setenv("NCARENDER_LIVE_REGION", "0")
+    full = [x for _, x in session.states(spec)]
+    assert len(live) == len(full) == 5
+    assert all(np.array_equal(a, b) for a, b in zip(live, full, strict=True))
