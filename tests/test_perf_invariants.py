@@ -77,7 +77,7 @@ def test_staged_path_gives_the_frames_of_the_direct_path(
     ``uint8``: masks uploaded as bytes and widened by the Cast session, as on CUDA by default.
     """
     from ncarender.runtime import initial_states
-    from ncarender.runtime.rollout import BoundRollout
+    from ncarender.runtime.buffers import BoundRollout
 
     session = open_model(tiny_onnx, provider="cpu", quiet=True)
     height, width = session.info.grid

@@ -9,8 +9,9 @@ import pytest
 
 from ncarender.render import to_rgba8
 from ncarender.runtime import MaskStream, NCASession, default_model_path, initial_states, open_model
-from ncarender.runtime import rollout as rollout_module
-from ncarender.runtime.rollout import BoundRollout, live_region, roll_out
+from ncarender.runtime import buffers as buffers_module
+from ncarender.runtime.buffers import BoundRollout
+from ncarender.runtime.rollout import live_region, roll_out
 from ncarender.runtime.window import REACH, Window, WindowPlanner, grow, nonzero_box
 from ncarender.spec import Damage, RenderSpec
 
@@ -147,9 +148,9 @@ def test_margin_two_gives_the_full_grid_and_margin_one_does_not(shipped: NCASess
 @pytest.mark.parametrize(("reach", "equal"), [(2, True), (1, False)])
 def test_rollout_margin(bias: NCASession, monkeypatch: pytest.MonkeyPatch, reach: int, equal: bool) -> None:
     """The rollout's window (tight: no slack, no buckets) gives the full grid's frames with REACH, not with 1."""
-    monkeypatch.setattr(rollout_module, "WINDOW_REACH", reach)
-    monkeypatch.setitem(rollout_module.WINDOW_QUANTUM, "cpu", 1)
-    monkeypatch.setitem(rollout_module.WINDOW_SLACK, "cpu", 0)
+    monkeypatch.setattr(buffers_module, "WINDOW_REACH", reach)
+    monkeypatch.setitem(buffers_module.WINDOW_QUANTUM, "cpu", 1)
+    monkeypatch.setitem(buffers_module.WINDOW_SLACK, "cpu", 0)
     spec = RenderSpec(seeds=(0, 1), steps=6, size=(24, 24))
     full = [f for _, f in roll_out(bias, spec, live=False)]
     live = [f for _, f in roll_out(bias, spec, live=True)]
@@ -238,7 +239,7 @@ def test_windows_grow_in_buckets_and_reuse_their_buffers(shipped: NCASession) ->
         moves += runner.window != before
         shapes.append((runner.window.height, runner.window.width))
     masks.close()
-    quantum, slack = rollout_module.WINDOW_QUANTUM["cpu"], rollout_module.WINDOW_SLACK["cpu"]
+    quantum, slack = buffers_module.WINDOW_QUANTUM["cpu"], buffers_module.WINDOW_SLACK["cpu"]
     first = -(-(1 + 2 * (REACH + slack)) // quantum) * quantum  # the seed cell, its reach and room to grow
     assert shapes[0] == (first, first)
     assert all(h % quantum == 0 and w % quantum == 0 for h, w in shapes)

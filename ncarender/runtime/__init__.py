@@ -3,7 +3,8 @@
 * :mod:`~ncarender.runtime.session`: :class:`NCASession` (one session factory, :func:`open_model`), the contract
   check, the metadata, :meth:`NCASession.states` (a :class:`~ncarender.spec.RenderSpec` -> float states).
 * :mod:`~ncarender.runtime.providers`: which execution providers, with which options; loud fallbacks.
-* :mod:`~ncarender.runtime.rollout`: the loop over bound buffers, CUDA graphs, damage, non-finite states.
+* :mod:`~ncarender.runtime.rollout`: the loop: damage, frames, non-finite states.
+* :mod:`~ncarender.runtime.buffers`: the state in bound buffers per window shape, masks bound per step, CUDA graphs.
 * :mod:`~ncarender.runtime.window`: the live region: the window a step can change, buckets, device helpers.
 * :mod:`~ncarender.runtime.masks`: the seeded update masks, drawn in blocks.
 * :mod:`~ncarender.runtime.resources`: usable cores, free memory, a rollout's memory (no onnxruntime).

@@ -15,9 +15,10 @@ import onnxruntime as ort
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
 from ..spec import RenderSpec
+from .buffers import CUDA_GRAPH_MAX_CELLS, GraphCache
 from .providers import check_device, check_provider, choose_providers, provider_options, session_options
 from .resources import check_memory, rollout_bytes
-from .rollout import CUDA_GRAPH_MAX_CELLS, GraphCache, roll_out
+from .rollout import roll_out
 
 __all__ = ["NCASession", "default_model_path", "open_model"]
 
@@ -71,7 +72,7 @@ class NCASession:
     ):
         """``cuda_options`` override :data:`~ncarender.runtime.providers.CUDA_PROVIDER_OPTIONS`. ``cuda_graph``:
         capture the step as a CUDA graph and replay it (onnxruntime's ``enable_cuda_graph``) for every rollout
-        (True), none (False), or rollouts of at most :data:`~ncarender.runtime.rollout.CUDA_GRAPH_MAX_CELLS`
+        (True), none (False), or rollouts of at most :data:`~ncarender.runtime.buffers.CUDA_GRAPH_MAX_CELLS`
         cells (None, the default; none for a float16 model). Ignored on the CPU."""
         self.path = Path(path)
         source = str(self.path)

@@ -1,0 +1,395 @@
+"""A rollout's buffers: its state bound to the session per window shape, and a session's CUDA graphs.
+
+:class:`BoundRollout` keeps the state of the rollout loop (:func:`~ncarender.runtime.rollout.roll_out`) in
+preallocated buffers bound with IOBinding, one pair per window shape of the live region
+(:mod:`~ncarender.runtime.window`), and binds each step's mask from a :class:`~ncarender.runtime.masks.MaskStream`.
+:class:`GraphCache`: when rollouts replay CUDA graphs, and the buffers each graph was captured on.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import onnxruntime as ort
+
+from .masks import MaskStream
+from .window import REACH, Box, DeviceOps, Window, WindowPlanner, box_of_profiles, grow, nonzero_box
+
+if TYPE_CHECKING:
+    from .session import NCASession
+
+__all__ = ["CUDA_GRAPH_MAX_CELLS", "BoundRollout", "GraphCache"]
+
+#: CUDA graphs by default for rollouts of at most this many cells (N x H x W): there the launch of ~20 kernels
+#: per step dominates (batch 1 at 72x72: 0.11 against 0.24 ms/step on an H100); larger ones are bound by the
+#: GPU's work and the mask upload, and a graph, whose mask buffer is refilled each step, gains nothing.
+CUDA_GRAPH_MAX_CELLS = 65536
+#: Cells a step reaches beyond the nonzero ones (:data:`~ncarender.runtime.window.REACH`; a test lowers it).
+WINDOW_REACH = REACH
+#: Window sides are rounded up to multiples of this many cells, per kind of rollout. On the CPU a step costs about
+#: its cells: fine steps (200 steps of 72x72 at batch 8: 2.66x fewer cells than the grid, 2.26x in steps of 8). On
+#: CUDA a few more cells cost less than another shape (another kernel choice; with graphs, another capture).
+WINDOW_QUANTUM = {"cpu": 2, "cuda": 16, "cuda-graph": 16}
+#: Cells of room for growth a new window gets on each side beyond the reach. A graph rollout is bound by kernel
+#: launches, not cells: room for 8 steps of growth between two measurements of the live region.
+WINDOW_SLACK = {"cpu": 1, "cuda": 4, "cuda-graph": 8}
+#: Steps after which the live region is measured again even if it has not grown into the window's edge, so that
+#: a region that shrank (damage, a dying model) moves to a smaller window.
+RESCAN_EVERY = 16
+#: Move to a smaller window only when it has at most this fraction of the current one's cells.
+SHRINK_BELOW = 0.7
+#: Window shapes whose buffers a rollout keeps for reuse.
+BUCKETS_KEPT = 4
+
+
+@dataclass
+class Bucket:
+    """The buffers of one window shape ``(N, C, h, w)``: two states swapped each step, and the window's mask.
+
+    ``arrays`` are the host arrays behind ``values`` (CPU), empty when the states live on the device. ``mask`` is
+    None for the full grid's shape unless a graph needs one buffer (the full grid's mask is bound in place).
+    """
+
+    values: list[ort.OrtValue]
+    arrays: list[np.ndarray]
+    mask: ort.OrtValue | None
+    mask_array: np.ndarray | None
+    graph: GraphBuffers | None
+
+
+class BoundRollout:
+    """A rollout's state in buffers bound to the session, on a window of the grid (all of it unless ``live``).
+
+    CPU: the state buffers are numpy arrays; each step's mask is bound in place from the :class:`MaskStream`
+    block (the full grid) or its window's part is copied into the window's mask buffer. CUDA (``staged``): the
+    state stays on the device in onnxruntime buffers, each mask block is uploaded with one copy into a device
+    buffer, and each step binds its slice of that buffer by address or crops its window on the device
+    (:class:`~ncarender.runtime.window.DeviceOps`). ``graphs``: each window shape replays the CUDA graph that
+    :class:`GraphCache` captured on its buffers; its one mask buffer is refilled from the host each step.
+
+    ``live``: before a step, the window must hold the nonzero cells grown by the step's reach. The rollout keeps
+    a box known to hold them (grown by one cell a step); when that box reaches past the window, or every
+    :data:`RESCAN_EVERY` steps, it measures the exact box, and moves the state to a new window when the box no
+    longer fits or fits a much smaller one. The staged and graph paths are tested on the CPU
+    (tests/test_perf_invariants.py, tests/test_window.py); on a GPU by tests/test_cuda.py, not in CI.
+    """
+
+    def __init__(
+        self,
+        nca: NCASession,
+        n: int,
+        c: int,
+        height: int,
+        width: int,
+        masks: MaskStream,
+        *,
+        staged: bool | None = None,
+        graphs: bool = False,
+        live: bool = False,
+    ) -> None:
+        self.nca = nca
+        self.session = nca.session
+        self.device = nca.device
+        self.masks = masks
+        self.graphs = graphs
+        self.staged = graphs or (self.device != "cpu" if staged is None else staged)
+        self.live = live
+        self.n, self.c, self.grid = n, c, (height, width)
+        kind = "cpu" if self.device == "cpu" else "cuda-graph" if graphs else "cuda"
+        self.planner = WindowPlanner(
+            self.grid, reach=WINDOW_REACH, quantum=WINDOW_QUANTUM[kind], slack=WINDOW_SLACK[kind]
+        )
+        self.ops = DeviceOps.of(nca) if self.staged and live else None
+        self.mask_shape = [n, 1, height, width]
+        self.mask_bytes = 4 * n * height * width
+        self.mask_blocks: list[ort.OrtValue] = []
+        self.byte_blocks: list[ort.OrtValue] = []
+        if self.staged and not graphs:  # mask blocks uploaded by the mask thread (a graph's come from the host)
+            block_shape = masks.block_shape
+            self.mask_blocks = [
+                ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.float32, self.device, 0)
+                for _ in range(masks.slots)
+            ]
+            if masks.dtype == np.uint8:  # uploaded as bytes, widened on the device
+                self.widen = nca.widen_session()
+                self.byte_blocks = [
+                    ort.OrtValue.ortvalue_from_shape_and_type(block_shape, np.uint8, self.device, 0)
+                    for _ in range(masks.slots)
+                ]
+                self.widen_bindings = []
+                for small, wide in zip(self.byte_blocks, self.mask_blocks, strict=True):
+                    binding = self.widen.io_binding()
+                    binding.bind_ortvalue_input("bytes", small)
+                    binding.bind_ortvalue_output("floats", wide)
+                    self.widen_bindings.append(binding)
+            masks.on_filled = self._upload
+        self.used = masks.block  # masks of the loaded block already used; a new block is drawn first
+        self.step_mask = 0  # this step's index in the block
+        self.host_block: np.ndarray | None = None  # keeps the CPU block alive while it is bound
+        self.mask_address = 0
+        self.binding = self.session.io_binding()
+        # No run options unless needed: onnxruntime's Python run_with_iobinding looks up a graph id in them, and a
+        # missing one costs a caught exception (35 us a step).
+        self.run_options: ort.RunOptions | None = None
+        if nca.graphs.enabled:  # a session with graphs enabled runs this rollout without one
+            self.run_options = ort.RunOptions()
+            self.run_options.add_run_config_entry("gpu_graph_id", "-1")
+        self._buckets: OrderedDict[tuple[int, int], Bucket] = OrderedDict()
+        self.window = self.planner.full
+        self._loaded: Bucket | None = None  # the current window's buffers, from the first set_state
+        self.current = 0
+        #: Holds every nonzero cell (grid coordinates); None: every cell is zero, and stays so.
+        self.box: Box | None = (0, height, 0, width)
+        self.since_scan = 0
+
+    # ---- buffers per window shape
+
+    @property
+    def bucket(self) -> Bucket:
+        """The buffers of the current window."""
+        if self._loaded is None:
+            raise RuntimeError("set_state() first")
+        return self._loaded
+
+    def _bucket(self, window: Window) -> Bucket:
+        """The buffers of ``window``'s shape, made on first use; the least recently used beyond
+        :data:`BUCKETS_KEPT` are dropped."""
+        key = (window.height, window.width)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._make_bucket(window)
+            self._buckets[key] = bucket
+            while len(self._buckets) > BUCKETS_KEPT:
+                self._buckets.popitem(last=False)
+        self._buckets.move_to_end(key)
+        return bucket
+
+    def _make_bucket(self, window: Window) -> Bucket:
+        shape = (self.n, self.c, window.height, window.width)
+        mask_shape = (self.n, 1, window.height, window.width)
+        full = window == self.planner.full
+        if self.graphs:
+            g = self.nca.graphs.buffers(self.session, self.device, shape)
+            return Bucket(values=g.values, arrays=[], mask=g.mask, mask_array=None, graph=g)
+        if not self.staged:
+            arrays = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
+            mask_array = None if full else np.zeros(mask_shape, np.float32)
+            return Bucket(
+                values=[ort.OrtValue.ortvalue_from_numpy(a) for a in arrays],
+                arrays=arrays,
+                mask=None if mask_array is None else ort.OrtValue.ortvalue_from_numpy(mask_array),
+                mask_array=mask_array,
+                graph=None,
+            )
+        values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, self.device, 0) for _ in range(2)]
+        mask = None if full else ort.OrtValue.ortvalue_from_shape_and_type(mask_shape, np.float32, self.device, 0)
+        return Bucket(values=values, arrays=[], mask=mask, mask_array=None, graph=None)
+
+    # ---- the state
+
+    def set_state(self, state: np.ndarray) -> None:
+        """Replace the current state with ``state`` ``(N, C, H, W)`` (the full grid)."""
+        window = self.planner.full
+        if self.live:
+            self.box = nonzero_box(state)
+            window = self.window
+            if self.box is not None and (not window.holds(self.planner.needs(self.box)) or self._shrinks(self.box)):
+                window = self.planner.plan(self.box)
+            self.since_scan = 0
+        if window != self.window or self._loaded is None:
+            self.window, self._loaded, self.current = window, self._bucket(window), 0
+        rows, cols = window.index
+        if not self.staged:
+            np.copyto(self.bucket.arrays[self.current], state[:, :, rows, cols])
+        else:
+            part = np.ascontiguousarray(state[:, :, rows, cols], dtype=np.float32)
+            self.bucket.values[self.current].update_inplace(part)
+
+    def get_state(self) -> np.ndarray:
+        """A host copy of the current state ``(N, C, H, W)`` (the full grid)."""
+        if not self.staged:
+            part = self.bucket.arrays[self.current]
+        else:  # a copy from a device; a view of a CPU buffer
+            part = self.bucket.values[self.current].numpy()
+            if self.device != "cpu" and self.window == self.planner.full:
+                return part
+        if self.window == self.planner.full:
+            return part.copy()
+        out = np.zeros((self.n, self.c, *self.grid), dtype=np.float32)
+        rows, cols = self.window.index
+        out[:, :, rows, cols] = part
+        return out
+
+    # ---- the window
+
+    def _shrinks(self, box: Box) -> bool:
+        """Whether ``box`` fits a window much smaller than the current one."""
+        return self.planner.plan(box).cells <= SHRINK_BELOW * self.window.cells
+
+    def _scan(self) -> Box | None:
+        """The exact box of the nonzero cells (grid coordinates), measured in the current window."""
+        offset = (self.window.top, self.window.left)
+        if not self.staged:
+            return nonzero_box(self.bucket.arrays[self.current], offset)
+        assert self.ops is not None
+        rows, cols = self.ops.profiles(self.bucket.values[self.current])
+        return box_of_profiles(rows, cols, offset)
+
+    def _fit(self) -> None:
+        """Before a step: make sure the window holds what the step reaches (see the class docstring)."""
+        assert self.box is not None
+        if self.window.holds(self.planner.needs(self.box)) and self.since_scan < RESCAN_EVERY:
+            return
+        self.box = self._scan()
+        self.since_scan = 0
+        if self.box is None or (self.window.holds(self.planner.needs(self.box)) and not self._shrinks(self.box)):
+            return
+        self._move(self.planner.plan(self.box))
+
+    def _move(self, new: Window) -> None:
+        """Put the state into window ``new`` (which holds every nonzero cell): the overlap copied, zeros elsewhere."""
+        old, src = self.window, self.current
+        if (new.height, new.width) == (old.height, old.width):
+            bucket, dst = self.bucket, 1 - src
+        else:
+            bucket, dst = self._bucket(new), 0
+        if self.staged:
+            assert self.ops is not None
+            self.ops.move(self.bucket.values[src], old, bucket.values[dst], new)
+        else:
+            top, left = max(old.top, new.top), max(old.left, new.left)
+            bottom, right = min(old.bottom, new.bottom), min(old.right, new.right)
+            target = bucket.arrays[dst]
+            target.fill(0.0)
+            target[:, :, top - new.top : bottom - new.top, left - new.left : right - new.left] = self.bucket.arrays[
+                src
+            ][:, :, top - old.top : bottom - old.top, left - old.left : right - old.left]
+        self.window, self._loaded, self.current = new, bucket, dst
+
+    # ---- masks
+
+    def _upload(self, block: np.ndarray, slot: int) -> None:
+        """Copy a filled mask block to its device buffer (on the mask thread; that buffer is not bound now)."""
+        if self.byte_blocks:
+            self.byte_blocks[slot].update_inplace(block)
+            self.widen.run_with_iobinding(self.widen_bindings[slot])
+        else:
+            self.mask_blocks[slot].update_inplace(block)
+
+    def _next_mask(self) -> None:
+        """Advance to this step's full-grid mask (a new block when the loaded one is used up)."""
+        if self.used == self.masks.block:
+            self.host_block = self.masks.next()
+            if self.mask_blocks:  # uploaded by _upload when the block was filled
+                self.mask_address = self.mask_blocks[self.masks.slot].data_ptr()
+            else:
+                self.mask_address = self.host_block.ctypes.data
+            self.used = 0
+        self.step_mask = self.used
+        self.used += 1
+
+    def _bind_mask(self) -> None:
+        """Bind this step's mask for the current window (the graph's buffer is refilled instead)."""
+        full = self.window == self.planner.full
+        rows, cols = self.window.index
+        if self.graphs:
+            assert self.host_block is not None and self.bucket.mask is not None
+            host = self.host_block[self.step_mask]
+            self.bucket.mask.update_inplace(host if full else np.ascontiguousarray(host[:, :, rows, cols]))
+            return
+        address = self.mask_address + self.step_mask * self.mask_bytes
+        if full:
+            self.binding.bind_input("mask", self.device, 0, np.float32, self.mask_shape, address)
+            return
+        assert self.bucket.mask is not None
+        if self.staged:
+            assert self.ops is not None
+            self.ops.crop(address, self.grid, self.n, self.window, self.bucket.mask)
+        else:
+            assert self.host_block is not None and self.bucket.mask_array is not None
+            np.copyto(self.bucket.mask_array, self.host_block[self.step_mask][:, :, rows, cols])
+        self.binding.bind_ortvalue_input("mask", self.bucket.mask)
+
+    # ---- a step
+
+    def run(self) -> None:
+        """One step with the next mask: the current state buffer -> the other one (nothing when all is zero)."""
+        self._next_mask()
+        if self.live:
+            if self.box is None:  # every cell is zero: a step keeps it so
+                return
+            self._fit()
+            if self.box is None:
+                return
+        self._bind_mask()
+        k, bucket = self.current, self.bucket
+        if bucket.graph is not None:
+            self.session.run_with_iobinding(bucket.graph.bindings[k], bucket.graph.run_options[k])
+        else:
+            self.binding.bind_ortvalue_input("state", bucket.values[k])
+            self.binding.bind_ortvalue_output("next_state", bucket.values[1 - k])
+            self.session.run_with_iobinding(self.binding, self.run_options)
+        self.current = 1 - k
+        if self.live:
+            assert self.box is not None
+            self.box = grow(self.box, 1, self.grid)
+            self.since_scan += 1
+
+
+@dataclass
+class GraphBuffers:
+    """Device buffers a CUDA graph was captured on: two states, one step's mask; graph ids ``base``, ``base + 1``."""
+
+    values: list[ort.OrtValue]
+    mask: ort.OrtValue
+    bindings: list[ort.IOBinding]
+    run_options: list[ort.RunOptions]
+
+
+class GraphCache:
+    """A session's CUDA graphs: when rollouts use them, and per ``(N, H, W)`` the buffers they were captured on.
+
+    onnxruntime replays a captured graph on the addresses it was captured with, so the buffers of a shape are made
+    once and reused by every rollout of that shape on the session.
+    """
+
+    def __init__(self, *, enabled: bool, active: bool, max_cells: int | None) -> None:
+        #: The session was made with ``enable_cuda_graph``: a run outside a graph needs ``gpu_graph_id -1``.
+        self.enabled = enabled
+        #: Rollouts may use graphs (those of at most :attr:`max_cells` cells; None: all).
+        self.active = active
+        self.max_cells = max_cells
+        self._buffers: dict[tuple[int, int, int], GraphBuffers] = {}
+
+    @property
+    def shapes(self) -> list[tuple[int, int, int]]:
+        """The ``(N, H, W)`` shapes captured so far, in order."""
+        return list(self._buffers)
+
+    def use_for(self, n: int, height: int, width: int) -> bool:
+        """Whether a rollout of ``n`` samples on ``height x width`` replays a graph."""
+        return self.active and (self.max_cells is None or n * height * width <= self.max_cells)
+
+    def buffers(self, session: ort.InferenceSession, device: str, shape: tuple[int, int, int, int]) -> GraphBuffers:
+        """The buffers, bindings and graph ids for states of ``shape`` ``(N, C, H, W)``, made on first use."""
+        n, _, height, width = shape
+        key = (n, height, width)
+        if key not in self._buffers:
+            base = 2 * len(self._buffers)
+            values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, device, 0) for _ in range(2)]
+            mask = ort.OrtValue.ortvalue_from_shape_and_type([n, 1, height, width], np.float32, device, 0)
+            bindings, run_options = [], []
+            for k in range(2):
+                binding = session.io_binding()
+                binding.bind_ortvalue_input("state", values[k])
+                binding.bind_ortvalue_input("mask", mask)
+                binding.bind_ortvalue_output("next_state", values[1 - k])
+                options = ort.RunOptions()
+                options.add_run_config_entry("gpu_graph_id", str(base + k))
+                bindings.append(binding)
+                run_options.append(options)
+            self._buffers[key] = GraphBuffers(values, mask, bindings, run_options)
+        return self._buffers[key]
