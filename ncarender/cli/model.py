@@ -216,8 +216,11 @@ def eval_(
         ),
     ] = None,
     steps: Annotated[
-        str, typer.Option("--steps", help="Comma-separated steps to measure at (family default: 200,1000).")
-    ] = "100,200,500,1000",
+        str | None,
+        typer.Option(
+            "--steps", help="Comma-separated steps to measure at (default 100,200,500,1000; a family: 200,1000)."
+        ),
+    ] = None,
     regen: Annotated[bool, typer.Option("--regen/--no-regen", help="Also measure regeneration after damage.")] = True,
     regrowth: Annotated[
         int | None,
@@ -238,7 +241,7 @@ def eval_(
     from ..runtime import open_model
 
     try:
-        step_list = [int(s) for s in steps.split(",") if s.strip()]
+        step_list = [int(s) for s in steps.split(",") if s.strip()] if steps is not None else None
     except ValueError:
         raise NCAError(f"--steps {steps!r}: expected comma-separated integers such as 100,200") from None
     if num_seeds is not None and num_seeds < 1:
@@ -251,7 +254,7 @@ def eval_(
 
         if target is not None:
             raise NCAError("--target does not apply to a family model: each flake is judged by its own target")
-        family_steps = (200, 1000) if steps == "100,200,500,1000" else step_list
+        family_steps = (200, 1000) if step_list is None else step_list
         family_report = evaluate_family(
             session, mask_seeds=num_seeds or 4, steps=family_steps, regrowth_samples=regrowth
         )
@@ -273,7 +276,12 @@ def eval_(
         tgt = load_target(target, size=target_size, pad=(grid - target_size) // 2)
     samples = 24 if regrowth is None else regrowth
     report = evaluate(
-        session, target=tgt, seeds=range(num_seeds or 16), steps=step_list, regen=regen, regrowth_samples=samples
+        session,
+        target=tgt,
+        seeds=range(num_seeds or 16),
+        steps=step_list or (100, 200, 500, 1000),
+        regen=regen,
+        regrowth_samples=samples,
     )
     typer.echo(format_report(report), err=True)
     if json_out:

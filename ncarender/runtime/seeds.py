@@ -33,11 +33,10 @@ def check_flake(info: ModelInfo, flake: int | None) -> None:
 
 def flakes_of(info: ModelInfo, seeds: Sequence[int], flake: int | None = None) -> list[int] | None:
     """The training flake each seed grows, or None for a one-target model."""
-    if info.family is None:
-        check_flake(info, flake)
-        return None
     check_flake(info, flake)
     family = info.family
+    if family is None:
+        return None
     return [flake if flake is not None else family.flake_of_seed(int(s)) for s in seeds]
 
 
@@ -47,7 +46,7 @@ def states_for_seeds(
     """The states at step 0 of ``seeds``: ``(N, C, H, W)`` float32, C = ``info.channels`` (codes included)."""
     x = np.zeros((len(seeds), info.channels, height, width), dtype=np.float32)
     flakes = flakes_of(info, seeds, flake)
-    if flakes is None or info.family is None:
+    if flakes is None or info.family is None:  # (the second test only narrows the type)
         x[:, 3:, height // 2, width // 2] = 1.0
         return x
     d = info.family.code_channels
