@@ -67,7 +67,7 @@ def _background(background: Background | str) -> Background:
 
 
 class Renderer:
-    """Render a single-step ONNX NCA model (default: the shipped snowflake).
+    """Render a single-step ONNX NCA model: a file or a built-in name (default: the default built-in model).
 
     ``provider`` is ``auto`` (CUDA when onnxruntime offers it), ``cpu`` or ``cuda``.
     """

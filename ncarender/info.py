@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import NCAError
 
-__all__ = ["describe", "format_info"]
+__all__ = ["describe", "describe_builtins", "format_info"]
 
 
 def _describe_onnx(path: Path) -> dict[str, Any]:
@@ -99,13 +99,39 @@ def _describe_checkpoint(path: Path) -> dict[str, Any]:
     }
 
 
-def describe(path: Path) -> dict[str, Any]:
-    """A JSON-ready description of ``path`` (``.pt`` or ``.onnx``)."""
-    path = Path(path)
-    if not path.exists():
-        raise NCAError(f"{str(path)!r} does not exist")
+def describe_builtins() -> dict[str, Any]:
+    """The built-in models: name, file, what each grows, which is the default and whether it is installed."""
+    from importlib import resources
+
+    from .runtime.catalog import BUILTIN_MODELS, DEFAULT_MODEL
+
+    folder = resources.files("ncarender.models")
+    return {
+        "builtin_models": {
+            m.name: {
+                "file": m.file,
+                "about": m.about,
+                "default": m.name == DEFAULT_MODEL,
+                "installed": (folder / m.file).is_file(),
+            }
+            for m in BUILTIN_MODELS.values()
+        },
+        "default": DEFAULT_MODEL,
+        "use": "--model NAME, or --model FILE.onnx for your own; `ncarender info NAME` describes one",
+    }
+
+
+def describe(path: Path | str) -> dict[str, Any]:
+    """A JSON-ready description of ``path`` (``.pt`` or ``.onnx``, or a built-in model's name)."""
+    from .runtime.catalog import BUILTIN_MODELS, resolve_model
+
+    name = str(path)
+    path = resolve_model(path)
     if path.suffix == ".onnx":
-        return _describe_onnx(path)
+        description = _describe_onnx(path)
+        if name in BUILTIN_MODELS and not Path(name).is_file():
+            description = {"builtin": name, **description}
+        return description
     if path.suffix == ".pt":
         return _describe_checkpoint(path)
     raise NCAError(f"{str(path)!r}: expected a .onnx model or a .pt checkpoint")
@@ -117,7 +143,12 @@ def format_info(info: dict[str, Any]) -> str:
     for key, value in info.items():
         if isinstance(value, dict):
             lines.append(f"{key}:")
-            lines.extend(f"  {k}: {v}" for k, v in value.items())
+            for k, v in value.items():
+                if isinstance(v, dict):  # a built-in model: its file and what it grows on one line
+                    marks = " (default)" * bool(v["default"]) + " (not installed)" * (not v["installed"])
+                    lines.append(f"  {k}: {v['file']}, {v['about']}{marks}")
+                else:
+                    lines.append(f"  {k}: {v}")
         else:
             lines.append(f"{key}: {value}")
     return "\n".join(lines)

@@ -1,13 +1,18 @@
-"""The shipped snowflake: bundled, the default model, and still within the quality bar (reduced scale)."""
+"""The shipped models: bundled, picked by built-in name, the default, and within the quality bar (reduced scale)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import onnx
+import pytest
+from typer.testing import CliRunner
 
+from ncarender.cli import app
+from ncarender.errors import NCAError
 from ncarender.evaluate import BAR, evaluate
-from ncarender.runtime import default_model_path, open_model
+from ncarender.runtime import BUILTIN_MODELS, DEFAULT_MODEL, default_model_path, open_model, resolve_model
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -28,3 +33,43 @@ def test_shipped_model_meets_the_bar_at_step_200() -> None:
     assert report.non_finite is None
     assert report.mse[200] <= BAR["mse_200"], report.mse
     assert report.live_cells[200] > 500
+
+
+# ---- built-in names -------------------------------------------------------------------------------------------
+
+
+def test_builtin_names_resolve_to_the_shipped_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, model in BUILTIN_MODELS.items():
+        assert resolve_model(name).read_bytes() == (MODELS / model.file).read_bytes()
+    assert resolve_model(None) == resolve_model(DEFAULT_MODEL)
+    # A file of that name in the current folder is the user's, and wins over the built-in name.
+    monkeypatch.chdir(tmp_path)
+    Path("snowflake").write_bytes(b"mine")
+    assert resolve_model("snowflake") == Path("snowflake")
+    with pytest.raises(NCAError, match=r"does not exist \(built-in models: snowflake"):
+        resolve_model("snowflak")
+
+
+def test_info_lists_the_builtin_models_and_describes_one_by_name() -> None:
+    result = CliRunner().invoke(app, ["info", "--json"])
+    assert result.exit_code == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert set(listing["builtin_models"]) == set(BUILTIN_MODELS)
+    assert [n for n, m in listing["builtin_models"].items() if m["default"]] == [DEFAULT_MODEL]
+    assert all(m["installed"] for m in listing["builtin_models"].values())
+    result = CliRunner().invoke(app, ["info", "snowflake", "--json"])
+    assert result.exit_code == 0, result.stderr
+    described = json.loads(result.stdout)
+    assert described["builtin"] == "snowflake" and described["target_name"] == "snowflake"
+    result = CliRunner().invoke(app, ["gif", "--help"])
+    assert "built-in name" in result.stdout and "snowflake" in result.stdout
+
+
+def test_an_explicit_builtin_name_renders_the_same_bytes_as_its_file(tmp_path: Path) -> None:
+    outputs = []
+    for model in ("snowflake", str(MODELS / "snowflake.onnx")):
+        out = tmp_path / f"{len(outputs)}.gif"
+        result = CliRunner().invoke(app, ["gif", str(out), "--model", model, "--steps", "20", "-q"])
+        assert result.exit_code == 0, result.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]

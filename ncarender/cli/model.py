@@ -16,8 +16,9 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
+from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
-from .options import JsonOpt, ProviderOpt, QuietOpt
+from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
 from .progress import ProgressBar
 
 
@@ -204,7 +205,7 @@ def export(
 
 @command("eval")
 def eval_(
-    model: Annotated[Path | None, typer.Argument(help="Step model (.onnx). Default: the shipped snowflake.")] = None,
+    model: Annotated[Path | None, typer.Argument(help=MODEL_HELP)] = None,
     target: Annotated[
         str | None, typer.Option(help="Target image or built-in name (default: the image stored in the model).")
     ] = None,
@@ -330,13 +331,17 @@ def family(
 
 @command()
 def info(
-    model: Annotated[Path, typer.Argument(help="A .onnx step model or a .pt checkpoint.")],
+    model: Annotated[
+        Path | None,
+        typer.Argument(help=f"A .onnx step model, a .pt checkpoint or a built-in name ({builtin_names()})."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a model's metadata, shapes, parameter count and the available providers."""
-    from ..info import describe, format_info
+    """Show a model's metadata, shapes, parameter count and the available providers; no MODEL: the built-in
+    models."""
+    from ..info import describe, describe_builtins, format_info
 
-    data = describe(model)
+    data = describe(model) if model is not None else describe_builtins()
     if json_out:
         emit_json(data)
     else:

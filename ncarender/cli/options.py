@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..batch.seeds import MAX_SEEDS
+from ..runtime.catalog import DEFAULT_MODEL, builtin_names
 from ..spec import RenderSpec, parse_damage, parse_size
 from ..writers.formats import FORMATS, PAGE_STEPS_PER_SECOND, TABLE, either, get_format, output_spec
 from ..writers.options import WriterOptions
@@ -30,9 +31,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON summary on s
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages or progress on stderr.")]
 
 # ---- options of every render command -----------------------------------------------------------------------
-ModelOpt = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Step model (.onnx). Default: the shipped snowflake.")
-]
+#: ``--model``'s help: a file or a built-in name, and the default.
+MODEL_HELP = f"Step model: a .onnx file or a built-in name ({builtin_names()}). Default: {DEFAULT_MODEL}."
+ModelOpt = Annotated[Path | None, typer.Option("--model", "-m", help=MODEL_HELP)]
 StepsOpt = Annotated[int, typer.Option("--steps", "-n", help="NCA steps to run.")]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed of the update masks: same seed, same output.")]
 FlakeOpt = Annotated[
@@ -83,8 +84,8 @@ SPEED = PAGE_STEPS_PER_SECOND
 
 
 def model_stem(model: Path | None) -> str:
-    """The name outputs are named after: the model's stem, ``snowflake`` for the shipped model."""
-    return model.stem if model is not None else "snowflake"
+    """The name outputs are named after: the model's stem, or the default built-in model's name."""
+    return model.stem if model is not None else DEFAULT_MODEL
 
 
 def default_output(model: Path | None, seed: int, fmt: str) -> Path:

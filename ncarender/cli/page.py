@@ -48,12 +48,12 @@ def page(
     quiet: QuietOpt = False,
 ) -> None:
     """Write a live HTML page that grows the flake in the browser: one file, weights inside, no requests."""
-    from ..runtime import default_model_path
+    from ..runtime.catalog import resolve_model
     from ..writers.html import write_page
 
     out = output if output is not None else default_output(model, seed, HTML.name)
     result = write_page(
-        model if model is not None else default_model_path(),
+        resolve_model(model),
         out,
         seed=seed,
         size=parse_size(size),

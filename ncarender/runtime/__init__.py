@@ -2,6 +2,7 @@
 
 * :mod:`~ncarender.runtime.session`: :class:`NCASession` (one session factory, :func:`open_model`), the contract
   check, the metadata, :meth:`NCASession.states` (a :class:`~ncarender.spec.RenderSpec` -> float states).
+* :mod:`~ncarender.runtime.catalog`: the built-in models by name (``--model snowflake``), the default.
 * :mod:`~ncarender.runtime.providers`: which execution providers, with which options; loud fallbacks.
 * :mod:`~ncarender.runtime.rollout`: the loop: damage, frames, non-finite states.
 * :mod:`~ncarender.runtime.buffers`: the state in bound buffers per window shape, masks bound per step, CUDA graphs.
@@ -21,8 +22,10 @@ from .._lazy import lazy_exports
 
 __all__ = [
     "ALLOW_SPINNING",
+    "BUILTIN_MODELS",
     "BYTES_PER_CELL",
     "CUDA_PROVIDER_OPTIONS",
+    "DEFAULT_MODEL",
     "PROVIDERS",
     "MaskStream",
     "NCASession",
@@ -32,11 +35,13 @@ __all__ = [
     "default_model_path",
     "initial_states",
     "open_model",
+    "resolve_model",
     "rollout_bytes",
     "usable_cores",
 ]
 
 if TYPE_CHECKING:
+    from .catalog import BUILTIN_MODELS, DEFAULT_MODEL, resolve_model
     from .masks import MaskStream
     from .providers import ALLOW_SPINNING, CUDA_PROVIDER_OPTIONS, PROVIDERS, available_providers
     from .resources import BYTES_PER_CELL, available_memory, rollout_bytes, usable_cores
@@ -45,8 +50,10 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "ALLOW_SPINNING": ".providers",
+    "BUILTIN_MODELS": ".catalog",
     "BYTES_PER_CELL": ".resources",
     "CUDA_PROVIDER_OPTIONS": ".providers",
+    "DEFAULT_MODEL": ".catalog",
     "PROVIDERS": ".providers",
     "MaskStream": ".masks",
     "NCASession": ".session",
@@ -56,6 +63,7 @@ _LAZY = {
     "default_model_path": ".session",
     "initial_states": ".rollout",
     "open_model": ".session",
+    "resolve_model": ".catalog",
     "rollout_bytes": ".resources",
     "usable_cores": ".resources",
 }

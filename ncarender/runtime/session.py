@@ -16,6 +16,7 @@ from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
 from ..spec import RenderSpec
 from .buffers import CUDA_GRAPH_MAX_CELLS, GraphCache
+from .catalog import resolve_model
 from .providers import check_device, check_provider, choose_providers, provider_options, session_options
 from .resources import check_memory, rollout_bytes
 from .rollout import roll_out
@@ -24,14 +25,9 @@ __all__ = ["NCASession", "default_model_path", "open_model"]
 
 
 def default_model_path() -> Path:
-    """The shipped snowflake model, or an :class:`NCAError` if this install has none."""
-    from importlib import resources
-
-    ref = resources.files("ncarender.models") / "snowflake.onnx"
-    path = Path(str(ref))
-    if not path.is_file():
-        raise NCAError("no shipped model in this install; pass --model FILE.onnx (export one with `ncarender export`)")
-    return path
+    """The default built-in model's file (:data:`~ncarender.runtime.catalog.DEFAULT_MODEL`), or an
+    :class:`NCAError` if this install lacks it."""
+    return resolve_model(None)
 
 
 def _check_contract(session: ort.InferenceSession, source: str) -> None:
@@ -174,6 +170,6 @@ class NCASession:
 def open_model(
     path: Path | str | None = None, *, provider: str = "auto", quiet: bool = False, cuda_graph: bool | None = None
 ) -> NCASession:
-    """Open ``path`` (default: the shipped snowflake) as an :class:`NCASession` on ``provider``."""
-    model = Path(path) if path is not None else default_model_path()
-    return NCASession(model, provider=provider, quiet=quiet, cuda_graph=cuda_graph)
+    """Open ``path`` as an :class:`NCASession` on ``provider``: a file, or a built-in model's name (default:
+    :data:`~ncarender.runtime.catalog.DEFAULT_MODEL`; see :func:`~ncarender.runtime.catalog.resolve_model`)."""
+    return NCASession(resolve_model(path), provider=provider, quiet=quiet, cuda_graph=cuda_graph)

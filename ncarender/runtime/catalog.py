@@ -1,0 +1,70 @@
+"""The built-in models: the ONNX files shipped in the package, picked by name (``--model snowflake``).
+
+Plain data and :mod:`pathlib` only: ``ncarender --help`` reads the names, and no onnxruntime is loaded here.
+A ``--model`` value names an existing file first; only a value that is not a file is looked up as a built-in name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import NCAError
+
+__all__ = ["BUILTIN_MODELS", "DEFAULT_MODEL", "BuiltinModel", "builtin_names", "builtin_path", "resolve_model"]
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A shipped model: its name, its file in ``ncarender.models`` and one line on what it grows."""
+
+    name: str
+    file: str
+    about: str
+
+
+#: The shipped models by name, the default first.
+BUILTIN_MODELS: dict[str, BuiltinModel] = {
+    m.name: m
+    for m in (BuiltinModel("snowflake", "snowflake.onnx", "the emoji snowflake: one flake, grown from every seed"),)
+}
+#: The model a command uses without ``--model``.
+DEFAULT_MODEL = "snowflake"
+
+
+def builtin_names() -> str:
+    """The built-in names for messages and help: ``snowflake, snowflakes``."""
+    return ", ".join(BUILTIN_MODELS)
+
+
+def builtin_path(name: str) -> Path:
+    """The installed file of built-in model ``name``, or an :class:`NCAError` if this install lacks it."""
+    from importlib import resources
+
+    model = BUILTIN_MODELS.get(name)
+    if model is None:
+        raise NCAError(f"{name!r} is not a built-in model ({builtin_names()})")
+    path = Path(str(resources.files("ncarender.models") / model.file))
+    if not path.is_file():
+        raise NCAError(
+            f"the built-in model {name!r} ({model.file}) is missing from this install; "
+            "pass --model FILE.onnx (export one with `ncarender export`)"
+        )
+    return path
+
+
+def resolve_model(model: str | Path | None) -> Path:
+    """The file ``model`` means: an existing path as given, else a built-in name; ``None`` is the default.
+
+    Raises :class:`NCAError` for a path that does not exist and is no built-in name, or a folder.
+    """
+    if model is None:
+        return builtin_path(DEFAULT_MODEL)
+    path = Path(model)
+    if path.is_file():
+        return path
+    if str(model) in BUILTIN_MODELS:
+        return builtin_path(str(model))
+    if path.is_dir():
+        raise NCAError(f"model {str(path)!r} is a folder, not an ONNX file")
+    raise NCAError(f"model {str(path)!r} does not exist (built-in models: {builtin_names()})")
