@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import NCAError
 from .render import Background, parse_background, to_rgba8
 from .runtime import NCASession, open_model
 from .runtime.seeds import flakes_of
@@ -45,6 +46,9 @@ class RenderResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: A family model: the training flake the seed grew (None for a one-target model).
     flake: int | None = None
+    #: Several seeds side by side: all of them (``seed`` is the first), and with a family model their flakes.
+    seeds: list[int] | None = None
+    flakes: list[int] | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (the CLI's ``--json`` output; the device under the key ``provider``)."""
@@ -57,7 +61,12 @@ class RenderResult:
             provider=self.device,
             seconds={k: round(v, 4) for k, v in self.timings.items()},
         )
-        if self.flake is not None:
+        if self.seeds is not None:
+            out["seeds"] = self.seeds
+            del out["seed"]
+        if self.flakes is not None:
+            out["flakes"] = self.flakes
+        elif self.flake is not None:
             out["flake"] = self.flake
         return out
 
@@ -207,19 +216,41 @@ class Renderer:
         )
         return self.write(path, spec, progress=progress)
 
-    def write(self, path: str | Path, spec: RenderSpec, *, progress: Progress | None = None) -> RenderResult:
-        """Render ``spec`` (one seed, one output) to ``path``; what :meth:`render` and the command line call.
+    def write(
+        self,
+        path: str | Path,
+        spec: RenderSpec,
+        *,
+        progress: Progress | None = None,
+        columns: int | None = None,
+    ) -> RenderResult:
+        """Render ``spec`` (one output) to ``path``; what :meth:`render` and the command line call.
 
-        The output is opened first, so a bad path or option, or an output too large, fails before the rollout.
+        One seed is one animation; several seeds (an animated format: gif, mp4, frames, sheet) grow side by side
+        in one animation, each frame the seeds' frames tiled in ``columns`` columns (default: square), left to
+        right, top to bottom (:func:`~ncarender.writers.sheet.tile_frames`). The output is opened first, so a bad
+        path or option, or an output too large, fails before the rollout.
         """
         path, output = Path(path), spec.output
-        grid = spec.grid(self.grid)
-        self.check_fits(1, grid)
+        seeds = spec.seeds
+        if not seeds:
+            raise NCAError("nothing to render: no seeds")
+        tile = spec.grid(self.grid)
+        self.check_fits(len(seeds), tile)
+        grid, blank = tile, None
+        if len(seeds) > 1:
+            from .writers.sheet import tile_frames, tile_grid
+
+            if output.record.consumes != "frames":
+                raise NCAError(f"{output.format} takes one seed; several seeds grow side by side in an animation")
+            cols, rows = tile_grid(len(seeds), columns)
+            grid = (rows * tile[0], cols * tile[1])
+            blank = to_rgba8(np.zeros((1, self.session.info.channels, 1, 1), np.float32), output.background)[0, 0, 0]
         timings: dict[str, float] = {"startup": self.open_seconds}
 
         def frames() -> Iterator[np.ndarray]:
             for step, (rgba,) in self.composites(spec, [output.background], timings=timings):
-                yield rgba[0]
+                yield rgba[0] if len(seeds) == 1 else tile_frames(rgba, columns, blank=blank)
                 if progress is not None:
                     progress(step, spec.steps)
 
@@ -233,13 +264,16 @@ class Renderer:
             threaded=output.record.streams,
             timings=timings,
         )
+        flakes = flakes_of(self.session.info, list(seeds), spec.flake)
         return RenderResult(
             path=path,
             format=output.format,
-            seed=spec.seed,
+            seed=seeds[0],
             steps=spec.steps,
             summary=summary,
             device=self.device,
             timings=timings,
-            flake=self.flake_of(spec.seed, spec.flake),
+            flake=None if flakes is None else flakes[0],
+            seeds=None if len(seeds) == 1 else list(seeds),
+            flakes=None if flakes is None or len(seeds) == 1 else flakes,
         )

@@ -337,8 +337,7 @@ def info(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a model's metadata, shapes, parameter count and the available providers; no MODEL: the built-in
-    models."""
+    """Show a model's metadata, shapes, parameters and providers; without MODEL, list the built-in models."""
     from ..info import describe, describe_builtins, format_info
 
     data = describe(model) if model is not None else describe_builtins()

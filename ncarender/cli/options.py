@@ -65,6 +65,16 @@ HoldOpt = Annotated[float, typer.Option("--hold", help="Seconds to hold the last
 LoopOpt = Annotated[bool, typer.Option("--loop/--no-loop", help="Loop forever, or play once.")]
 CrfOpt = Annotated[int, typer.Option("--crf", help="x264 quality, 0 (lossless) to 51; 18 looks lossless.")]
 ColumnsOpt = Annotated[int | None, typer.Option("--columns", help="Columns of the grid (default: square).")]
+#: Most seeds side by side in one animation (``gif --seeds``); a gallery or a batch takes more.
+MAX_TILED_SEEDS = 64
+TiledSeedsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--seeds",
+        help=f"Several seeds growing side by side in one animation, e.g. 0-3 or 0,5,17 (at most {MAX_TILED_SEEDS}); "
+        "--columns sets the grid.",
+    ),
+]
 SheetFramesOpt = Annotated[
     int | None, typer.Option("--frames", help="Frames on the sheet, evenly spaced (default: all, at most 64).")
 ]
@@ -164,6 +174,7 @@ class RenderArgs:
     columns: int | None = None
     sheet_frames: int | None = None
     flake: int | None = None
+    seeds: str | None = None
 
     @classmethod
     def capture(cls, params: dict[str, Any]) -> RenderArgs:

@@ -16,10 +16,12 @@ import typer
 
 from ..errors import NCAError
 from ..spec import DEFAULT_STEPS
+from ..writers.formats import get_format
 from .app import command, emit_json, say
 from .options import (
     FRAMES,
     GIF,
+    MAX_TILED_SEEDS,
     MP4,
     SHEET,
     WRITER,
@@ -44,12 +46,15 @@ from .options import (
     SheetFramesOpt,
     SizeOpt,
     StepsOpt,
+    TiledSeedsOpt,
     default_output,
     model_stem,
 )
 from .progress import ProgressBar
 
 _IMPORTED_AT = time.perf_counter()
+#: The commands whose ``--seeds`` grow several seeds side by side in one animation.
+_TILED = ("gif", "mp4")
 
 
 def _process_age() -> float:
@@ -68,11 +73,15 @@ def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
     """Shared body of gif, mp4, sheet and frames: one spec, one render, one line (and ``--json``)."""
     from ..api import Renderer
 
-    spec = args.spec([args.seed], [fmt])
-    out = output if output is not None else default_output(args.model, args.seed, fmt)
+    seeds = _tiled_seeds(fmt, args)
+    spec = args.spec(seeds, [fmt])
+    if args.seeds is None:
+        out = output if output is not None else default_output(args.model, args.seed, fmt)
+    else:
+        out = output if output is not None else Path(f"{model_stem(args.model)}-seeds{get_format(fmt).name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet)
     with ProgressBar("rendering", quiet=args.quiet) as progress:
-        result = renderer.write(out, spec, progress=progress)
+        result = renderer.write(out, spec, progress=progress, columns=args.columns if args.seeds else None)
     result.timings["startup"] = _process_age() - sum(v for k, v in result.timings.items() if k != "startup")
     frames = result.summary.get("rendered_frames", result.summary.get("frames"))
     say(
@@ -82,6 +91,28 @@ def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
     )
     if args.json_out:
         emit_json(result.to_json())
+
+
+def _tiled_seeds(fmt: str, args: RenderArgs) -> list[int]:
+    """The seeds of a render: ``--seed``, or ``--seeds`` growing side by side (gif and mp4: ``--columns`` only
+    with them; a sprite sheet's ``--columns`` are its own)."""
+    if args.seeds is None:
+        if args.columns is not None and fmt in _TILED:
+            raise NCAError("--columns goes with --seeds (several seeds side by side)")
+        return [args.seed]
+    from ..batch.seeds import parse_seeds
+
+    if args.seed != 0:
+        raise NCAError("give --seed (one flake) or --seeds (several side by side), not both")
+    seeds = parse_seeds(args.seeds)
+    if len(seeds) > MAX_TILED_SEEDS:
+        raise NCAError(
+            f"--seeds {args.seeds!r} gives {len(seeds)} seeds; at most {MAX_TILED_SEEDS} grow side by side "
+            "(a gallery, `sheet --seeds`, or `batch` takes more)"
+        )
+    if args.columns is not None and args.columns < 1:
+        raise NCAError(f"--columns must be at least 1, got {args.columns}")
+    return seeds
 
 
 @command()
@@ -100,6 +131,8 @@ def gif(
     damage: DamageOpt = None,
     hold: HoldOpt = GIF.hold,
     loop: LoopOpt = WRITER.loop,
+    seeds: TiledSeedsOpt = None,
+    columns: ColumnsOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -123,6 +156,8 @@ def mp4(
     damage: DamageOpt = None,
     hold: HoldOpt = MP4.hold,
     crf: CrfOpt = WRITER.crf,
+    seeds: TiledSeedsOpt = None,
+    columns: ColumnsOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -197,7 +232,6 @@ def _gallery(
     from ..api import Renderer
     from ..batch.gallery import gallery_output, write_gallery
     from ..batch.seeds import parse_seeds
-    from ..writers.formats import get_format
 
     if args.sheet_frames is not None:
         raise NCAError("--frames is for a sprite sheet of one seed; a gallery (--seeds) shows one frame per seed")

@@ -24,7 +24,7 @@ from .base import BaseWriter, scaled
 from .formats import SHEET_DEFAULT_MAX_FRAMES, get_format
 from .options import WriterOptions, half_up
 
-__all__ = ["SHEET_DEFAULT_MAX_FRAMES", "SheetWriter", "save_png", "sheet_indices", "tile_grid"]
+__all__ = ["SHEET_DEFAULT_MAX_FRAMES", "SheetWriter", "save_png", "sheet_indices", "tile_frames", "tile_grid"]
 
 
 def sheet_indices(n_frames: int, options: WriterOptions) -> list[int]:
@@ -55,6 +55,19 @@ def tile_grid(cells: int, columns: int | None = None) -> tuple[int, int]:
     ``ceil(sqrt(cells))``), at most ``cells``."""
     cols = min(columns or math.isqrt(cells - 1) + 1, cells)
     return cols, -(-cells // cols)
+
+
+def tile_frames(frames: np.ndarray, columns: int | None = None, *, blank: np.ndarray | None = None) -> np.ndarray:
+    """One image of N frames side by side: uint8 ``(N, H, W, 4)`` -> ``(rows*H, cols*W, 4)`` (:func:`tile_grid`),
+    left to right, top to bottom; cells past the last frame take ``blank`` (an RGBA pixel; default transparent)."""
+    n, height, width, _ = frames.shape
+    cols, rows = tile_grid(n, columns)
+    out = np.empty((rows * height, cols * width, 4), dtype=frames.dtype)
+    out[...] = 0 if blank is None else blank
+    for i in range(n):
+        y, x = (i // cols) * height, (i % cols) * width
+        out[y : y + height, x : x + width] = frames[i]
+    return out
 
 
 def save_png(image: Image.Image, path: Path, *, beside: dict[Path, str] | None = None) -> None:
