@@ -79,6 +79,36 @@ def test_ctrl_c_writes_a_checkpoint(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "m.pt").iterations == 2
 
 
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_background_run_stopped_by_a_signal_checkpoints(tmp_path: Path, how: str) -> None:
+    # As `nohup ncarender train ... &` is stopped by `kill` (SIGTERM) or `kill -INT`: a shell starts background
+    # jobs with SIGINT ignored, and the command restores it; either way the run checkpoints and exits 130.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run.pt"
+    argv = [sys.executable, "-m", "ncarender", "train", "snowflake", "-o", str(out), "--size", "8", "--pad", "4"]
+    argv += ["--mode", "grow", "--iterations", "100000", "--batch-size", "2", "--steps-min", "8", "--steps-max", "8"]
+    argv += ["--checkpoint-every", "5", "--device", "cpu", "--hidden", "16"]
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, preexec_fn=ignore_sigint)
+    deadline = time.time() + 120
+    while time.time() < deadline and not out.exists():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(getattr(signal, how))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted: checkpoint at iteration" in err
+    stopped_at = int(err.split("interrupted: checkpoint at iteration ")[1].split()[0])
+    assert load_checkpoint(out).iterations == stopped_at > 5
+
+
 @pytest.mark.parametrize("mode", ["persist", "regenerate"])
 def test_pool_modes_train(tmp_path: Path, mode: str) -> None:
     result = train(tiny_target(), tmp_path / "m.pt", config=_cfg(mode=mode, pool_size=8, batch_size=4), device="cpu")

@@ -7,6 +7,8 @@ work without the ``[train]`` extra.
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import fields
@@ -20,6 +22,30 @@ from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
 from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
 from .progress import ProgressBar
+
+
+@contextlib.contextmanager
+def _stops_as_interrupt() -> Iterator[None]:
+    """While training, SIGTERM (``kill``, ``timeout``) stops the run like Ctrl-C: a checkpoint, then exit 130.
+
+    A run started in the background by a shell inherits SIGINT ignored; it is restored too, so ``kill -INT``
+    and Ctrl-C after ``fg`` also checkpoint.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
@@ -124,7 +150,7 @@ def train(
     check_writable_dir(output.parent if str(output.parent) else Path("."))
     import numpy as np
 
-    with _TrainProgress(quiet) as progress:
+    with _TrainProgress(quiet) as progress, _stops_as_interrupt():
         result = run_training(
             tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
             output,
