@@ -144,7 +144,7 @@ def format_info(info: dict[str, Any]) -> str:
         if isinstance(value, dict):
             lines.append(f"{key}:")
             for k, v in value.items():
-                if isinstance(v, dict):  # a built-in model: its file and what it grows on one line
+                if key == "builtin_models":  # a built-in model: its file and what it grows on one line
                     marks = " (default)" * bool(v["default"]) + " (not installed)" * (not v["installed"])
                     lines.append(f"  {k}: {v['file']}, {v['about']}{marks}")
                 else:

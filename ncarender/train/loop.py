@@ -178,9 +178,15 @@ def _damage(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x * keep[..., None].to(x.dtype)
 
 
+def _program() -> str:
+    """The command's name as a user types it: ``ncarender`` also for ``python -m ncarender``."""
+    name = Path(sys.argv[0]).name
+    return "ncarender" if name == "__main__.py" else name
+
+
 def _provenance(cfg: TrainConfig, device: torch.device) -> dict[str, object]:
     return {
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": " ".join([_program(), *sys.argv[1:]]),
         "seed": cfg.seed,
         "device": str(device),
         "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),

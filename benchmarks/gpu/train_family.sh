@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Train (or continue) a family model on the device machine's GPU, then export it and judge it there (issue 12).
+# Run from the repo root through the device tool, with timeout_s about BUDGET + 150:
+#   BUDGET=420 bash benchmarks/gpu/train_family.sh                   # continue models/training/reiter16.pt
+#   NAME=reiter16h SPEC=reiter:16 TRAIN_ARGS="--hidden 192 --lr-decay-at 8000" bash benchmarks/gpu/train_family.sh
+# With models/training/NAME.pt committed, the run resumes from it (its own settings; a fresh sample pool);
+# otherwise it starts SPEC afresh with TRAIN_ARGS. Training stops at ITERATIONS or after BUDGET seconds: timeout
+# sends SIGTERM, and `ncarender train` then writes its checkpoint. Then `export` (parity against torch on the GPU)
+# and `eval` (onnxruntime on the CPU) run, and a gallery of seeds 0-15 is rendered. What comes back through $OUT:
+# NAME.pt (the checkpoint, never the pool), NAME.onnx, NAME.eval.txt and .json, NAME.loss.png, NAME.gallery.png and
+# train.log. Copy them into models/training/ here and commit the checkpoint.
+# DEVICE=cpu runs the same script here (a dry run with SPEC=reiter:2@16 ITERATIONS=4).
+set -u
+OUT=${OUT:-/tmp/ncarender-gpu-out}
+NAME=${NAME:-reiter16}
+SPEC=${SPEC:-reiter:16}
+ITERATIONS=${ITERATIONS:-16000}
+BUDGET=${BUDGET:-420}
+DEVICE=${DEVICE:-cuda}
+TRAIN_ARGS=${TRAIN_ARGS:-}
+mkdir -p "$OUT"
+[ -e ncarender/models ] || ln -s ../models ncarender/models  # what pyproject's package-dir does, uninstalled
+export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1
+nca() { python3 -m ncarender "$@"; }
+[ "$DEVICE" = cuda ] && nvidia-smi -L
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+
+ckpt="$OUT/$NAME.pt"
+if [ -f "models/training/$NAME.pt" ]; then
+  cp "models/training/$NAME.pt" "$ckpt"
+  set -- --resume
+else
+  # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options
+  set -- "$SPEC" $TRAIN_ARGS
+fi
+start=$(date +%s)
+timeout -s TERM "$BUDGET" python3 -m ncarender train "$@" -o "$ckpt" --iterations "$ITERATIONS" \
+  --device "$DEVICE" --checkpoint-every 200 --json >"$OUT/train.json" 2>"$OUT/train.log"
+echo "train exit $? after $(($(date +%s) - start)) s; last lines:"
+tail -n 3 "$OUT/train.log"
+rm -f "$OUT/$NAME.pool.pt"  # the sample pool stays behind (never committed)
+
+nca export "$ckpt" -o "$OUT/$NAME.onnx" || exit 5
+nca info "$OUT/$NAME.onnx" | grep -E "training_iterations|final_loss|flakes"
+nca eval "$OUT/$NAME.onnx" --provider cpu --json >"$OUT/$NAME.eval.json" 2>"$OUT/$NAME.eval.txt"
+echo "eval exit $?"
+cat "$OUT/$NAME.eval.txt"
+nca sheet --seeds 0-15 --model "$OUT/$NAME.onnx" "$OUT/$NAME.gallery.png" --scale 3 --columns 8 -q --provider cpu
+ls -la "$OUT"
