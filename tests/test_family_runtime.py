@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +117,16 @@ def test_family_live_region_equals_the_full_grid(tiny_family_onnx: Path, monkeyp
     full = [x for _, x in session.states(spec)]
     assert len(live) == len(full) == 5
     assert all(np.array_equal(a, b) for a, b in zip(live, full, strict=True))
+
+
+def test_info_describes_a_family_model_as_text_and_json(tiny_family_onnx: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ncarender.cli import app
+
+    text = CliRunner().invoke(app, ["info", str(tiny_family_onnx)])
+    assert text.exit_code == 0, text.stderr
+    assert "family:\n  spec: " in text.stdout and "  flakes: 2\n" in text.stdout
+    assert "training:\n  command: " in text.stdout
+    data = CliRunner().invoke(app, ["info", str(tiny_family_onnx), "--json"])
+    assert json.loads(data.stdout)["family"]["flakes"] == 2
