@@ -73,3 +73,28 @@ def test_an_explicit_builtin_name_renders_the_same_bytes_as_its_file(tmp_path: P
         assert result.exit_code == 0, result.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+# ---- shipped family models --------------------------------------------------------------------------------------
+
+#: The built-in models that are families (seed N grows flake N mod K), each held to the family bar.
+FAMILIES = [name for name in BUILTIN_MODELS if open_model(name, provider="cpu", quiet=True).info.family is not None]
+
+
+def family_recheck(model: str | Path) -> dict[str, bool]:
+    """Reduced scale of `ncarender eval --check` on a family (4 mask seeds per flake, steps 200 and 1000, two
+    regrowth discs per flake): one mask seed per flake, step 200, 8 discs. The checks it makes, by name."""
+    from ncarender.evaluate_family import evaluate_family
+
+    report = evaluate_family(
+        open_model(model, provider="cpu", quiet=True), mask_seeds=1, steps=[200], regrowth_samples=8
+    )
+    assert report.non_finite is None
+    return report.checks
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_shipped_family_meets_the_bar_on_a_reduced_check(name: str) -> None:
+    checks = family_recheck(name)
+    assert set(checks) >= {"flakes", "mse_200_mean", "mse_200_worst", "identity", "distinct_min", "regrowth_median"}
+    assert all(checks.values()), checks
