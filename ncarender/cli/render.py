@@ -117,7 +117,9 @@ def _tiled_seeds(fmt: str, args: RenderArgs) -> list[int]:
 
 @command()
 def gif(
-    output: Annotated[Path | None, typer.Argument(help="GIF to write (default: MODEL-seedN.gif).")] = None,
+    output: Annotated[
+        Path | None, typer.Argument(help="GIF to write (default: MODEL-seedN.gif; with --seeds, MODEL-seeds.gif).")
+    ] = None,
     model: ModelOpt = None,
     steps: StepsOpt = DEFAULT_STEPS,
     seed: SeedOpt = 0,
@@ -142,7 +144,9 @@ def gif(
 
 @command()
 def mp4(
-    output: Annotated[Path | None, typer.Argument(help="MP4 to write (default: MODEL-seedN.mp4).")] = None,
+    output: Annotated[
+        Path | None, typer.Argument(help="MP4 to write (default: MODEL-seedN.mp4; with --seeds, MODEL-seeds.mp4).")
+    ] = None,
     model: ModelOpt = None,
     steps: StepsOpt = DEFAULT_STEPS,
     seed: SeedOpt = 0,
