@@ -68,3 +68,12 @@ def test_bad_tiled_seeds_are_refused(tiny_onnx: Path, tmp_path: Path, extra: lis
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0], result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_family_models_tiles_say_which_flake_each_seed_grew(tiny_family_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "family.gif"
+    args = ["gif", str(out), "--model", str(tiny_family_onnx), "--steps", "4", "--seeds", "0-2", "--json", "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["seeds"] == [0, 1, 2] and summary["flakes"] == [0, 1, 0] and "flake" not in summary
