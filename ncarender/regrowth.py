@@ -42,7 +42,10 @@ class RegrowthReport:
     seeds: list[int] = field(default_factory=list)
 
     def _q(self, q: float) -> float:
-        return float(np.quantile(np.asarray(self.samples), q)) if self.samples else float("nan")
+        if not self.samples:
+            return float("nan")
+        with np.errstate(invalid="ignore"):  # inf samples (exploded) give inf, or nan between two of them
+            return float(np.quantile(np.asarray(self.samples), q))
 
     @property
     def median(self) -> float:

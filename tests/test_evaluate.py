@@ -45,6 +45,7 @@ def test_dying_model_is_reported_dead(tmp_path: Path) -> None:
     assert not report.passed
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # an exploded state is reported, not warned about
 def test_exploding_model_is_reported_non_finite(tmp_path: Path) -> None:
     report = evaluate(_model(tmp_path / "e.onnx", 10.0, 1.0), target=tiny_target(), seeds=[0], steps=[100, 200])
     assert report.non_finite is not None and report.non_finite <= 100
@@ -61,6 +62,7 @@ def test_trained_tiny_model_is_measured(tiny_onnx: Path) -> None:
     assert report.regen_mse is not None and np.isfinite(report.regen_mse)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.parametrize(("scale", "offset", "verdict"), [(0.0, 0.0, "dies"), (10.0, 1.0, "explodes")])
 def test_check_exit_code(tmp_path: Path, scale: float, offset: float, verdict: str) -> None:
     model = _model(tmp_path / "m.onnx", scale, offset)

@@ -120,8 +120,9 @@ def roll_out(
         for t in range(1, steps + 1):
             if t - 1 in by_step:  # damage applies to the state after t-1 steps
                 state = runner.get_state()
-                for d in by_step[t - 1]:
-                    state *= d.keep_mask(height, width)
+                with np.errstate(invalid="ignore"):  # an exploded state (inf * 0) is caught below, not warned
+                    for d in by_step[t - 1]:
+                        state *= d.keep_mask(height, width)
                 runner.set_state(state)
             runner.run()
             if t % every == 0 or t == steps:
