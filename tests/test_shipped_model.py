@@ -29,10 +29,18 @@ def test_shipped_model_is_the_default_and_honours_the_contract() -> None:
 def test_shipped_model_meets_the_bar_at_step_200() -> None:
     # Reduced scale of `ncarender eval models/snowflake.onnx` (16 seeds, steps to 1000):
     # 4 seeds, step 200 only, so a regression of the model or the runtime is caught in CI.
-    report = evaluate(None, seeds=range(4), steps=[200], regen=False, provider="cpu")
+    report = evaluate("snowflake", seeds=range(4), steps=[200], regen=False, provider="cpu")
     assert report.non_finite is None
     assert report.mse[200] <= BAR["mse_200"], report.mse
     assert report.live_cells[200] > 500
+
+
+def test_shipped_snowflake_meets_the_regrowth_bar_on_a_few_discs() -> None:
+    # Reduced scale of the regrowth of `ncarender eval` (24 of Distill's random discs): the first 6, the
+    # family's bar (median and 90th percentile), as the issue that made it asks of the emoji snowflake too.
+    report = evaluate("snowflake", seeds=range(1), steps=[200], regen=False, provider="cpu", regrowth_samples=6)
+    assert report.regrowth is not None and len(report.regrowth.samples) == 6
+    assert report.regrowth.checks() == {"regrowth_median": True, "regrowth_p90": True}, report.regrowth.samples
 
 
 # ---- built-in names -------------------------------------------------------------------------------------------
