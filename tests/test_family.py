@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from ncarender.errors import NCAError
+from ncarender.train.crystal_image import crystal_target, target_mse
 from ncarender.train.family import (
     MIN_TARGET_MSE,
     Family,
@@ -20,15 +21,7 @@ from ncarender.train.family import (
     make_family,
     parse_family_spec,
 )
-from ncarender.train.reiter import (
-    HexCrystal,
-    ReiterParams,
-    crystal_target,
-    evolve,
-    grow_crystal,
-    grow_crystals,
-    target_mse,
-)
+from ncarender.train.reiter import HexCrystal, ReiterParams, evolve, grow_crystal, grow_crystals
 
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1))
 DENDRITE = ReiterParams(1.46, 0.631, 1.2e-4)

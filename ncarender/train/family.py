@@ -1,7 +1,7 @@
 """A procedural family of snowflake targets, grown by Reiter's automaton (:mod:`ncarender.train.reiter`).
 
 Targets are premultiplied RGBA float32 ``(4, H, W)`` like
-:func:`ncarender.train.targets.load_target` (:func:`~ncarender.train.reiter.crystal_target`); a
+:func:`ncarender.train.targets.load_target` (:func:`~ncarender.train.crystal_image.crystal_target`); a
 *family* is a deterministic list of them named by a spec string such as
 ``reiter:16`` (:func:`parse_family_spec`, :func:`make_family`), drawn from
 parameter boxes that give stellar dendrites, sectored plates, ferns, plates,
@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from .reiter import DEFAULT_DIAMETER, DEFAULT_SIZE, ReiterParams, crystal_target, family_domain, grow_crystals
+from .crystal_image import crystal_target
+from .reiter import DEFAULT_DIAMETER, DEFAULT_SIZE, ReiterParams, family_domain, grow_crystals
 
 __all__ = [
     "MAX_FAMILY",
