@@ -109,6 +109,37 @@ def test_a_background_run_stopped_by_a_signal_checkpoints(tmp_path: Path, how: s
     assert load_checkpoint(out).iterations == stopped_at > 5
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch)")
+@pytest.mark.parametrize("family", [False, True], ids=["one-target", "family"])
+def test_regenerate_training_runs_on_cuda_and_resumes(tmp_path: Path, family: bool) -> None:
+    # The run's generator lives on the CPU (checkpoints restore it anywhere); every draw that feeds the device
+    # (masks, damage discs, pool indices) must be made there and moved. Run by benchmarks/gpu/checks.sh.
+    from conftest import tiny_family_targets
+
+    from ncarender.train.conditioning import FamilyTargets, make_codes
+    from ncarender.train.model import NCAConfig
+
+    kw: dict[str, object] = {}
+    target = tiny_target()
+    if family:
+        fam = FamilyTargets(tiny_family_targets(), make_codes(2, 4), "test:2", ({"size": 5.0}, {"size": 6.0}))
+        kw = {"family": fam, "model_config": NCAConfig(hidden=32, code_channels=4), "target_name": "test:2"}
+        target = fam.targets[0]
+    cfg = _cfg(mode="regenerate", iterations=6, batch_size=4, pool_size=16, damage_count=2)
+    out = tmp_path / "cuda.pt"
+    first = train(target, out, config=cfg, device="cuda", **kw)  # type: ignore[arg-type]
+    assert first.iterations == 6 and np.isfinite(first.losses).all()
+    more = train(
+        target,
+        out,
+        config=_cfg(mode="regenerate", iterations=9, batch_size=4, pool_size=16),
+        device="cuda",
+        resume=True,
+        **kw,
+    )  # type: ignore[arg-type]
+    assert more.iterations == 9 and load_checkpoint(out).iterations == 9
+
+
 @pytest.mark.parametrize("mode", ["persist", "regenerate"])
 def test_pool_modes_train(tmp_path: Path, mode: str) -> None:
     result = train(tiny_target(), tmp_path / "m.pt", config=_cfg(mode=mode, pool_size=8, batch_size=4), device="cpu")

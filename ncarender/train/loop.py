@@ -169,7 +169,7 @@ def _seed_states_nhwc(
 def _damage(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Zero a random disc (radius 0.1-0.4 of the grid, centre in the middle half) in each sample of ``(n, H, W, C)``."""
     n, height, width, _ = x.shape
-    r = torch.rand((n, 3), generator=gen, device=x.device)
+    r = torch.rand((n, 3), generator=gen).to(x.device)  # the run's generator is on the CPU, whatever the device
     ys = torch.linspace(-1.0, 1.0, height, device=x.device)[None, :, None]
     xs = torch.linspace(-1.0, 1.0, width, device=x.device)[None, None, :]
     cy, cx = (r[:, 0] - 0.5)[:, None, None], (r[:, 1] - 0.5)[:, None, None]
