@@ -4,7 +4,8 @@
 # Run from the repo root through the device tool, with timeout_s about BUDGET + 150:
 #   BUDGET=420 bash benchmarks/gpu/train_family.sh                   # continue models/training/reiter16.pt
 #   NAME=reiter16h SPEC=reiter:16 TRAIN_ARGS="--hidden 192 --lr-decay-at 8000" bash benchmarks/gpu/train_family.sh
-# With models/training/NAME.pt committed, the run resumes from it (its own settings; a fresh sample pool);
+# With models/training/NAME.pt committed, the run resumes from it (its own model and schedule, with the TRAIN_ARGS
+# a resume may change, e.g. TRAIN_ARGS="--batch-size 32 --lr-decay-at 30000"; a fresh pool, warmed by the model);
 # otherwise it starts SPEC afresh with TRAIN_ARGS. Training stops at ITERATIONS or after BUDGET seconds: timeout
 # sends SIGTERM, and `ncarender train` then writes its checkpoint. Then `export` (parity against torch on the GPU)
 # and `eval` (onnxruntime on the CPU) run, and a gallery of seeds 0-15 is rendered. What comes back through $OUT:
@@ -34,7 +35,8 @@ fi
 ckpt="$OUT/$NAME.pt"
 if [ -f "models/training/$NAME.pt" ]; then
   cp "models/training/$NAME.pt" "$ckpt"
-  set -- --resume
+  # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options
+  set -- --resume $TRAIN_ARGS
 else
   # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options
   set -- "$SPEC" $TRAIN_ARGS

@@ -19,7 +19,7 @@ import typer
 from .. import __version__
 from ..errors import NCAError
 
-__all__ = ["Interrupted", "app", "command", "emit_json", "error_boundary", "main", "say"]
+__all__ = ["Interrupted", "app", "command", "emit_json", "error_boundary", "given_on_command_line", "main", "say"]
 
 app = typer.Typer(
     name="ncarender",
@@ -103,3 +103,10 @@ def main() -> None:
     """Entry point of the console script; ``NCARENDER_DEBUG=1`` shows tracebacks."""
     with error_boundary():
         app()
+
+
+def given_on_command_line(ctx: typer.Context, params: dict[str, object]) -> set[str]:
+    """The names of the options (and arguments) in ``params`` the user gave, not left at their defaults."""
+    given = {"COMMANDLINE", "ENVIRONMENT"}
+    sources = {name: ctx.get_parameter_source(name) for name in params}
+    return {name for name, src in sources.items() if src is not None and src.name in given} | {"iterations"}

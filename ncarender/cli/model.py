@@ -19,7 +19,7 @@ import typer
 
 from ..errors import NCAError
 from ..runtime.catalog import builtin_names
-from .app import command, emit_json, say
+from .app import command, emit_json, given_on_command_line, say
 from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
 from .progress import ProgressBar
 
@@ -82,6 +82,7 @@ class _TrainProgress:
 
 @command()
 def train(
+    ctx: typer.Context,
     target: Annotated[
         str,
         typer.Argument(
@@ -100,7 +101,13 @@ def train(
     steps_min: Annotated[int, typer.Option(help="Fewest NCA steps per rollout.")] = 64,
     steps_max: Annotated[int, typer.Option(help="Most NCA steps per rollout.")] = 96,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-3,
-    lr_decay_at: Annotated[int, typer.Option(help="Iteration at which the learning rate drops x0.1.")] = 2000,
+    lr_decay_at: Annotated[
+        int,
+        typer.Option(
+            help="Iteration at which the learning rate drops x0.1. With --resume a later iteration moves the drop, "
+            "or adds a second one if the run has already dropped."
+        ),
+    ] = 2000,
     size: Annotated[int, typer.Option(help="Target size in cells (longer side).")] = 40,
     pad: Annotated[int, typer.Option(help="Empty cells around the target on each side.")] = 16,
     channels: Annotated[int, typer.Option(help="State channels (4 RGBA + hidden).")] = 16,
@@ -112,7 +119,15 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
-    resume: Annotated[bool, typer.Option(help="Continue the run saved at --output.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue the run saved at --output. It keeps its target, model, mode, pool size, learning rate "
+            "and seed (giving another value is an error); --iterations, --batch-size, --steps-min, --steps-max, "
+            "--lr-decay-at, --checkpoint-every and --device may change. Without the .pool.pt beside it, a fresh "
+            "pool is first aged by the model."
+        ),
+    ] = False,
     preview: Annotated[
         Path | None, typer.Option(help="Also write a PNG of a final-state rollout from the seed.")
     ] = None,
@@ -121,6 +136,7 @@ def train(
 ) -> None:
     """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
     params = locals()
+    changes = given_on_command_line(ctx, params)
     with _needs_torch("training"):
         from ..train.conditioning import family_targets
         from ..train.family import is_family_spec
@@ -159,13 +175,14 @@ def train(
                 channels=channels,
                 hidden=hidden,
                 fire_rate=fire_rate,
-                code_channels=family.code_channels if family is not None else 0,
+                code_channels=family.code_channels if family is not None else (code_channels if resume else 0),
             ),
-            target_name=(family.spec if family is not None else target) if tgt is not None else "",
+            target_name=(family.spec if family is not None else target) if tgt is not None else target,
             family=family,
             device=device,
             resume=resume,
             progress=progress,
+            changes=changes,
         )
     if preview is not None:
         from ..train.export import write_preview

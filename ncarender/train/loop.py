@@ -14,14 +14,13 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import __version__
 from ..errors import NCAError
@@ -29,6 +28,8 @@ from .checkpoint import Checkpoint, load_checkpoint, pool_path, save_checkpoint,
 from .conditioning import FamilyTargets
 from .curve import loss_curve_path, write_loss_curve
 from .model import NCA, NCAConfig
+from .resume import check_kept_model, move_lr_decay, resumed_settings, warm_pool
+from .rollout import damage, rollout_cropped, seed_states_nhwc
 
 __all__ = ["TrainConfig", "TrainResult", "resolve_device", "rollout_cropped", "train"]
 
@@ -96,88 +97,6 @@ def resolve_device(device: str) -> torch.device:
     raise NCAError(f"unknown device {device!r}; choose auto, cpu or cuda")
 
 
-def _live_window(x: torch.Tensor, margin: int, bounds: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
-    """Bounding box ``(y0, y1, x0, x1)`` of non-zero cells of ``x`` ``(N, h, w, C)``, grown by ``margin``.
-
-    Coordinates are local to ``x`` and clipped to ``bounds`` (which may reach
-    beyond ``x``: the caller pads). ``None`` if every cell is zero.
-    """
-    occupied = x.detach().abs().amax(dim=(0, 3)) > 0  # (h, w)
-    rows = torch.nonzero(occupied.any(dim=1)).flatten()
-    if rows.numel() == 0:
-        return None
-    cols = torch.nonzero(occupied.any(dim=0)).flatten()
-    return (
-        max(int(rows[0]) - margin, bounds[0]),
-        min(int(rows[-1]) + 1 + margin, bounds[1]),
-        max(int(cols[0]) - margin, bounds[2]),
-        min(int(cols[-1]) + 1 + margin, bounds[3]),
-    )
-
-
-def rollout_cropped(
-    model: NCA,
-    state: torch.Tensor,
-    steps: int,
-    mask_fn: Callable[[], torch.Tensor],
-) -> torch.Tensor:
-    """Roll ``state`` ``(N, H, W, C)`` forward ``steps`` steps; returns ``(N, H, W, C)``.
-
-    Cells outside the live region stay exactly zero (a cell with no live
-    neighbour is zeroed by the alive mask), so each step is computed on the
-    bounding box of the non-zero cells plus a 2-cell margin, which is exact.
-    ``mask_fn()`` returns the full-grid mask ``(N, H, W, 1)`` for each step, so
-    the random stream is the same as for an uncropped rollout.
-    """
-    _, height, width, _ = state.shape
-    win = _live_window(state, 2, (0, height, 0, width))
-    if win is None:  # nothing alive: nothing can ever grow
-        for _ in range(steps):
-            mask_fn()
-        return state
-    y0, y1, x0, x1 = win
-    x = state[:, y0:y1, x0:x1]
-    for _ in range(steps):
-        mask = mask_fn()[:, y0:y1, x0:x1]
-        x = model.forward_nhwc(x, mask)
-        new = _live_window(x, 2, (-y0, height - y0, -x0, width - x0))
-        if new is None:
-            x = torch.zeros_like(x)
-            continue
-        ny0, ny1, nx0, nx1 = new
-        pad = (0, 0, max(0, -nx0), max(0, nx1 - x.shape[2]), max(0, -ny0), max(0, ny1 - x.shape[1]))
-        if any(pad):
-            x = F.pad(x, pad)
-        oy, ox = max(0, -ny0), max(0, -nx0)
-        x = x[:, ny0 + oy : ny1 + oy, nx0 + ox : nx1 + ox]
-        y0, y1, x0, x1 = y0 + ny0, y0 + ny1, x0 + nx0, x0 + nx1
-    return F.pad(x, (0, 0, x0, width - x1, y0, height - y1))
-
-
-def _seed_states_nhwc(
-    n: int, height: int, width: int, channels: int, device: torch.device, codes: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Seed states ``(n, H, W, C [+ D])`` channels-last; with ``codes`` ``(n, D)`` the centre carries each code."""
-    d = 0 if codes is None else int(codes.shape[1])
-    x = torch.zeros((n, height, width, channels + d), device=device)
-    x[:, height // 2, width // 2, 3:channels] = 1.0
-    if codes is not None:
-        x[:, height // 2, width // 2, channels:] = codes.to(device)
-    return x
-
-
-def _damage(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Zero a random disc (radius 0.1-0.4 of the grid, centre in the middle half) in each sample of ``(n, H, W, C)``."""
-    n, height, width, _ = x.shape
-    r = torch.rand((n, 3), generator=gen).to(x.device)  # the run's generator is on the CPU, whatever the device
-    ys = torch.linspace(-1.0, 1.0, height, device=x.device)[None, :, None]
-    xs = torch.linspace(-1.0, 1.0, width, device=x.device)[None, None, :]
-    cy, cx = (r[:, 0] - 0.5)[:, None, None], (r[:, 1] - 0.5)[:, None, None]
-    radius = (0.1 + 0.3 * r[:, 2])[:, None, None]
-    keep = ((ys - cy) ** 2 + (xs - cx) ** 2) > radius**2  # (n, H, W)
-    return x * keep[..., None].to(x.dtype)
-
-
 def _program() -> str:
     """The command's name as a user types it: ``ncarender`` also for ``python -m ncarender``."""
     name = Path(sys.argv[0]).name
@@ -205,6 +124,8 @@ def train(
     resume: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
     family: FamilyTargets | None = None,
+    changes: Collection[str] = ("iterations",),
+    warm_rounds: int = 8,
 ) -> TrainResult:
     """Train an NCA to grow ``target`` ``(4, H, W)`` (premultiplied RGBA) and write checkpoints to ``out``.
 
@@ -216,7 +137,12 @@ def train(
 
     With ``resume`` the run continues from the checkpoint at ``out`` (its
     model, optimiser, random state and, if its ``.pool.pt`` is beside it, the
-    sample pool). ``progress(iteration, total, loss)`` is called after each
+    sample pool). ``changes`` names the settings the caller gives on purpose:
+    of ``config`` those in :data:`RESUMABLE` are taken (``iterations``
+    always), a different value for any other, for a model setting of
+    ``model_config`` or for ``target_name`` is an :class:`NCAError`. Without
+    the pool a fresh one is warmed: seeds aged 1 to ``warm_rounds`` rollouts by
+    the model. ``progress(iteration, total, loss)`` is called after each
     iteration. Ctrl-C writes a checkpoint and returns with ``interrupted``.
     """
     config.validate()
@@ -229,6 +155,9 @@ def train(
     pool_state: torch.Tensor | None = None
     if resume:
         ckpt = load_checkpoint(out)
+        check_kept_model(
+            ckpt.model_config, model_config, changes, saved_target=ckpt.target_name, given_target=target_name
+        )
         model = NCA.from_config(ckpt.model_config)
         model.load_state_dict(ckpt.state_dict)
         target = ckpt.target
@@ -242,8 +171,7 @@ def train(
         if pool_path(out).exists():
             pool_state = torch.load(pool_path(out), map_location="cpu", weights_only=True)
         saved_cfg = dict(train_state["config"])
-        saved_cfg["iterations"] = config.iterations
-        config = TrainConfig(**saved_cfg)
+        config = TrainConfig(**resumed_settings(saved_cfg, config, changes, start_iter))
         config.validate()
         if start_iter >= config.iterations:
             raise NCAError(f"{out} already has {start_iter} iterations; pass a larger --iterations to continue")
@@ -283,8 +211,8 @@ def train(
     def seeds(labels: torch.Tensor | None) -> torch.Tensor:
         """Seed states for the flakes ``labels`` (a family) or ``len == 1`` plain seeds."""
         if codes is None or labels is None:
-            return _seed_states_nhwc(1 if labels is None else len(labels), height, width, channels, dev)
-        return _seed_states_nhwc(len(labels), height, width, channels, dev, codes[labels])
+            return seed_states_nhwc(1 if labels is None else len(labels), height, width, channels, dev)
+        return seed_states_nhwc(len(labels), height, width, channels, dev, codes[labels])
 
     def targets_of(labels: torch.Tensor | None) -> torch.Tensor:
         """The target ``(H, W, 4)`` (one model) or per-sample targets ``(B, H, W, 4)`` (a family)."""
@@ -295,19 +223,23 @@ def train(
     if ckpt is not None:
         opt.load_state_dict(ckpt.train_state["optimizer"])
         sched.load_state_dict(ckpt.train_state["scheduler"])
+        if config.lr_decay_at != ckpt.train_state["config"]["lr_decay_at"]:
+            move_lr_decay(sched, config.lr_decay_at)
 
     use_pool = config.mode in ("persist", "regenerate")
     pool: torch.Tensor | None = None
+    warm = False
     if use_pool:
         if pool_state is not None and tuple(pool_state.shape) == (config.pool_size, height, width, state_channels):
             pool = pool_state.to(dev, torch.float32)
         else:
-            if resume:
+            warm = resume and warm_rounds > 0
+            if resume and not warm:
                 print("notice: no sample pool beside the checkpoint; starting a fresh pool", file=sys.stderr)
             pool = (
                 seeds(flake_of)
                 if codes is not None
-                else _seed_states_nhwc(config.pool_size, height, width, channels, dev)
+                else seed_states_nhwc(config.pool_size, height, width, channels, dev)
             )
 
     def mask_fn(n: int) -> Callable[[], torch.Tensor]:
@@ -316,6 +248,14 @@ def train(
             return (u < model.config.fire_rate).to(dev, torch.float32)
 
         return draw
+
+    if warm and pool is not None:
+        print(
+            f"notice: no sample pool beside the checkpoint; warming a fresh one with the model "
+            f"({config.pool_size} seeds, 1-{warm_rounds} rollouts each)",
+            file=sys.stderr,
+        )
+        warm_pool(model, pool, rounds=warm_rounds, steps=(config.steps_min, config.steps_max), gen=gen, mask_fn=mask_fn)
 
     def write(iteration: int, seconds: float) -> None:
         train_state = {
@@ -369,9 +309,9 @@ def train(
                 if config.mode == "regenerate" and config.damage_count > 0:
                     k = min(config.damage_count, config.batch_size - 1)
                     if k > 0:
-                        x0[-k:] = _damage(x0[-k:], gen)
+                        x0[-k:] = damage(x0[-k:], gen)
             elif codes is None:
-                x0 = _seed_states_nhwc(config.batch_size, height, width, channels, dev)
+                x0 = seed_states_nhwc(config.batch_size, height, width, channels, dev)
             else:
                 x0 = seeds(labels)
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))

@@ -1,0 +1,158 @@
+"""Resuming a run: what it may change, what it keeps (refused with one line), and the warmed fresh pool."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import tiny_target  # noqa: E402
+from test_cli import assert_error, run  # noqa: E402
+
+from ncarender.errors import NCAError  # noqa: E402
+from ncarender.train.checkpoint import load_checkpoint, pool_path  # noqa: E402
+from ncarender.train.loop import TrainConfig, train  # noqa: E402
+from ncarender.train.model import NCA  # noqa: E402
+from ncarender.train.resume import warm_pool  # noqa: E402
+from ncarender.train.rollout import seed_states_nhwc  # noqa: E402
+
+
+def _cfg(**kw: object) -> TrainConfig:
+    base: dict[str, object] = dict(
+        mode="persist", iterations=3, batch_size=2, pool_size=8, steps_min=8, steps_max=12, seed=1
+    )
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def _lr(path: Path) -> float:
+    return float(load_checkpoint(path).train_state["optimizer"]["param_groups"][0]["lr"])
+
+
+def test_resume_takes_batch_steps_and_a_later_lr_drop(tmp_path: Path) -> None:
+    out = tmp_path / "m.pt"
+    train(tiny_target(), out, config=_cfg(lr_decay_at=100), device="cpu")
+    assert _lr(out) == pytest.approx(2e-3)
+    changed = _cfg(iterations=6, batch_size=4, steps_min=5, steps_max=6, lr_decay_at=5)
+    train(
+        tiny_target(),
+        out,
+        config=changed,
+        device="cpu",
+        resume=True,
+        changes={"batch_size", "lr_decay_at"} | {"steps_min", "steps_max"},
+    )
+    saved = load_checkpoint(out).train_state["config"]
+    assert (saved["batch_size"], saved["steps_min"], saved["steps_max"], saved["lr_decay_at"]) == (4, 5, 6, 5)
+    assert _lr(out) == pytest.approx(2e-4)  # the drop moved from 100 to 5
+    # A run that has dropped already drops once more at a later iteration.
+    train(
+        tiny_target(), out, config=_cfg(iterations=8, lr_decay_at=7), device="cpu", resume=True, changes={"lr_decay_at"}
+    )
+    assert _lr(out) == pytest.approx(2e-5)
+
+
+def test_resume_without_changes_keeps_the_saved_settings(tmp_path: Path) -> None:
+    out = tmp_path / "m.pt"
+    train(tiny_target(), out, config=_cfg(batch_size=3), device="cpu")
+    # Options left at their defaults (batch 2 here) do not override the run's own.
+    train(tiny_target(), out, config=_cfg(iterations=4), device="cpu", resume=True)
+    assert load_checkpoint(out).train_state["config"]["batch_size"] == 3
+
+
+def test_an_lr_drop_before_the_checkpoint_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "m.pt"
+    train(tiny_target(), out, config=_cfg(lr_decay_at=100), device="cpu")
+    with pytest.raises(NCAError, match="not after the checkpoint's iteration 3"):
+        train(
+            tiny_target(),
+            out,
+            config=_cfg(iterations=6, lr_decay_at=2),
+            device="cpu",
+            resume=True,
+            changes={"lr_decay_at"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--lr", "0.01"], "--lr 0.01 differs from the checkpoint's 0.002"),
+        (["--seed", "9"], "--seed 9 differs from the checkpoint's 3"),
+        (["--mode", "regenerate"], "--mode regenerate differs from the checkpoint's grow"),
+        (["--pool-size", "64"], "--pool-size 64 differs"),
+        (["--hidden", "64"], "--hidden 64 differs from the checkpoint's 128"),
+        (["--channels", "12"], "--channels 12 differs"),
+        (["--fire-rate", "0.25"], "--fire-rate 0.25 differs"),
+        (["--lr-decay-at", "10"], "not after the checkpoint's iteration 30"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+    ],
+)
+def test_resume_refuses_a_change_to_what_it_keeps(
+    tiny_checkpoint: Path, tmp_path: Path, extra: list[str], fragment: str
+) -> None:
+    ckpt = tmp_path / "tiny.pt"
+    shutil.copy(tiny_checkpoint, ckpt)
+    before = ckpt.read_bytes()
+    code, out, err = run("train", "-o", str(ckpt), "--resume", "--iterations", "40", *extra)
+    assert_error(code, out, err, fragment)
+    assert ckpt.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["tiny.pt"]
+
+
+def test_resume_refuses_another_target_and_accepts_the_same_settings(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    ckpt = tmp_path / "tiny.pt"
+    shutil.copy(tiny_checkpoint, ckpt)
+    code, out, err = run("train", "snowflake", "-o", str(ckpt), "--resume", "--iterations", "40")
+    assert_error(code, out, err, "TARGET 'snowflake' differs from the checkpoint's 'plus'")
+    # The command that started a run, with --resume added, goes on (the same values are no change).
+    args = ["train", "plus", "-o", str(ckpt), "--resume", "--iterations", "32", "--hidden", "128", "--seed", "3"]
+    code, out, err = run(*args, "--mode", "grow", "--batch-size", "2", "-q")
+    assert code == 0, err
+    saved = load_checkpoint(ckpt)
+    assert saved.iterations == 32 and saved.train_state["config"]["batch_size"] == 2
+
+
+def test_warm_pool_ages_every_seed_and_repeats(tiny_checkpoint: Path) -> None:
+    ckpt = load_checkpoint(tiny_checkpoint)
+    model = NCA.from_config(ckpt.model_config)
+    model.load_state_dict(ckpt.state_dict)
+    h, w = ckpt.target.shape[1:]
+
+    def warmed(rounds: int) -> tuple[torch.Tensor, int]:
+        gen = torch.Generator().manual_seed(5)
+        draws = 0
+
+        def mask_fn(n: int):  # type: ignore[no-untyped-def]
+            def draw() -> torch.Tensor:
+                nonlocal draws
+                draws += 1
+                return (torch.rand((n, h, w, 1), generator=gen) < 0.5).float()
+
+            return draw
+
+        pool = seed_states_nhwc(12, h, w, 16, torch.device("cpu"))
+        return warm_pool(model, pool, rounds=rounds, steps=(4, 4), gen=gen, mask_fn=mask_fn, chunk=5), draws
+
+    seed = seed_states_nhwc(1, h, w, 16, torch.device("cpu"))[0]
+    a, draws = warmed(3)
+    assert all(not torch.equal(slot, seed) for slot in a)
+    # Round r rolls the slots with share >= r in chunks of 5 for 4 steps: 12 slots, 4 per share.
+    assert draws == 4 * (3 + 2 + 1)
+    assert torch.equal(a, warmed(3)[0])
+
+
+@pytest.mark.parametrize(
+    ("rounds", "notice"), [(4, "warming a fresh one with the model"), (0, "starting a fresh pool")]
+)
+def test_a_resume_without_its_pool_says_what_it_does(
+    tmp_path: Path, rounds: int, notice: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.pt"
+    train(tiny_target(), out, config=_cfg(), device="cpu")
+    pool_path(out).unlink()
+    train(tiny_target(), out, config=_cfg(iterations=5), device="cpu", resume=True, warm_rounds=rounds)
+    assert notice in capsys.readouterr().err
+    assert load_checkpoint(out).iterations == 5 and pool_path(out).exists()
