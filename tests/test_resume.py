@@ -89,6 +89,7 @@ def test_an_lr_drop_before_the_checkpoint_is_refused(tmp_path: Path) -> None:
         (["--fire-rate", "0.25"], "--fire-rate 0.25 differs"),
         (["--lr-decay-at", "10"], "not after the checkpoint's iteration 30"),
         (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--warm-rounds", "-1"], "--warm-rounds must be 0 or more"),
     ],
 )
 def test_resume_refuses_a_change_to_what_it_keeps(

@@ -125,9 +125,16 @@ def train(
             help="Continue the run saved at --output. It keeps its target, model, mode, pool size, learning rate "
             "and seed (giving another value is an error); --iterations, --batch-size, --steps-min, --steps-max, "
             "--lr-decay-at, --checkpoint-every and --device may change. Without the .pool.pt beside it, a fresh "
-            "pool is first aged by the model."
+            "pool is first aged by the model (--warm-rounds)."
         ),
     ] = False,
+    warm_rounds: Annotated[
+        int,
+        typer.Option(
+            help="With --resume and no .pool.pt: age the fresh pool by 1 to N rollouts of the model per seed "
+            "(0: start from seeds)."
+        ),
+    ] = 4,
     preview: Annotated[
         Path | None, typer.Option(help="Also write a PNG of a final-state rollout from the seed.")
     ] = None,
@@ -147,6 +154,8 @@ def train(
     # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
     cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
     cfg.validate()
+    if warm_rounds < 0:
+        raise NCAError(f"--warm-rounds must be 0 or more, got {warm_rounds}")
     if not 0.0 < fire_rate <= 1.0:
         raise NCAError(f"--fire-rate must be in (0, 1], got {fire_rate}")
     if output.suffix != ".pt":
@@ -183,6 +192,7 @@ def train(
             resume=resume,
             progress=progress,
             changes=changes,
+            warm_rounds=warm_rounds,
         )
     if preview is not None:
         from ..train.export import write_preview

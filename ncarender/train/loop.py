@@ -125,7 +125,7 @@ def train(
     progress: Callable[[int, int, float], None] | None = None,
     family: FamilyTargets | None = None,
     changes: Collection[str] = ("iterations",),
-    warm_rounds: int = 8,
+    warm_rounds: int = 4,
 ) -> TrainResult:
     """Train an NCA to grow ``target`` ``(4, H, W)`` (premultiplied RGBA) and write checkpoints to ``out``.
 
