@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from conftest import tiny_target  # noqa: E402
 from test_cli import assert_error, run  # noqa: E402
+from test_train import _cfg as train_cfg  # noqa: E402
 
 from ncarender.errors import NCAError  # noqa: E402
 from ncarender.train.checkpoint import load_checkpoint, pool_path  # noqa: E402
@@ -21,11 +22,8 @@ from ncarender.train.rollout import seed_states_nhwc  # noqa: E402
 
 
 def _cfg(**kw: object) -> TrainConfig:
-    base: dict[str, object] = dict(
-        mode="persist", iterations=3, batch_size=2, pool_size=8, steps_min=8, steps_max=12, seed=1
-    )
-    base.update(kw)
-    return TrainConfig(**base)  # type: ignore[arg-type]
+    """test_train's tiny run, in persist mode with a pool of 8, 3 iterations unless told."""
+    return train_cfg(**{"mode": "persist", "pool_size": 8, "iterations": 3, "checkpoint_every": 200, **kw})
 
 
 def _lr(path: Path) -> float:
