@@ -272,6 +272,8 @@ def test_ctrl_c_leaves_no_partial_file(tiny_onnx: Path, tmp_path: Path) -> None:
         (["train", "snowflake", "-o", "{tmp}/missing/m.pt"], "does not exist"),
         (["train", "snowflake", "-o", "{tmp}/m.pt", "--mode", "wobble"], "unknown training mode"),
         (["train", "snowflake", "-o", "{tmp}/m.pt", "--resume"], "no checkpoint"),
+        (["train", "reiter:2", "-o", "{tmp}/m.pt", "--size", "24"], "as in reiter:2@24"),
+        (["train", "reiter:2:1@16", "-o", "{tmp}/m.pt", "--pad", "4"], "--size and --pad do not apply to a family"),
         (["info", "{tmp}/nope.onnx"], "does not exist"),
         (["info", "{tmp}/junk.png"], "expected a .onnx model or a .pt checkpoint"),
     ],

@@ -166,6 +166,11 @@ def train(
         say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
     family = None
     if not resume and is_family_spec(target):
+        if {"size", "pad"} & changes:
+            raise NCAError(
+                "--size and --pad do not apply to a family: its grid is part of the spec, "
+                f"as in {target.split('@')[0]}@{size} (see `ncarender family --help`)"
+            )
         family = family_targets(target, code_channels)
         tgt = family.targets[0]
     else:
