@@ -255,7 +255,9 @@ def train(
             f"({config.pool_size} seeds, 1-{warm_rounds} rollouts each)",
             file=sys.stderr,
         )
+        started = time.perf_counter()
         warm_pool(model, pool, rounds=warm_rounds, steps=(config.steps_min, config.steps_max), gen=gen, mask_fn=mask_fn)
+        seconds_before += time.perf_counter() - started  # the warming is part of the run's cost
 
     def write(iteration: int, seconds: float) -> None:
         train_state = {
