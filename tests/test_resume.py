@@ -155,3 +155,56 @@ def test_a_resume_without_its_pool_says_what_it_does(
     train(tiny_target(), out, config=_cfg(iterations=5), device="cpu", resume=True, warm_rounds=rounds)
     assert notice in capsys.readouterr().err
     assert load_checkpoint(out).iterations == 5 and pool_path(out).exists()
+
+
+def test_a_blown_up_rollout_is_skipped_and_leaves_the_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ncarender.train.loop as loop
+
+    calls = 0
+    real = loop.rollout_cropped
+
+    def blow_up_once(model, state, steps, mask_fn):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        out = real(model, state, steps, mask_fn)
+        if calls == 3:  # iteration 3: one sample explodes
+            out = out.clone()
+            out[1] = out[1] * 1e6 + 1.0
+        return out
+
+    monkeypatch.setattr(loop, "rollout_cropped", blow_up_once)
+    out = tmp_path / "m.pt"
+    weights: dict[int, dict[str, torch.Tensor]] = {}
+
+    def progress(i: int, total: int, loss: float) -> None:
+        if i > 1:  # the checkpoint on disk is the one after iteration i - 1
+            weights[i - 1] = load_checkpoint(out).state_dict
+
+    result = train(tiny_target(), out, config=_cfg(iterations=5, checkpoint_every=1), device="cpu", progress=progress)
+    assert "iteration 3: 1 of 2 rollouts blew up" in capsys.readouterr().err
+    assert result.iterations == 5 and len(result.losses) == 5 and all(v < 1.0 for v in result.losses)
+    # No step at iteration 3; steps again at 2 and 4.
+    assert all(torch.equal(weights[2][k], weights[3][k]) for k in weights[2])
+    assert not all(torch.equal(weights[3][k], weights[4][k]) for k in weights[3])
+    assert not all(torch.equal(weights[1][k], weights[2][k]) for k in weights[1])
+    pool = torch.load(pool_path(out), weights_only=True)
+    assert torch.isfinite(pool).all() and float(pool.abs().max()) < 10.0
+
+
+def test_rollouts_that_keep_blowing_up_stop_the_run_as_diverged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ncarender.train.checkpoint import save_checkpoint
+
+    out = tmp_path / "m.pt"
+    train(tiny_target(), out, config=_cfg(iterations=3), device="cpu")
+    ckpt = load_checkpoint(out)
+    ckpt.state_dict["w2.weight"].fill_(50.0)  # a model whose every rollout blows up
+    save_checkpoint(out, ckpt)
+    doctored = out.read_bytes()
+    with pytest.raises(NCAError, match=r"diverged at iteration 24: rollouts blew up 21 iterations in a row"):
+        train(tiny_target(), out, config=_cfg(iterations=40, checkpoint_every=100), device="cpu", resume=True)
+    assert capsys.readouterr().err.count("blew up") == 20  # the 21st is the error
+    assert out.read_bytes() == doctored  # nothing written over the last checkpoint

@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +36,10 @@ __all__ = ["TrainConfig", "TrainResult", "resolve_device", "rollout_cropped", "t
 
 Mode = Literal["grow", "persist", "regenerate"]
 MODES: tuple[str, ...] = ("grow", "persist", "regenerate")
+#: A sample this far (RGBA MSE) from its target has blown up: RGBA in [0, 1] can never be further than 1.
+BLOWN_UP_MSE = 1.0
+#: Iterations in a row with a blown-up rollout before a run stops as diverged.
+MAX_SKIPPED = 20
 
 
 @dataclass
@@ -289,6 +294,7 @@ def train(
 
     t0 = time.perf_counter()
     iteration = start_iter
+    skipped = 0  # iterations in a row whose rollouts blew up
     interrupted = False
     try:
         while iteration < config.iterations:
@@ -319,19 +325,44 @@ def train(
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))
             x = rollout_cropped(model, x0, steps, mask_fn(config.batch_size))
             loss = ((x[..., :4] - targets_of(labels)) ** 2).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
             with torch.no_grad():
-                for p in model.parameters():
-                    if p.grad is not None:
-                        p.grad /= p.grad.norm() + 1e-8
-            opt.step()
-            sched.step()
+                per_sample = ((x[..., :4] - targets_of(labels)) ** 2).mean(dim=(1, 2, 3))
+                blown = ~torch.isfinite(per_sample) | (per_sample > BLOWN_UP_MSE)
+            if bool(blown.any()):
+                # A rollout blew up: no step (its gradient would be all explosion) and its pool slots start
+                # again from seeds, so the blow-up cannot spread through the pool. Many in a row: diverged.
+                skipped += 1
+                if skipped > MAX_SKIPPED:
+                    raise NCAError(
+                        f"training diverged at iteration {iteration + 1}: rollouts blew up {skipped} iterations "
+                        f"in a row; the checkpoint written last ({out}) is kept; try a lower --lr"
+                    )
+                count = int(blown.sum())
+                print(
+                    f"notice: iteration {iteration + 1}: {count} of {len(blown)} rollouts blew up "
+                    "(their pool slots are reset to seeds; no step)",
+                    file=sys.stderr,
+                )
+                x = x.detach().clone()
+                bad = torch.nonzero(blown).flatten()
+                x[bad] = seeds(None if labels is None else labels[bad.cpu()]).expand(count, -1, -1, -1)
+                value = float(per_sample[~blown].mean()) if count < len(blown) else (losses[-1] if losses else 1.0)
+                with warnings.catch_warnings():  # the scheduler counts iterations, stepped or not
+                    warnings.simplefilter("ignore", UserWarning)
+                    sched.step()
+            else:
+                skipped = 0
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                with torch.no_grad():
+                    for p in model.parameters():
+                        if p.grad is not None:
+                            p.grad /= p.grad.norm() + 1e-8
+                opt.step()
+                sched.step()
+                value = float(loss.detach())
             if pool is not None and idx is not None:
                 pool[idx] = x.detach()
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NCAError(f"training diverged at iteration {iteration + 1} (loss {value}); try a lower --lr")
             losses.append(value)
             iteration += 1
             if progress is not None:
