@@ -2,7 +2,7 @@
 # Train (or continue) a family model on the device machine's GPU, then export it and judge it there (issue 12).
 # The CUDA training path has not run on a GPU yet: the script runs tests/test_train.py's CUDA tests first.
 # Run from the repo root through the device tool, with timeout_s about BUDGET + 150:
-#   BUDGET=420 bash benchmarks/gpu/train_family.sh                   # continue models/training/reiter16.pt
+#   BUDGET=420 bash benchmarks/gpu/train_family.sh                   # continue models/training/reiter16w.pt
 #   NAME=reiter16h SPEC=reiter:16 TRAIN_ARGS="--hidden 192 --lr-decay-at 8000" bash benchmarks/gpu/train_family.sh
 # With models/training/NAME.pt committed, the run resumes from it (its own model and schedule, with the TRAIN_ARGS
 # a resume may change, e.g. TRAIN_ARGS="--batch-size 32 --lr-decay-at 30000"; a fresh pool, warmed by the model);
@@ -14,7 +14,7 @@
 # DEVICE=cpu runs the same script here (a dry run with SPEC=reiter:2@16 ITERATIONS=4).
 set -u
 OUT=${OUT:-/tmp/ncarender-gpu-out}
-NAME=${NAME:-reiter16}
+NAME=${NAME:-reiter16w}
 SPEC=${SPEC:-reiter:16}
 ITERATIONS=${ITERATIONS:-40000}
 BUDGET=${BUDGET:-420}
