@@ -145,3 +145,48 @@ def test_half_parity_check_catches_a_wrong_model(tiny_checkpoint: Path, tmp_path
     with torch.no_grad():
         model.w1.bias.add_(0.5)  # the torch side now differs from the file
     assert parity_check(model, half, size=(16, 16), rgba_mse=True) > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("measured", "passes"),
+    [
+        ((2e-5, 2e-12, 1e-12), "max abs diff"),
+        ((1.03, 2e-7, 1e-8), "alive threshold flipped"),
+        ((0.4, 3e-3, 3e-3), None),
+    ],
+)
+def test_a_cell_flipped_at_the_alive_threshold_is_judged_on_what_shows(
+    tiny_checkpoint: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    measured: tuple[float, float, float],
+    passes: str | None,
+) -> None:
+    import ncarender.train.export as export
+
+    real = export.parity_measures
+    seen: list[tuple[float, float, float]] = []
+
+    def measures(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(real(*args, **kwargs))  # the real rollout runs, then reports the case's figures
+        return measured
+
+    monkeypatch.setattr(export, "parity_measures", measures)
+    out = tmp_path / "m.onnx"
+    if passes is None:
+        with pytest.raises(NCAError, match=r"differ by 0.4 \(max abs diff\).*RGBA MSE 0.003 at worst"):
+            export.export_checkpoint(tiny_checkpoint, out, steps=10)
+        assert not out.exists()
+    else:
+        result = export.export_checkpoint(tiny_checkpoint, out, steps=10)
+        assert passes in result.metric and result.pointwise == measured[0] and out.exists()
+    assert seen and seen[0][0] < 1e-3  # the tiny model itself has no such cell
+
+
+def test_parity_measures_see_the_visible_difference(tiny_checkpoint: Path, tiny_onnx: Path) -> None:
+    from ncarender.train.export import parity_measures
+
+    other = NCA()
+    torch.nn.init.normal_(other.w2.weight, std=0.05)
+    pointwise, visible, final = parity_measures(other, tiny_onnx, steps=20, size=(16, 16))
+    assert pointwise > 1e-2 and visible >= final and visible > 1e-5

@@ -257,6 +257,7 @@ def export(
                 "parity_metric": result.metric,
                 "max_abs_diff": result.max_abs_diff,
                 "tolerance": result.tolerance,
+                "pointwise_max_abs_diff": result.pointwise,
             }
         )
 

@@ -54,6 +54,12 @@ PARITY_STEPS = 128
 #: difference of the visible RGBA (clipped, premultiplied) after the rollout: 1e-5 on the shipped snowflake,
 #: while the eval bar allows 1e-3 against the target and a real export error gives 1e-2 or more.
 HALF_PARITY_TOLERANCE = 1e-4
+#: In float32 too, a model with a cell that sits right at the alive threshold can flip it on summation-order
+#: noise alone (the hidden-256 family model: one cell of one seed at step ~90, max abs diff 1.03, visible RGBA
+#: MSE 2e-7 at worst). Past :data:`PARITY_TOLERANCE` the export is then judged as a half export is, on the
+#: visible RGBA, at every step: 1e-5, ten times below what a half export may differ and a thousand times below
+#: a real export error (1e-2 or more).
+FLIP_PARITY_TOLERANCE = 1e-5
 
 
 @dataclass
@@ -66,8 +72,11 @@ class ExportResult:
     tolerance: float
     opset: int
     precision: str = "float32"
-    #: What ``max_abs_diff`` and ``tolerance`` measure: ``max abs diff`` (float32) or ``RGBA MSE`` (float16).
+    #: What ``max_abs_diff`` and ``tolerance`` measure: ``max abs diff`` (float32) or ``RGBA MSE`` (float16, or
+    #: float32 after a cell near the alive threshold flipped).
     metric: str = "max abs diff"
+    #: The pointwise max abs difference over the rollout, whatever ``metric`` is.
+    pointwise: float = 0.0
 
 
 def model_from_checkpoint(ckpt: Checkpoint) -> NCA:
@@ -242,25 +251,45 @@ def parity_check(
     instead, the mean squared difference of the clipped RGBA channels ``[:, :4]`` after the last step.
     A family model (``codes`` ``(K, D)``) starts from seeds carrying its first flakes' codes.
     """
+    pointwise, _, final = parity_measures(model, onnx_path, steps=steps, size=size, n=n, codes=codes)
+    return final if rgba_mse else pointwise
+
+
+def parity_measures(
+    model: NCA,
+    onnx_path: Path,
+    *,
+    steps: int = PARITY_STEPS,
+    size: tuple[int, int],
+    n: int = 2,
+    codes: np.ndarray | None = None,
+) -> tuple[float, float, float]:
+    """The parity rollout's ``(max abs diff, worst RGBA MSE over the steps, RGBA MSE after the last step)``.
+
+    The RGBA MSE compares the clipped visible channels ``[:, :4]`` of the two states ``(n, C, H, W)``.
+    """
     from ..runtime import open_model
 
     session = open_model(onnx_path, provider="cpu", quiet=True)
     rng = np.random.default_rng(1234)
     x_t = _parity_seeds(model, n, size, codes)
     x_o = x_t.numpy().copy()
-    worst = 0.0
+    worst = visible = final = 0.0
     with torch.no_grad():
         for _ in range(steps):
             mask = (rng.random((n, 1, *size), dtype=np.float32) < model.config.fire_rate).astype(np.float32)
             x_t = model(x_t, torch.from_numpy(mask))
             x_o = session.step(x_o, mask)
             worst = max(worst, float(np.abs(x_t.numpy() - x_o).max()))
-    if rgba_mse:
-        rgba_t, rgba_o = np.clip(x_t.numpy()[:, :4], 0, 1), np.clip(x_o[:, :4], 0, 1)
-        worst = float(((rgba_t - rgba_o) ** 2).mean()) if np.isfinite(x_o).all() else float("inf")
+            if not np.isfinite(x_o).all():
+                worst = final = float("inf")
+                break
+            rgba_t, rgba_o = np.clip(x_t.numpy()[:, :4], 0, 1), np.clip(x_o[:, :4], 0, 1)
+            final = float(((rgba_t - rgba_o) ** 2).mean())
+            visible = max(visible, final)
     if not np.isfinite(worst):
         raise NCAError("parity check: the rollout went non-finite")
-    return worst
+    return worst, visible, final
 
 
 def export_checkpoint(
@@ -302,12 +331,16 @@ def export_checkpoint(
         proto.doc_string = "ncarender single-step Growing NCA: state, mask -> next_state"
         onnx.checker.check_model(proto, full_check=True)
         onnx.save(proto, str(tmp))
-        diff = parity_check(model, tmp, steps=steps, size=size, rgba_mse=half, codes=codes)
-        metric = "RGBA MSE" if half else "max abs diff"
+        pointwise, visible, final = parity_measures(model, tmp, steps=steps, size=size, codes=codes)
+        diff, metric = (final, "RGBA MSE") if half else (pointwise, "max abs diff")
+        if not half and diff > tolerance and visible <= FLIP_PARITY_TOLERANCE and tolerance == PARITY_TOLERANCE:
+            # A cell near the alive threshold flipped; nothing a user can see differs (see the constant).
+            diff, metric, tolerance = visible, "RGBA MSE (a cell at the alive threshold flipped)", FLIP_PARITY_TOLERANCE
         if diff > tolerance:
+            extra = f"; RGBA MSE {visible:.3g} at worst" if not half else ""
             raise NCAError(
                 f"parity check failed: torch and onnxruntime differ by {diff:.3g} ({metric}) after {steps} steps "
-                f"(tolerance {tolerance:g}); no file written"
+                f"(tolerance {tolerance:g}{extra}); no file written"
             )
     return ExportResult(
         path=output,
@@ -317,6 +350,7 @@ def export_checkpoint(
         opset=OPSET,
         precision=precision,
         metric=metric,
+        pointwise=pointwise,
     )
 
 
