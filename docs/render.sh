@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Render the README's pictures with the project's own commands (run from the repo root, ncarender installed).
 #   bash docs/render.sh                     # into docs/
-#   OUT=/tmp/pics FAMILY=models/training/reiter16.onnx bash docs/render.sh
+#   OUT=/tmp/pics FAMILY=models/training/reiter16w.onnx bash docs/render.sh
 # FAMILY is the family model shown (default: the built-in `snowflakes` once it ships; until then the one in
 # training; its pictures go into the README's opening once it ships). The same model and options give the same
 # bytes: a picture that changes here changed because the model or the renderer did.
 set -euo pipefail
 OUT=${OUT:-docs}
-FAMILY=${FAMILY:-models/training/reiter16.onnx}
+FAMILY=${FAMILY:-models/training/reiter16w.onnx}
 mkdir -p "$OUT"
 # The emoji snowflake grows, is damaged at step 250 and regrows.
 ncarender gif "$OUT/snowflake.gif" --model snowflake --steps 400 --every 4 --scale 2 --fps 25 \
