@@ -109,4 +109,4 @@ def given_on_command_line(ctx: typer.Context, params: dict[str, object]) -> set[
     """The names of the options (and arguments) in ``params`` the user gave, not left at their defaults."""
     given = {"COMMANDLINE", "ENVIRONMENT"}
     sources = {name: ctx.get_parameter_source(name) for name in params}
-    return {name for name, src in sources.items() if src is not None and src.name in given} | {"iterations"}
+    return {name for name, src in sources.items() if src is not None and src.name in given}

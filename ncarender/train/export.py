@@ -307,6 +307,7 @@ def export_checkpoint(
     :data:`HALF_PARITY_TOLERANCE` with ``half``); otherwise nothing is written.
     ``half`` computes perception and the update network in float16 (see :class:`OnnxStep`).
     """
+    default_tolerance = tolerance is None
     if tolerance is None:
         tolerance = HALF_PARITY_TOLERANCE if half else PARITY_TOLERANCE
     ckpt = load_checkpoint(checkpoint)
@@ -333,7 +334,7 @@ def export_checkpoint(
         onnx.save(proto, str(tmp))
         pointwise, visible, final = parity_measures(model, tmp, steps=steps, size=size, codes=codes)
         diff, metric = (final, "RGBA MSE") if half else (pointwise, "max abs diff")
-        if not half and diff > tolerance and visible <= FLIP_PARITY_TOLERANCE and tolerance == PARITY_TOLERANCE:
+        if default_tolerance and not half and diff > tolerance and visible <= FLIP_PARITY_TOLERANCE:
             # A cell near the alive threshold flipped; nothing a user can see differs (see the constant).
             diff, metric, tolerance = visible, "RGBA MSE (a cell at the alive threshold flipped)", FLIP_PARITY_TOLERANCE
         if diff > tolerance:

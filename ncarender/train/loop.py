@@ -129,7 +129,7 @@ def train(
     resume: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
     family: FamilyTargets | None = None,
-    changes: Collection[str] = ("iterations",),
+    changes: Collection[str] = (),
     warm_rounds: int = 4,
 ) -> TrainResult:
     """Train an NCA to grow ``target`` ``(4, H, W)`` (premultiplied RGBA) and write checkpoints to ``out``.
@@ -324,9 +324,10 @@ def train(
                 x0 = seeds(labels)
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))
             x = rollout_cropped(model, x0, steps, mask_fn(config.batch_size))
-            loss = ((x[..., :4] - targets_of(labels)) ** 2).mean()
+            err = (x[..., :4] - targets_of(labels)) ** 2
+            loss = err.mean()
             with torch.no_grad():
-                per_sample = ((x[..., :4] - targets_of(labels)) ** 2).mean(dim=(1, 2, 3))
+                per_sample = err.mean(dim=(1, 2, 3))
                 blown = ~torch.isfinite(per_sample) | (per_sample > BLOWN_UP_MSE)
             if bool(blown.any()):
                 # A rollout blew up: no step (its gradient would be all explosion) and its pool slots start
