@@ -88,7 +88,8 @@ def train(
         typer.Argument(
             help="Target image path (PNG, WebP, JPEG...), a built-in name (snowflake), or a procedural family "
             "of flakes such as reiter:16 (also reiter:K:SEED, reiter:K@SIZE): one seed-conditioned model grows all K. "
-            "See the targets first with `ncarender family reiter:16`."
+            "reiter:params:N is a continuous family: N parameter draws, coded by their own alpha, beta, gamma, "
+            "so every render seed grows a new crystal. See the targets first with `ncarender family reiter:16`."
         ),
     ] = "snowflake",
     output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.pt).")] = Path("model.pt"),
@@ -171,7 +172,7 @@ def train(
                 "--size and --pad do not apply to a family: its grid is part of the spec, "
                 f"as in {target.split('@')[0]}@{size} (see `ncarender family --help`)"
             )
-        family = family_targets(target, code_channels)
+        family = family_targets(target, code_channels if "code_channels" in changes else None)
         tgt = family.targets[0]
     else:
         tgt = None if resume else load_target(target, size=size, pad=pad)
@@ -272,7 +273,10 @@ def eval_(
     num_seeds: Annotated[
         int | None,
         typer.Option(
-            "--num-seeds", "-k", help="Seeds to grow, 0..K-1 (default 16); a family model: seeds per flake (4)."
+            "--num-seeds",
+            "-k",
+            help="Seeds to grow, 0..K-1 (default 16); a family model: seeds per flake (4); "
+            "a continuous family: held-out seeds (48).",
         ),
     ] = None,
     steps: Annotated[
@@ -296,7 +300,9 @@ def eval_(
     """Measure how close MODEL grows to its target(s) (MSE of RGBA), whether it stays finite, and regrowth.
 
     A family model is measured flake by flake: MSE against its own target, identity (its final frame is
-    nearest its own target), distinctness of seeds 0-15, and regrowth.
+    nearest its own target), distinctness of seeds 0-15, and regrowth. A continuous family (reiter:params:N)
+    is measured seed by seed against Reiter's own crystal for the seed's parameters: training seeds and
+    held-out seeds (parameters it never trained on; --num-seeds of them, default 48).
     """
     from ..runtime import open_model
 
@@ -310,18 +316,11 @@ def eval_(
         raise NCAError(f"--regrowth must be 0 or more, got {regrowth}")
     session = open_model(model, provider=provider, quiet=True)
     if session.info.family is not None:
-        from ..evaluate_family import evaluate_family, format_family_report
+        from .family_eval import eval_family
 
         if target is not None:
             raise NCAError("--target does not apply to a family model: each flake is judged by its own target")
-        family_steps = (200, 1000) if step_list is None else step_list
-        family_report = evaluate_family(
-            session, mask_seeds=num_seeds or 4, steps=family_steps, regrowth_samples=regrowth
-        )
-        typer.echo(format_family_report(family_report), err=True)
-        if json_out:
-            emit_json(family_report.to_json())
-        if check and not family_report.passed:
+        if not eval_family(session, num_seeds, step_list, regrowth, json_out) and check:
             raise typer.Exit(2)
         return
     from ..evaluate import evaluate, format_report

@@ -19,6 +19,7 @@ import torch
 from ..atomic import atomic_path
 from ..errors import NCAError
 from .conditioning import FamilyTargets
+from .family import PARAMS_PREFIX
 from .model import NCAConfig
 
 __all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "pool_path", "save_checkpoint", "save_pool"]
@@ -73,12 +74,16 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
         "provenance": ckpt.provenance,
     }
     if ckpt.family is not None:
-        payload["family"] = {
+        family: dict[str, Any] = {
             "spec": ckpt.family.spec,
-            "targets": torch.from_numpy(np.ascontiguousarray(ckpt.family.targets, dtype=np.float32)),
             "codes": torch.from_numpy(np.ascontiguousarray(ckpt.family.codes, dtype=np.float32)),
             "params": [dict(p) for p in ckpt.family.params],
         }
+        if ckpt.family.continuous:  # its N targets are regrown from the spec on load (megabytes otherwise)
+            family["draws"] = list(ckpt.family.draws)
+        else:
+            family["targets"] = torch.from_numpy(np.ascontiguousarray(ckpt.family.targets, np.float32))
+        payload["family"] = family
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -147,6 +152,19 @@ def load_checkpoint(path: Path) -> Checkpoint:
     )
 
 
+def _regrown_targets(spec: str, count: int, path: Path) -> torch.Tensor:
+    """A continuous family's targets ``(N, 4, H, W)``, regrown from its spec (the checkpoint keeps only the spec)."""
+    from .family import make_family
+
+    try:
+        family = make_family(spec)
+    except NCAError as exc:
+        raise NCAError(f"checkpoint {path}: cannot regrow its family: {exc}") from None
+    if len(family) != count:
+        raise NCAError(f"checkpoint {path}: its family {spec!r} regrows {len(family)} flakes, it lists {count}")
+    return torch.from_numpy(np.array(family.targets))
+
+
 def _load_family(raw: object, config: NCAConfig, target_shape: tuple[int, ...], path: Path) -> FamilyTargets | None:
     """The family part of a checkpoint, validated against the model config and the target's shape."""
     if raw is None:
@@ -157,14 +175,18 @@ def _load_family(raw: object, config: NCAConfig, target_shape: tuple[int, ...], 
     if not isinstance(raw, dict):
         raise bad
     targets, codes, params = raw.get("targets"), raw.get("codes"), raw.get("params") or []
+    spec, draws = str(raw.get("spec", "family")), raw.get("draws") or []
+    if targets is None and spec.startswith(PARAMS_PREFIX) and isinstance(draws, list):
+        targets = _regrown_targets(spec, len(draws), path)
     if not isinstance(targets, torch.Tensor) or not isinstance(codes, torch.Tensor) or not isinstance(params, list):
         raise bad
     try:
         family = FamilyTargets(
             targets.numpy().astype(np.float32),
             codes.numpy().astype(np.float32),
-            str(raw.get("spec", "family")),
+            spec,
             tuple({str(k): float(v) for k, v in dict(p).items()} for p in params),
+            tuple(int(i) for i in draws),
         )
     except (TypeError, ValueError):
         raise bad from None

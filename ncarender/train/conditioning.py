@@ -47,13 +47,15 @@ class FamilyTargets:
 
     ``targets`` ``(K, 4, H, W)`` premultiplied RGBA float32, ``codes`` ``(K, D)``
     float32 in ``[0, 1]``, ``spec`` the family's name (e.g. ``reiter:16``) and
-    ``params`` one dict of generator parameters per flake (may be empty dicts).
+    ``params`` one dict of generator parameters per flake (may be empty dicts);
+    ``draws`` the draw index of each flake of a continuous family (``reiter:params:N``), else empty.
     """
 
     targets: np.ndarray
     codes: np.ndarray
     spec: str
     params: tuple[dict[str, float], ...] = field(default=())
+    draws: tuple[int, ...] = field(default=())
 
     def __post_init__(self) -> None:
         t, c = self.targets, self.codes
@@ -65,6 +67,15 @@ class FamilyTargets:
             raise NCAError(f"family {self.spec!r}: codes must be finite and >= 0")
         if self.params and len(self.params) != t.shape[0]:
             raise NCAError(f"family {self.spec!r}: {len(self.params)} parameter sets for {t.shape[0]} targets")
+        if self.draws and len(self.draws) != t.shape[0]:
+            raise NCAError(f"family {self.spec!r}: {len(self.draws)} draw indices for {t.shape[0]} targets")
+
+    @property
+    def continuous(self) -> bool:
+        """Whether the codes are the flakes' own parameters (a ``reiter:params:N`` family)."""
+        from .family import PARAMS_PREFIX
+
+        return self.spec.startswith(PARAMS_PREFIX)
 
     @property
     def k(self) -> int:
@@ -77,13 +88,35 @@ class FamilyTargets:
         return int(self.codes.shape[1])
 
 
-def family_targets(spec: str, code_channels: int = DEFAULT_CODE_CHANNELS, *, code_seed: int = 0) -> FamilyTargets:
-    """The targets of the procedural family ``spec`` (e.g. ``reiter:16``) with ``code_channels``-wide codes."""
-    from .family import make_family
+def family_targets(
+    spec: str, code_channels: int | None = DEFAULT_CODE_CHANNELS, *, code_seed: int = 0
+) -> FamilyTargets:
+    """The targets of the procedural family ``spec`` (e.g. ``reiter:16``) with ``code_channels``-wide codes.
 
-    if code_channels < 1:
+    A continuous family (``reiter:params:N``) is coded by its parameters: always
+    :data:`~ncarender.train.param_family.PARAM_CODE_CHANNELS` wide (``code_channels`` None or that width).
+    """
+    from .family import make_family, parse_family_spec
+    from .param_family import PARAM_CODE_CHANNELS, default_param_map
+
+    parsed = parse_family_spec(spec)
+    if parsed.continuous:
+        if code_channels not in (None, PARAM_CODE_CHANNELS):
+            raise NCAError(
+                f"a continuous family is coded by its {PARAM_CODE_CHANNELS} parameters; "
+                f"--code-channels {code_channels} does not apply"
+            )
+    elif code_channels is None:
+        code_channels = DEFAULT_CODE_CHANNELS
+    elif code_channels < 1:
         raise NCAError(f"--code-channels must be at least 1 for a family, got {code_channels}")
-    family = make_family(spec)
+    family = make_family(parsed)
     params = tuple({"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma} for p in family.params)
-    codes = make_codes(len(family), code_channels, code_seed)
-    return FamilyTargets(np.array(family.targets, dtype=np.float32), codes, family.spec, params)
+    if parsed.continuous:
+        pmap = default_param_map(parsed.seed)
+        codes = np.stack([pmap.code_of(p) for p in family.params])
+    else:
+        assert code_channels is not None
+        codes = make_codes(len(family), code_channels, code_seed)
+    targets = np.array(family.targets, dtype=np.float32)
+    return FamilyTargets(targets, codes, family.spec, params, family.draws)

@@ -22,7 +22,7 @@ from torch import nn
 from .. import __version__
 from ..atomic import atomic_path
 from ..errors import NCAError
-from ..metadata import FAMILY_FORMAT_VERSION, FORMAT_VERSION, META, SEED_MAP_CYCLE
+from ..metadata import FAMILY_FORMAT_VERSION, FORMAT_VERSION, META, PARAM_FAMILY_SHOWN, SEED_MAP_CYCLE, SEED_MAP_PARAMS
 from .checkpoint import Checkpoint, load_checkpoint
 from .model import NCA, seed_state
 from .targets import target_to_png_bytes
@@ -92,19 +92,26 @@ def _metadata(ckpt: Checkpoint, precision: str) -> dict[str, str]:
     family: dict[str, str] = {}
     if ckpt.family is not None:
         fam = ckpt.family
-        strip = np.concatenate(list(fam.targets), axis=2)  # (4, H, K*W)
+        # A continuous family keeps its first few draws only: any seed's code comes from the parameter map.
+        shown = min(fam.k, PARAM_FAMILY_SHOWN) if fam.continuous else fam.k
+        strip = np.concatenate(list(fam.targets[:shown]), axis=2)  # (4, H, K*W)
+        data: dict[str, object] = {
+            "spec": fam.spec,
+            "flakes": fam.k,
+            "seed_map": SEED_MAP_CYCLE,
+            "codes": [[float(v) for v in code] for code in fam.codes[:shown]],
+            "params": [dict(p) for p in fam.params[:shown]],
+        }
+        if fam.continuous:
+            from .family import parse_family_spec
+            from .param_family import default_param_map
+
+            data["seed_map"] = SEED_MAP_PARAMS
+            data["param_map"] = default_param_map(parse_family_spec(fam.spec).seed).to_json()
+            data["training_draws"] = (max(fam.draws) + 1) if fam.draws else fam.k
         family = {
             META.code_channels: str(cfg.code_channels),
-            META.family: json.dumps(
-                {
-                    "spec": fam.spec,
-                    "flakes": fam.k,
-                    "seed_map": SEED_MAP_CYCLE,
-                    "codes": [[float(v) for v in code] for code in fam.codes],
-                    "params": [dict(p) for p in fam.params],
-                },
-                sort_keys=True,
-            ),
+            META.family: json.dumps(data, sort_keys=True),
             META.family_targets_png: base64.b64encode(target_to_png_bytes(strip)).decode("ascii"),
         }
     return {

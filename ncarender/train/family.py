@@ -41,6 +41,8 @@ __all__ = [
 
 #: The most targets one family spec may ask for.
 MAX_FAMILY = 256
+#: The most training draws a continuous family spec (``reiter:params:N``) may ask for.
+MAX_PARAM_DRAWS = 8192
 #: No two targets of a family are closer than this (mean squared error of premultiplied RGBA).
 MIN_TARGET_MSE = 2e-3
 
@@ -48,21 +50,28 @@ MIN_TARGET_MSE = 2e-3
 # --------------------------------------------------------------------------- families
 
 _SPEC = re.compile(r"reiter:(?P<count>[^:@]*)(?::(?P<seed>[^:@]*))?(?:@(?P<size>[^/]*)(?:/(?P<diameter>.*))?)?")
-_GRAMMAR = "reiter:K[:SEED][@SIZE[/DIAMETER]], e.g. reiter:16"
+_GRAMMAR = "reiter:K[:SEED][@SIZE[/DIAMETER]] or reiter:params:N[...], e.g. reiter:16"
+#: A continuous family's spec starts with this (then the discrete grammar, N draws instead of K flakes).
+PARAMS_PREFIX = "reiter:params:"
 
 
 @dataclass(frozen=True)
 class FamilySpec:
-    """A parsed family spec; ``str()`` gives its canonical form (defaults left out)."""
+    """A parsed family spec; ``str()`` gives its canonical form (defaults left out).
+
+    ``continuous``: a ``reiter:params:N`` family, ``count`` training draws coded by their parameters
+    (:mod:`ncarender.train.param_family`) instead of ``count`` distinct flakes.
+    """
 
     count: int
     seed: int = 0
     size: int = DEFAULT_SIZE
     diameter: int = DEFAULT_DIAMETER
+    continuous: bool = False
 
     def __post_init__(self) -> None:
         for name, low, high in (
-            ("count", 1, MAX_FAMILY),
+            ("count", 1, MAX_PARAM_DRAWS if self.continuous else MAX_FAMILY),
             ("seed", 0, 2**63 - 1),
             ("size", 8, 256),
             ("diameter", 4, self.size),
@@ -72,7 +81,8 @@ class FamilySpec:
                 raise NCAError(f"family {name} must be a whole number from {low} to {high}, got {value!r}")
 
     def __str__(self) -> str:
-        text = f"reiter:{self.count}" + (f":{self.seed}" if self.seed else "")
+        text = ("reiter:params:" if self.continuous else "reiter:") + str(self.count)
+        text += f":{self.seed}" if self.seed else ""
         if (self.size, self.diameter) != (DEFAULT_SIZE, DEFAULT_DIAMETER):
             text += f"@{self.size}"
             if self.diameter != _default_diameter(self.size):
@@ -105,12 +115,15 @@ def parse_family_spec(spec: str) -> FamilySpec:
     Examples: ``reiter:16``, ``reiter:16:3`` (another draw of 16),
     ``reiter:64@48`` (48x48 grid, 38-cell flakes), ``reiter:8@64/60``.
     The first K targets of a spec are the same for every larger K with the
-    same seed, size and diameter. Raises :class:`NCAError` on a bad spec.
+    same seed, size and diameter. ``reiter:params:N[:SEED][@SIZE[/DIAMETER]]``
+    is a continuous family of N training draws (1 to :data:`MAX_PARAM_DRAWS`).
+    Raises :class:`NCAError` on a bad spec.
     """
     if not isinstance(spec, str) or not spec.startswith("reiter:"):
         scheme = spec.split(":", 1)[0] if isinstance(spec, str) else spec
         raise NCAError(f"unknown snowflake family {scheme!r} in {spec!r}; expected {_GRAMMAR}")
-    match = _SPEC.fullmatch(spec)
+    continuous = spec.startswith(PARAMS_PREFIX)
+    match = _SPEC.fullmatch("reiter:" + spec[len(PARAMS_PREFIX) :] if continuous else spec)
     if match is None:
         raise NCAError(f"cannot read family spec {spec!r}; expected {_GRAMMAR}")
 
@@ -122,7 +135,10 @@ def parse_family_spec(spec: str) -> FamilySpec:
             raise NCAError(f"family spec {spec!r}: {what} must be from {low} to {high}, got {value}")
         return value
 
-    count = number(match["count"], 1, MAX_FAMILY, "the number of flakes K")
+    if continuous:
+        count = number(match["count"], 1, MAX_PARAM_DRAWS, "the number of training draws N")
+    else:
+        count = number(match["count"], 1, MAX_FAMILY, "the number of flakes K")
     seed = 0 if match["seed"] is None else number(match["seed"], 0, 2**63 - 1, "SEED")
     size = DEFAULT_SIZE if match["size"] is None else number(match["size"], 8, 256, "SIZE")
     diameter = (
@@ -130,7 +146,7 @@ def parse_family_spec(spec: str) -> FamilySpec:
         if match["diameter"] is None
         else number(match["diameter"], 4, size, f"DIAMETER (at most SIZE {size})")
     )
-    return FamilySpec(count, seed, size, diameter)
+    return FamilySpec(count, seed, size, diameter, continuous)
 
 
 #: Where candidate parameters come from, cycled in this order (candidate i uses box i mod 6):
@@ -172,13 +188,15 @@ class Family:
 
     ``spec`` is the canonical spec string; ``params[k]`` made ``targets[k]``;
     ``targets`` is read-only float32 ``(K, 4, H, W)``, premultiplied RGBA in [0, 1];
-    ``steps[k]`` is how many automaton steps flake ``k`` grew.
+    ``steps[k]`` is how many automaton steps flake ``k`` grew; ``draws[k]`` (a continuous
+    family only, else empty) is the draw index of flake ``k``.
     """
 
     spec: str
     params: tuple[ReiterParams, ...]
     targets: np.ndarray
     steps: tuple[int, ...]
+    draws: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.params)
@@ -194,6 +212,8 @@ def make_family(spec: str | FamilySpec, *, max_candidates: int | None = None) ->
     ``max_candidates`` (default ``6 * K + 64``) candidates without K.
     """
     parsed = spec if isinstance(spec, FamilySpec) else parse_family_spec(spec)
+    if parsed.continuous:
+        return _make_continuous(parsed)
     count, size = parsed.count, parsed.size
     limit = 6 * count + 64 if max_candidates is None else max_candidates
     if limit < 1:
@@ -227,6 +247,33 @@ def make_family(spec: str | FamilySpec, *, max_candidates: int | None = None) ->
         )
     targets.setflags(write=False)
     return Family(str(parsed), tuple(params), targets, tuple(steps))
+
+
+def _make_continuous(parsed: FamilySpec) -> Family:
+    """The training draws of a ``reiter:params:N`` family: the first N draws whose crystal grows, in order."""
+    from .param_family import default_param_map
+
+    pmap, domain = default_param_map(parsed.seed), family_domain(parsed.diameter)
+    params: list[ReiterParams] = []
+    steps: list[int] = []
+    draws: list[int] = []
+    targets = np.zeros((parsed.count, 4, parsed.size, parsed.size), dtype=np.float32)
+    index, limit = 0, parsed.count + 64
+    while len(params) < parsed.count and index < limit:
+        batch = list(range(index, min(limit, index + 64)))
+        index = batch[-1] + 1
+        drawn = [pmap.params(i) for i in batch]
+        for i, p, crystal in zip(batch, drawn, grow_crystals(drawn, domain=domain), strict=True):
+            if crystal is None or len(params) == parsed.count:
+                continue
+            targets[len(params)] = crystal_target(crystal, size=parsed.size, diameter=parsed.diameter)
+            params.append(p)
+            steps.append(crystal.steps)
+            draws.append(i)
+    if len(params) < parsed.count:
+        raise NCAError(f"family {str(parsed)!r}: only {len(params)} of the first {index} draws grew a crystal")
+    targets.setflags(write=False)
+    return Family(str(parsed), tuple(params), targets, tuple(steps), tuple(draws))
 
 
 # --------------------------------------------------------------------------- contact sheet
