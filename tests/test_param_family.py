@@ -159,3 +159,20 @@ def test_cli_renders_seeds_beyond_training_and_eval_judges_held_out(
     assert "held-out @40" in result.stderr and "verdict:" in result.stderr
     result = runner.invoke(app, ["eval", str(onnx_path), "--num-seeds", "4", "--steps", "200", "--regrowth", "0"])
     assert "held_out_mse_200_median <= 0.005" in result.stderr
+
+
+def test_a_page_grows_the_seeds_own_draw(params_model: tuple[Path, Path], tmp_path: Path) -> None:
+    import re
+
+    from ncarender.writers.html import PageWriter
+
+    _, onnx_path = params_model
+    pmap = default_param_map()
+    for seed, flake, first, count in ((3, None, 3, 16), (40, None, 16, 17), (0, 41, 16, 17)):
+        result = PageWriter(tmp_path / "p.html", seed=seed, flake=flake).write(onnx_path)
+        text = (tmp_path / "p.html").read_text()
+        config = json.loads(re.search(r'"codes": ?(\[\[.*?\]\])', text).group(1))  # type: ignore[union-attr]
+        assert (result.flake, result.flakes, len(config)) == (first, count, count)
+        draw = seed if flake is None else flake
+        assert result.draw == draw
+        assert np.array_equal(np.float32(config[first]), pmap.codes([draw])[0])

@@ -64,6 +64,8 @@ def page(
     )
     height, width = result.grid
     family = f", flake {result.flake} of {result.flakes}" if result.flake is not None else ""
+    if result.draw is not None:
+        family = f", parameter draw {result.draw}"
     say(f"wrote {result.path} ({result.bytes:,} bytes, {height}x{width} grid, seed {result.seed}{family})", quiet)
     (frame_w, frame_h), src = result.frame_size, html_text.escape(result.path.name)
     say(f'embed it: <iframe src="{src}" width="{frame_w}" height="{frame_h}" title="{_TITLE}"></iframe>', quiet)

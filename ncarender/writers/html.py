@@ -15,6 +15,7 @@ Every name of the page is importable from here, :func:`read_step` and :class:`St
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 import math
@@ -58,11 +59,17 @@ class PageResult:
     code_channels: int = 0
     flakes: int = 0
     flake: int | None = None
+    #: A continuous family: the parameter draw the page grows (the seed's, or ``--flake``'s).
+    draw: int | None = None
 
     def to_json(self) -> dict[str, object]:
-        """Every field, JSON-ready (``ncarender html --json``): the path as text, the pairs as lists."""
+        """Every field, JSON-ready (``ncarender html --json``): the path as text, the pairs as lists.
+
+        ``draw`` appears only for a continuous family's page."""
         out = asdict(self)
         out.update(path=str(self.path), grid=list(self.grid), frame_size=list(self.frame_size))
+        if self.draw is None:
+            del out["draw"]
         return out
 
 
@@ -91,20 +98,32 @@ def _fill(template: str, parts: dict[str, str]) -> str:
     return pattern.sub(lambda match: parts[match.group(0)], template)
 
 
-def _first_flake(weights: StepWeights, flake: int | None, seed: int) -> int | None:
-    """The flake a family page starts with (``flake``, default ``seed mod K``); None for a single model."""
+def _first_flake(weights: StepWeights, flake: int | None, seed: int) -> tuple[StepWeights, int | None]:
+    """The flake a family page starts with (``flake``, default ``seed mod K``); None for a single model.
+
+    A continuous family's page starts with draw ``flake`` (default ``seed``), as a render of that seed does:
+    a draw past the K the metadata lists is added to the page's codes as flake K (the weights returned).
+    """
     if flake is not None and (isinstance(flake, bool) or not isinstance(flake, int)):
         raise NCAError(f"--flake must be an integer, got {flake!r}")
     if weights.codes is None:
         if flake is not None:
             raise NCAError("--flake needs a family model; this model grows one target")
-        return None
+        return weights, None
     k = weights.flakes
+    if weights.param_map is not None:
+        draw = seed if flake is None else flake
+        if not 0 <= draw < 2**63:
+            raise NCAError(f"--flake {draw} is out of range: a continuous family's draws are 0 and up")
+        if draw < k:
+            return weights, draw
+        code = weights.param_map.code_of(weights.param_map.params(draw))
+        return dataclasses.replace(weights, codes=np.vstack([weights.codes, code[None]])), k
     if flake is None:
-        return seed % k
+        return weights, seed % k
     if not 0 <= flake < k:
         raise NCAError(f"--flake {flake} is out of range: this model has {k} flakes (0-{k - 1})")
-    return flake
+    return weights, flake
 
 
 def build_page(
@@ -120,7 +139,7 @@ def build_page(
     """The page's HTML text for ``weights`` (arguments as :func:`write_page`, checked there)."""
     height, width = size if size is not None else weights.grid
     bg = parse_background(background)
-    first = _first_flake(weights, flake, seed)
+    weights, first = _first_flake(weights, flake, seed)
     config: dict[str, object] = {
         "format": 1,
         "title": weights.target_name or "NCA",
@@ -202,7 +221,7 @@ class PageWriter:
     def write(self, model: Path | str) -> PageResult:
         """Read the step of ``model``, build its page and write it (replacing the file only when complete)."""
         weights = read_step(model)
-        first = _first_flake(weights, self.flake, self.seed)
+        weights, first = _first_flake(weights, self.flake, self.seed)
         if self.size is None and max(weights.grid) > MAX_GRID:
             raise NCAError(
                 f"{model}: its {weights.grid} grid is larger than the page's {MAX_GRID}; pass a smaller size"
@@ -234,6 +253,7 @@ class PageWriter:
             code_channels=weights.code_channels,
             flakes=weights.flakes,
             flake=first,
+            draw=None if weights.param_map is None else (self.seed if self.flake is None else self.flake),
         )
 
 

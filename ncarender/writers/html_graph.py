@@ -27,6 +27,7 @@ from onnx import TensorProto, numpy_helper
 
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
+from ..train.param_family import ParamMap
 
 __all__ = ["StepWeights", "read_step"]
 
@@ -64,6 +65,7 @@ class StepWeights:
     target_name: str | None = None
     code_channels: int = 0
     codes: np.ndarray | None = None  # (K, D) float32 >= 0, a family model's flake codes
+    param_map: ParamMap | None = None  # a continuous family: how a draw index becomes a code
 
     @property
     def flakes(self) -> int:
@@ -395,4 +397,5 @@ def read_step(model: Path | str) -> StepWeights:
         target_name=info.target_name,
         code_channels=d,
         codes=None if info.family is None else info.family.codes.astype(np.float32),
+        param_map=None if info.family is None else info.family.param_map,
     )
