@@ -351,7 +351,12 @@ def eval_(
 
 @command()
 def family(
-    spec: Annotated[str, typer.Argument(help="A procedural family: reiter:K, reiter:K:SEED or reiter:K@SIZE.")],
+    spec: Annotated[
+        str,
+        typer.Argument(
+            help="A procedural family: reiter:K, reiter:K:SEED or reiter:K@SIZE; reiter:params:N shows its first draws."
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Argument(help="PNG contact sheet of the targets (default: SPEC's name, .png).")
     ] = None,
