@@ -176,3 +176,20 @@ def test_a_page_grows_the_seeds_own_draw(params_model: tuple[Path, Path], tmp_pa
         draw = seed if flake is None else flake
         assert result.draw == draw
         assert np.array_equal(np.float32(config[first]), pmap.codes([draw])[0])
+
+
+def test_batch_manifest_records_each_seeds_parameters(params_model: tuple[Path, Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ncarender.cli import app
+
+    _, onnx_path = params_model
+    out = tmp_path / "b"
+    args = ["batch", str(out), "-m", str(onnx_path), "--seeds", "29-31", "--steps", "6", "--format", "gif", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(r["seed"] for r in records) == [29, 30, 31]
+    for r in records:
+        p = default_param_map().params(r["seed"])
+        assert r["flake"] == r["seed"] and r["params"] == {"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma}

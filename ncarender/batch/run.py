@@ -25,7 +25,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -239,6 +239,7 @@ def run_batch(
     chunks = [todo[i : i + size_per_batch] for i in range(0, len(todo), size_per_batch)]
     kind = settings.executor if settings.executor != "auto" else ("process" if jobs > 1 else "thread")
     common = {"model": renderer.model_path.name, "model_sha256": model_hash, "provider": renderer.device}
+    family = renderer.session.info.family
 
     pool = make_pool(jobs, kind)
     total = sum(len(ss) for _, ss in todo)
@@ -277,6 +278,9 @@ def run_batch(
                         flake = renderer.flake_of(seed, spec.flake)
                         if flake is not None:
                             record["flake"] = flake
+                            pmap = family.param_map if family is not None else None
+                            if pmap is not None:  # a continuous family: the parameters this seed grew
+                                record["params"] = asdict(pmap.params(flake))
                         run.submit(EncodeTask(output, outdir / name, frames_of_seed), record, share)
                 del stacks
                 # At most one chunk's outputs wait while the next chunk rolls out.
