@@ -127,7 +127,10 @@ def evaluate_params(
     steps: Sequence[int] = (200, 1000),
     regrowth_samples: int = 24,
 ) -> ParamsReport:
-    """Evaluate a continuous family: ``train_seeds`` training draws and ``held_out`` unseen ones, at ``steps``."""
+    """Evaluate a continuous family: ``train_seeds`` training draws and ``held_out`` unseen ones, at ``steps``.
+
+    Regrowth damages ``regrowth_samples`` of those seeds (training seeds first), one random disc each.
+    """
     family = session.info.family
     if family is None or family.param_map is None:
         raise NCAError(f"{session.path} is not a continuous family model")
@@ -137,7 +140,7 @@ def evaluate_params(
     if train_seeds < 1 or held_out < 2:
         raise NCAError("a continuous family needs at least 1 training seed and 2 held-out seeds to measure")
     first = family.training_draws
-    n_train = min(max(train_seeds, DISTINCT_SEEDS), first)
+    n_train = min(train_seeds, first)
     seeds = list(range(n_train)) + list(range(first, first + held_out))
     targets = crystal_targets(session, seeds)
     grid = (int(targets.shape[2]), int(targets.shape[3]))
@@ -162,9 +165,9 @@ def evaluate_params(
                 report.identity_held_out = int((np.argmin(held, axis=1) == np.arange(len(held))).sum())
     except NonFiniteStateError as exc:
         report.non_finite = exc.step
-    if regrowth_samples > 0:
-        regrow = list(range(min(regrowth_samples, n_train)))
-        report.regrowth = regrowth(session, regrow, lambda s: targets[s], grid)
+    if regrowth_samples > 0:  # training seeds first, then held-out ones
+        index = {s: i for i, s in enumerate(seeds)}
+        report.regrowth = regrowth(session, seeds[:regrowth_samples], lambda s: targets[index[s]], grid)
     _judge(report)
     return report
 

@@ -157,6 +157,7 @@ def test_cli_renders_seeds_beyond_training_and_eval_judges_held_out(
     assert report["continuous"] and report["held_out_seeds"] == list(range(24, 30))
     assert report["train_seeds"] == list(range(16)) and len(report["mse"]["40"]) == 22
     assert "held-out @40" in result.stderr and "verdict:" in result.stderr
+    assert report["regrowth"]["samples"] == 2
     result = runner.invoke(app, ["eval", str(onnx_path), "--num-seeds", "4", "--steps", "200", "--regrowth", "0"])
     assert "held_out_mse_200_median <= 0.005" in result.stderr
 
