@@ -306,6 +306,16 @@ def _check_output(g: _Graph, updated: str, relay: onnx.NodeProto) -> None:
     raise g.fail("the next state is not the updated channels followed by the relayed codes")
 
 
+def _page_codes(info: ModelInfo) -> np.ndarray | None:
+    """The flake codes ``(K, D)`` a family page offers: a continuous family's are draws 0..K-1, from its map."""
+    family = info.family
+    if family is None:
+        return None
+    if family.param_map is not None:
+        return family.param_map.codes(range(family.flakes))
+    return family.codes.astype(np.float32)
+
+
 def read_step(model: Path | str) -> StepWeights:
     """Read the step of an ncarender ONNX model into :class:`StepWeights`, or raise :class:`NCAError` (one line)."""
     path = Path(model)
@@ -396,6 +406,6 @@ def read_step(model: Path | str) -> StepWeights:
         grid=info.grid,
         target_name=info.target_name,
         code_channels=d,
-        codes=None if info.family is None else info.family.codes.astype(np.float32),
+        codes=_page_codes(info),
         param_map=None if info.family is None else info.family.param_map,
     )
