@@ -8,6 +8,7 @@
 set -euo pipefail
 OUT=${OUT:-docs}
 FAMILY=${FAMILY:-models/training/reiter16w.onnx}
+PARAMS=${PARAMS:-models/training/params1024.onnx}  # the continuous family (skipped if absent)
 mkdir -p "$OUT"
 # The emoji snowflake grows, is damaged at step 250 and regrows.
 ncarender gif "$OUT/snowflake.gif" --model snowflake --steps 400 --every 4 --scale 2 --fps 25 \
@@ -18,4 +19,9 @@ ncarender gif "$OUT/snowflakes.gif" --model "$FAMILY" --seeds 0,4,9,14 --columns
   --scale 3 --fps 20 -q
 # The family's targets, from Reiter's automaton.
 ncarender family reiter:16 "$OUT/family-reiter16.png" -q
+# The continuous family: seeds 5000-5015, parameters it never trained on (its first 1,024 draws were training).
+if [ -f "$PARAMS" ]; then
+  ncarender sheet --seeds 5000-5015 --model "$PARAMS" "$OUT/params-gallery.png" --scale 3 --columns 8 -q
+  ncarender family reiter:params:16@32 "$OUT/family-params16.png" -q
+fi
 ls -la "$OUT"
