@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NCAError
-from .regrowth import REGROWTH_BAR, RegrowthReport, regrowth
+from .regrowth import REGROWTH_BAR, Judged, RegrowthReport, regrowth
 from .runtime import NCASession, NonFiniteStateError, open_model
 from .spec import Damage, RenderSpec
 
@@ -30,7 +30,7 @@ REGEN_STEPS = 200
 
 
 @dataclass
-class EvalReport:
+class EvalReport(Judged):
     """Per-step MSE (mean and worst over seeds), live cells, finiteness, regeneration and the bar."""
 
     model: str
@@ -42,13 +42,6 @@ class EvalReport:
     non_finite: int | None = None  # first step at which some state went NaN/inf
     regen_mse: float | None = None
     regrowth: RegrowthReport | None = None
-    checks: dict[str, bool] = field(default_factory=dict)
-    verdict: str = ""
-
-    @property
-    def passed(self) -> bool:
-        """True if every applicable check of the bar passed."""
-        return bool(self.checks) and all(self.checks.values())
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (``--json``)."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import NCAError
 from .metadata import FamilyInfo
-from .regrowth import REGROWTH_BAR, RegrowthReport, regrowth
+from .regrowth import REGROWTH_BAR, Judged, RegrowthReport, regrowth
 from .runtime import NCASession, NonFiniteStateError
 from .spec import RenderSpec
 
@@ -54,7 +54,7 @@ class FlakeRow:
 
 
 @dataclass
-class FamilyReport:
+class FamilyReport(Judged):
     """Everything ``eval`` measures of a family model, and the bar's checks."""
 
     model: str
@@ -67,13 +67,6 @@ class FamilyReport:
     distinct_min: float | None = None
     distinct_median: float | None = None
     regrowth: RegrowthReport | None = None
-    checks: dict[str, bool] = field(default_factory=dict)
-    verdict: str = ""
-
-    @property
-    def passed(self) -> bool:
-        """True if every check of the bar passed."""
-        return bool(self.checks) and all(self.checks.values())
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (``--json``)."""

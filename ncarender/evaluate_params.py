@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import NCAError
 from .evaluate_family import DISTINCT_SEEDS, FAMILY_BAR, _rgba_mse
-from .regrowth import RegrowthReport, regrowth
+from .regrowth import Judged, RegrowthReport, regrowth
 from .runtime import NCASession, NonFiniteStateError
 from .spec import RenderSpec
 
@@ -33,7 +33,7 @@ PARAMS_BAR = {
 
 
 @dataclass
-class ParamsReport:
+class ParamsReport(Judged):
     """What ``eval`` measures of a continuous family: MSE per seed and step, for training and held-out seeds."""
 
     model: str
@@ -51,13 +51,6 @@ class ParamsReport:
     distinct_min: float | None = None
     distinct_median: float | None = None
     regrowth: RegrowthReport | None = None
-    checks: dict[str, bool] = field(default_factory=dict)
-    verdict: str = ""
-
-    @property
-    def passed(self) -> bool:
-        """True if every check passed."""
-        return bool(self.checks) and all(self.checks.values())
 
     def figures(self, step: int, held_out: bool) -> dict[str, float]:
         """Median, 90th percentile and worst MSE at ``step`` over the training or the held-out seeds."""
