@@ -119,6 +119,8 @@ def evaluate_family(
     family: FamilyInfo | None = session.info.family
     if family is None:
         raise NCAError(f"{session.path} is not a family model")
+    if family.continuous:
+        raise NCAError(f"{session.path} is a continuous family: evaluate it with evaluate_params")
     targets = family.targets()
     if targets is None:
         raise NCAError(f"{session.path}: the family stores no target images; it cannot be evaluated")

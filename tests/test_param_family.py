@@ -194,3 +194,11 @@ def test_batch_manifest_records_each_seeds_parameters(params_model: tuple[Path, 
     for r in records:
         p = default_param_map().params(r["seed"])
         assert r["flake"] == r["seed"] and r["params"] == {"alpha": p.alpha, "beta": p.beta, "gamma": p.gamma}
+
+
+def test_the_discrete_evaluation_refuses_a_continuous_family(params_model: tuple[Path, Path]) -> None:
+    from ncarender.evaluate_family import evaluate_family
+    from ncarender.runtime import open_model
+
+    with pytest.raises(NCAError, match="continuous family: evaluate it with evaluate_params"):
+        evaluate_family(open_model(params_model[1], provider="cpu", quiet=True))
