@@ -221,9 +221,5 @@ def format_family_report(report: FamilyReport) -> str:
         lines.append(report.regrowth.summary())
     if report.non_finite is not None:
         lines.append(f"non-finite state at step {report.non_finite}")
-    for name, ok in report.checks.items():
-        bar = FAMILY_BAR.get(name)
-        cmp = ">=" if name in ("flakes", "distinct_min") else "<="
-        lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f" {cmp} {bar:g}" if bar is not None else ""))
-    lines.append(f"verdict: {report.verdict}")
+    lines += report.check_lines(FAMILY_BAR, ("flakes", "distinct_min"))
     return "\n".join(lines)

@@ -212,9 +212,5 @@ def format_params_report(report: ParamsReport) -> str:
             lines.append(f"{dead} seeds dead at step {step}")
     if report.non_finite is not None:
         lines.append(f"non-finite state at step {report.non_finite}")
-    for name, ok in report.checks.items():
-        bar = PARAMS_BAR.get(name)
-        cmp = ">=" if name == "distinct_min" else "<="
-        lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f" {cmp} {bar:g}" if bar is not None else ""))
-    lines.append(f"verdict: {report.verdict}")
+    lines += report.check_lines(PARAMS_BAR, ("distinct_min",))
     return "\n".join(lines)

@@ -45,6 +45,14 @@ class Judged:
         """True if every applicable check of the bar passed (and there was one)."""
         return bool(self.checks) and all(self.checks.values())
 
+    def check_lines(self, bar: dict[str, float], at_least: tuple[str, ...]) -> list[str]:
+        """A ``PASS``/``FAIL`` line per check (with its ``bar``; ``at_least`` are the ``>=`` ones), then the verdict."""
+        lines = []
+        for name, ok in self.checks.items():
+            limit, cmp = bar.get(name), ">=" if name in at_least else "<="
+            lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f" {cmp} {limit:g}" if limit is not None else ""))
+        return [*lines, f"verdict: {self.verdict}"]
+
 
 @dataclass
 class RegrowthReport:
