@@ -177,6 +177,29 @@ def test_a_page_grows_the_seeds_own_draw(params_model: tuple[Path, Path], tmp_pa
         draw = seed if flake is None else flake
         assert result.draw == draw
         assert np.array_equal(np.float32(config[first]), pmap.codes([draw])[0])
+        draws = json.loads(re.search(r'"draws": ?(\[.*?\])', text).group(1))  # type: ignore[union-attr]
+        assert draws == list(range(16)) + ([] if draw < 16 else [draw])
+
+
+def test_the_page_names_the_parameter_draw_it_grows(params_model: tuple[Path, Path], tmp_path: Path) -> None:
+    """An appended draw is labelled by its draw (40), not by its place in the page's list (16)."""
+    from browser import chromium
+
+    from ncarender.writers.html import write_page
+
+    path = write_page(params_model[1], tmp_path / "p.html", seed=40).path
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_function("() => window.ncarender !== undefined")
+        assert page.evaluate("() => ncarender.flake") == 16
+        label = page.get_by_role("img").get_attribute("aria-label") or ""
+        button = page.get_by_role("button", name="Another flake")
+        assert "parameter draw 40 (17 of the 17 on this page)" in label and "flake 16" not in label
+        assert "parameter draw 40" in (button.get_attribute("title") or "")
+        button.click()
+        assert page.evaluate("() => ncarender.flake") == 0
+        assert "parameter draw 0 (1 of the 17" in (page.get_by_role("img").get_attribute("aria-label") or "")
 
 
 def test_batch_manifest_records_each_seeds_parameters(params_model: tuple[Path, Path], tmp_path: Path) -> None:

@@ -98,32 +98,36 @@ def _fill(template: str, parts: dict[str, str]) -> str:
     return pattern.sub(lambda match: parts[match.group(0)], template)
 
 
-def _first_flake(weights: StepWeights, flake: int | None, seed: int) -> tuple[StepWeights, int | None]:
+def _first_flake(
+    weights: StepWeights, flake: int | None, seed: int
+) -> tuple[StepWeights, int | None, list[int] | None]:
     """The flake a family page starts with (``flake``, default ``seed mod K``); None for a single model.
 
     A continuous family's page starts with draw ``flake`` (default ``seed``), as a render of that seed does:
     a draw past the K the metadata lists is added to the page's codes as flake K (the weights returned).
+    The third value is a continuous family's parameter draw of each of the page's codes (else None), so the
+    page can name the draw it grows rather than its place in the list.
     """
     if flake is not None and (isinstance(flake, bool) or not isinstance(flake, int)):
         raise NCAError(f"--flake must be an integer, got {flake!r}")
     if weights.codes is None:
         if flake is not None:
             raise NCAError("--flake needs a family model; this model grows one target")
-        return weights, None
+        return weights, None, None
     k = weights.flakes
     if weights.param_map is not None:
         draw = seed if flake is None else flake
         if not 0 <= draw < 2**63:
             raise NCAError(f"--flake {draw} is out of range: a continuous family's draws are 0 and up")
         if draw < k:
-            return weights, draw
+            return weights, draw, list(range(k))
         code = weights.param_map.code_of(weights.param_map.params(draw))
-        return dataclasses.replace(weights, codes=np.vstack([weights.codes, code[None]])), k
+        return dataclasses.replace(weights, codes=np.vstack([weights.codes, code[None]])), k, [*range(k), draw]
     if flake is None:
-        return weights, seed % k
+        return weights, seed % k, None
     if not 0 <= flake < k:
         raise NCAError(f"--flake {flake} is out of range: this model has {k} flakes (0-{k - 1})")
-    return weights, flake
+    return weights, flake, None
 
 
 def build_page(
@@ -137,9 +141,23 @@ def build_page(
     flake: int | None = None,
 ) -> str:
     """The page's HTML text for ``weights`` (arguments as :func:`write_page`, checked there)."""
+    weights, first, draws = _first_flake(weights, flake, seed)
+    return _page_text(weights, first, draws, seed, size, scale, background, steps_per_second)
+
+
+def _page_text(
+    weights: StepWeights,
+    first: int | None,
+    draws: list[int] | None,
+    seed: int,
+    size: tuple[int, int] | None,
+    scale: int,
+    background: str,
+    steps_per_second: float,
+) -> str:
+    """:func:`build_page` once the first flake is chosen (``first``, ``draws`` from :func:`_first_flake`)."""
     height, width = size if size is not None else weights.grid
     bg = parse_background(background)
-    weights, first = _first_flake(weights, flake, seed)
     config: dict[str, object] = {
         "format": 1,
         "title": weights.target_name or "NCA",
@@ -165,6 +183,8 @@ def build_page(
     if first is not None and weights.codes is not None:  # a family page; a single model's gains no key, no code
         config["codes"] = [[float(v) for v in code] for code in weights.codes]  # float32 values, exact in JSON
         config["flake"] = first
+        if draws is not None:  # a continuous family: the parameter draw of each code, to name it on the page
+            config["draws"] = draws
         nca_js, page_js = f"{nca_js}\n{_asset('family.js')}", f"{page_js}\n{_asset('family_page.js')}"
     title = html.escape(f"{weights.target_name or 'NCA'} — a live neural cellular automaton")
     css_bg = "transparent" if bg is None else "#{:02x}{:02x}{:02x}".format(*bg)
@@ -221,19 +241,13 @@ class PageWriter:
     def write(self, model: Path | str) -> PageResult:
         """Read the step of ``model``, build its page and write it (replacing the file only when complete)."""
         weights = read_step(model)
-        weights, first = _first_flake(weights, self.flake, self.seed)
+        weights, first, draws = _first_flake(weights, self.flake, self.seed)
         if self.size is None and max(weights.grid) > MAX_GRID:
             raise NCAError(
                 f"{model}: its {weights.grid} grid is larger than the page's {MAX_GRID}; pass a smaller size"
             )
-        text = build_page(
-            weights,
-            seed=self.seed,
-            size=self.size,
-            scale=self.scale,
-            background=self.background,
-            steps_per_second=self.steps_per_second,
-            flake=first,
+        text = _page_text(
+            weights, first, draws, self.seed, self.size, self.scale, self.background, self.steps_per_second
         )
         data = text.encode("utf-8")
         try:

@@ -2,15 +2,20 @@
  *
  * "Another flake" (button, key n) goes back to one seed of the next training flake (cycling); a double-click
  * plants a seed of the current flake (FamilyNCA.plant). The hook gains flake, setFlake(k) and info.flakes.
+ * A continuous family's page (config.draws) names each code by its parameter draw.
  */
 "use strict";
 (function () {
   const hook = window.ncarender, nca = hook.nca, flakes = nca.codes.length;
   const another = document.getElementById("another"), canvas = document.getElementById("grid");
   const label = canvas.getAttribute("aria-label");
+  // A continuous family's page lists the parameter draw of each code: name the draw, not its place.
+  const draws = JSON.parse(document.getElementById("nca-config").textContent).draws;
 
   function show() {
-    const which = `flake ${nca.flake} of ${flakes} (0-${flakes - 1})`;
+    const which = draws
+      ? `parameter draw ${draws[nca.flake]} (${nca.flake + 1} of the ${flakes} on this page)`
+      : `flake ${nca.flake} of ${flakes} (0-${flakes - 1})`;
     another.title = `Grow another flake (n); now ${which}`;
     canvas.setAttribute("aria-label", `${label} (${which})`);
   }
