@@ -22,6 +22,7 @@ class FamilyNCA extends NCA {
     if (!(D > 0) || !Array.isArray(cfg.codes) || !cfg.codes.length || cfg.codes.some((c) => c.length !== D))
       throw new Error("family.js: a family page needs codeChannels > 0 and codes of that width");
     this.codes = cfg.codes.map((c) => Float32Array.from(c));
+    this.draws = cfg.draws || null; // a continuous family: the parameter draw of each code (html.py)
     this.flake = 0;
     this.setFlake(cfg.flake || 0);
     // The relay as D more perception inputs: perception j = P + d is an identity tap on code channel C + d.

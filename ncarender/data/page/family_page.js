@@ -9,8 +9,7 @@
   const hook = window.ncarender, nca = hook.nca, flakes = nca.codes.length;
   const another = document.getElementById("another"), canvas = document.getElementById("grid");
   const label = canvas.getAttribute("aria-label");
-  // A continuous family's page lists the parameter draw of each code: name the draw, not its place.
-  const draws = JSON.parse(document.getElementById("nca-config").textContent).draws;
+  const draws = nca.draws; // a continuous family's page: name the draw, not its place in the list
 
   function show() {
     const which = draws
