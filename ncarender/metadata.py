@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import NCAError
+from .lattice import MASK_CELL, SQUARE, Lattice, check_mask_kind, lattice_named
 
 if TYPE_CHECKING:
     from .train.param_family import ParamMap
@@ -59,6 +60,10 @@ class META:
     code_channels = "ncarender.code_channels"
     family = "ncarender.family"
     family_targets_png = "ncarender.family_targets_png_base64"
+    #: The lattice the state lives on (``square``, ``hex``; absent: square) and the update mask's kind
+    #: (``cell``, ``orbit``; absent: cell): :mod:`ncarender.lattice`.
+    lattice = "ncarender.lattice"
+    mask = "ncarender.mask"
 
 
 #: DESIGN.md defaults, used for a model that honours the contract but carries no ncarender metadata.
@@ -140,6 +145,10 @@ class ModelInfo:
     training: dict[str, object] = field(default_factory=dict)
     #: A family model's flakes (None for a model that grows one target).
     family: FamilyInfo | None = None
+    #: The lattice the state lives on (:data:`ncarender.lattice.SQUARE` or ``HEX``).
+    lattice: Lattice = SQUARE
+    #: The update mask's kind: ``cell`` (per-cell Bernoulli) or ``orbit`` (one draw per symmetry orbit).
+    mask_kind: str = MASK_CELL
 
     @property
     def code_channels(self) -> int:
@@ -165,6 +174,7 @@ def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
             raise NCAError(f"{source}: model format version {version} is newer than this ncarender; upgrade it")
         png = props.get(META.target_png)
         training = json.loads(props[META.training]) if META.training in props else {}
+        lattice = lattice_named(props.get(META.lattice), source=source)
         info = ModelInfo(
             channels=int(props.get(META.channels, DEFAULT_CHANNELS)),
             fire_rate=float(props.get(META.fire_rate, DEFAULT_FIRE_RATE)),
@@ -183,6 +193,8 @@ def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
             precision=props.get(META.precision, "float32"),
             training=training if isinstance(training, dict) else {},
             family=_parse_family(props, source),
+            lattice=lattice,
+            mask_kind=check_mask_kind(props.get(META.mask), lattice, source=source),
         )
     except (ValueError, binascii.Error, json.JSONDecodeError) as exc:
         raise NCAError(f"{source}: malformed ncarender metadata ({exc})") from None
