@@ -1,7 +1,7 @@
 """``ncarender eval`` for a continuous family (``reiter:params:N``): every seed against the automaton's own crystal.
 
 Seed ``s`` of such a model grows parameter draw ``s``, so its target is what
-Reiter's automaton grows for those parameters (:mod:`ncarender.train.reiter`,
+Reiter's automaton grows for those parameters (:mod:`ncarender.family.reiter`,
 numpy). Seeds ``0..`` were training draws; seeds from ``training_draws`` on
 are *held out*: parameters the model never saw. The stretch bar of issue 12
 is the held-out median MSE at step 200. No torch.
@@ -94,9 +94,9 @@ class ParamsReport(Judged):
 
 def crystal_targets(session: NCASession, seeds: Sequence[int]) -> np.ndarray:
     """The automaton's crystal for each seed's parameter draw: ``(len(seeds), 4, S, S)`` premultiplied RGBA."""
-    from .train.crystal_image import crystal_target
-    from .train.family import parse_family_spec
-    from .train.reiter import family_domain, grow_crystals
+    from .family.crystal_image import crystal_target
+    from .family.family import parse_family_spec
+    from .family.reiter import family_domain, grow_crystals
 
     family = session.info.family
     if family is None or family.param_map is None:

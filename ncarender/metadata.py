@@ -13,7 +13,7 @@ import numpy as np
 from .errors import NCAError
 
 if TYPE_CHECKING:
-    from .train.param_family import ParamMap
+    from .family.param_family import ParamMap
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -81,7 +81,7 @@ class FamilyInfo:
     seed_map: str = SEED_MAP_CYCLE
     params: tuple[dict[str, float], ...] = ()
     targets_png: bytes | None = None
-    #: A continuous family (seed map ``reiter-params``): the :class:`~ncarender.train.param_family.ParamMap`,
+    #: A continuous family (seed map ``reiter-params``): the :class:`~ncarender.family.param_family.ParamMap`,
     #: and how many draws (0..N-1) training used; ``codes``/``params``/targets are then its first draws only.
     param_map: ParamMap | None = None
     training_draws: int = 0
@@ -115,7 +115,7 @@ class FamilyInfo:
         """The K targets ``(K, 4, H, W)`` premultiplied RGBA float32, or None if not stored."""
         if self.targets_png is None:
             return None
-        from .train.targets import target_from_png_bytes
+        from .family.targets import target_from_png_bytes
 
         strip = target_from_png_bytes(self.targets_png)  # (4, H, K*W)
         return np.stack(np.split(strip, self.flakes, axis=2))
@@ -150,7 +150,7 @@ class ModelInfo:
         """The stored target as premultiplied RGBA ``(4, H, W)`` float32, or None."""
         if self.target_png is None:
             return None
-        from .train.targets import target_from_png_bytes
+        from .family.targets import target_from_png_bytes
 
         return target_from_png_bytes(self.target_png)
 
@@ -219,7 +219,7 @@ def _parse_family(props: dict[str, str], source: str) -> FamilyInfo | None:
         raise NCAError(f"{source}: unknown family seed map {seed_map!r}; upgrade ncarender")
     param_map, draws = None, 0
     if seed_map == SEED_MAP_PARAMS:
-        from .train.param_family import PARAM_CODE_CHANNELS, ParamMap
+        from .family.param_family import PARAM_CODE_CHANNELS, ParamMap
 
         try:
             param_map = ParamMap.from_json(raw.get("param_map"))

@@ -64,7 +64,7 @@ def tiny_family_targets() -> np.ndarray:
 def tiny_family_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seed-conditioned model (2 flakes, 4 code channels, hidden 32) trained for 300 iterations (~10 s)."""
     torch = pytest.importorskip("torch")
-    from ncarender.train.conditioning import FamilyTargets, make_codes
+    from ncarender.family.conditioning import FamilyTargets, make_codes
     from ncarender.train.loop import TrainConfig, train
     from ncarender.train.model import NCAConfig
 

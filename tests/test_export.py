@@ -13,10 +13,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ncarender.errors import NCAError  # noqa: E402
+from ncarender.family.targets import target_from_png_bytes  # noqa: E402
 from ncarender.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
 from ncarender.train.export import OPSET, export_checkpoint, model_from_checkpoint, parity_check  # noqa: E402
 from ncarender.train.model import NCA, NCAConfig, seed_state  # noqa: E402
-from ncarender.train.targets import target_from_png_bytes  # noqa: E402
 
 
 def test_contract_inputs_outputs_and_opset(tiny_onnx: Path) -> None:

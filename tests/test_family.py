@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from ncarender.errors import NCAError
-from ncarender.train.crystal_image import crystal_target, target_mse
-from ncarender.train.family import (
+from ncarender.family.crystal_image import crystal_target, target_mse
+from ncarender.family.family import (
     MIN_TARGET_MSE,
     Family,
     FamilySpec,
@@ -21,7 +21,7 @@ from ncarender.train.family import (
     make_family,
     parse_family_spec,
 )
-from ncarender.train.reiter import HexCrystal, ReiterParams, evolve, grow_crystal, grow_crystals
+from ncarender.family.reiter import HexCrystal, ReiterParams, evolve, grow_crystal, grow_crystals
 
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1))
 DENDRITE = ReiterParams(1.46, 0.631, 1.2e-4)
@@ -344,5 +344,5 @@ def test_hex_crystal_of_a_made_field() -> None:
 
 
 def test_no_torch_on_import() -> None:
-    code = "import sys, ncarender.train.family, ncarender.train.reiter; sys.exit('torch' in sys.modules)"
+    code = "import sys, ncarender.family.family, ncarender.family.reiter; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -12,9 +12,9 @@ torch = pytest.importorskip("torch")
 from conftest import tiny_family_targets  # noqa: E402
 
 from ncarender.errors import NCAError  # noqa: E402
+from ncarender.family.conditioning import FamilyTargets, make_codes  # noqa: E402
 from ncarender.metadata import META, parse_metadata  # noqa: E402
 from ncarender.train.checkpoint import load_checkpoint, pool_path  # noqa: E402
-from ncarender.train.conditioning import FamilyTargets, make_codes  # noqa: E402
 from ncarender.train.export import OnnxStep, model_from_checkpoint  # noqa: E402
 from ncarender.train.loop import TrainConfig, train  # noqa: E402
 from ncarender.train.model import NCA, NCAConfig, seed_state  # noqa: E402

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from ncarender.errors import NCAError
+from ncarender.family.conditioning import family_targets
+from ncarender.family.family import FamilySpec, make_family, parse_family_spec
+from ncarender.family.param_family import ParamMap, default_param_map
 from ncarender.metadata import META, SEED_MAP_PARAMS, parse_metadata
-from ncarender.train.conditioning import family_targets
-from ncarender.train.family import FamilySpec, make_family, parse_family_spec
-from ncarender.train.param_family import ParamMap, default_param_map
 
 SPEC = "reiter:params:24@16"
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from ncarender.errors import NCAError
-from ncarender.train.targets import load_target, target_from_png_bytes, target_to_png_bytes
+from ncarender.family.targets import load_target, target_from_png_bytes, target_to_png_bytes
 
 
 def test_builtin_snowflake() -> None:

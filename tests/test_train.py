@@ -116,7 +116,7 @@ def test_regenerate_training_runs_on_cuda_and_resumes(tmp_path: Path, family: bo
     # (masks, damage discs, pool indices) must be made there and moved. Run by benchmarks/gpu/checks.sh.
     from conftest import tiny_family_targets
 
-    from ncarender.train.conditioning import FamilyTargets, make_codes
+    from ncarender.family.conditioning import FamilyTargets, make_codes
     from ncarender.train.model import NCAConfig
 
     kw: dict[str, object] = {}

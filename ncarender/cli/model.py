@@ -146,12 +146,12 @@ def train(
     params = locals()
     changes = given_on_command_line(ctx, params)
     with _needs_torch("training"):
-        from ..train.conditioning import family_targets
-        from ..train.family import is_family_spec
+        from ..family.conditioning import family_targets
+        from ..family.family import is_family_spec
+        from ..family.targets import load_target
         from ..train.loop import TrainConfig
         from ..train.loop import train as run_training
         from ..train.model import NCAConfig
-        from ..train.targets import load_target
     # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
     cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
     cfg.validate()
@@ -327,7 +327,7 @@ def eval_(
 
     tgt = None
     if target is not None:
-        from ..train.targets import load_target
+        from ..family.targets import load_target
 
         grid = min(session.info.grid)
         if target_size > grid:
@@ -369,7 +369,7 @@ def family(
     Reiter's hexagonal snow-crystal automaton grows each flake; alpha (diffusion), beta (background vapour)
     and gamma (vapour added) are printed under each tile. The same spec always gives the same targets.
     """
-    from ..train.family import family_sheet, make_family, parse_family_spec
+    from ..family.family import family_sheet, make_family, parse_family_spec
 
     parsed = parse_family_spec(spec)
     out = (

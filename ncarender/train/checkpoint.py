@@ -18,8 +18,8 @@ import torch
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from .conditioning import FamilyTargets
-from .family import PARAMS_PREFIX
+from ..family.conditioning import FamilyTargets
+from ..family.family import PARAMS_PREFIX
 from .model import NCAConfig
 
 __all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "pool_path", "save_checkpoint", "save_pool"]
@@ -154,7 +154,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
 
 def _regrown_targets(spec: str, count: int, path: Path) -> torch.Tensor:
     """A continuous family's targets ``(N, 4, H, W)``, regrown from its spec (the checkpoint keeps only the spec)."""
-    from .family import make_family
+    from ..family.family import make_family
 
     try:
         family = make_family(spec)

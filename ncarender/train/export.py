@@ -22,10 +22,10 @@ from torch import nn
 from .. import __version__
 from ..atomic import atomic_path
 from ..errors import NCAError
+from ..family.targets import target_to_png_bytes
 from ..metadata import FAMILY_FORMAT_VERSION, FORMAT_VERSION, META, PARAM_FAMILY_SHOWN, SEED_MAP_CYCLE, SEED_MAP_PARAMS
 from .checkpoint import Checkpoint, load_checkpoint
 from .model import NCA, seed_state
-from .targets import target_to_png_bytes
 
 __all__ = [
     "HALF_PARITY_TOLERANCE",
@@ -103,8 +103,8 @@ def _metadata(ckpt: Checkpoint, precision: str) -> dict[str, str]:
             "params": [dict(p) for p in fam.params[:shown]],
         }
         if fam.continuous:
-            from .family import parse_family_spec
-            from .param_family import default_param_map
+            from ..family.family import parse_family_spec
+            from ..family.param_family import default_param_map
 
             data["seed_map"] = SEED_MAP_PARAMS
             data["param_map"] = default_param_map(parse_family_spec(fam.spec).seed).to_json()

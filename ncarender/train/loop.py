@@ -25,8 +25,8 @@ import torch
 
 from .. import __version__
 from ..errors import NCAError
+from ..family.conditioning import FamilyTargets
 from .checkpoint import Checkpoint, load_checkpoint, pool_path, save_checkpoint, save_pool
-from .conditioning import FamilyTargets
 from .curve import loss_curve_path, write_loss_curve
 from .model import NCA, NCAConfig
 from .resume import check_kept_model, move_lr_decay, resumed_settings, warm_pool

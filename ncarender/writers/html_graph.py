@@ -26,8 +26,8 @@ import onnx
 from onnx import TensorProto, numpy_helper
 
 from ..errors import NCAError
+from ..family.param_family import ParamMap
 from ..metadata import ModelInfo, parse_metadata
-from ..train.param_family import ParamMap
 
 __all__ = ["StepWeights", "read_step"]
 

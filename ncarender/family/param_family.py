@@ -1,9 +1,9 @@
 """A continuous snowflake family: every draw index its own Reiter parameters, coded by the parameters themselves.
 
-A discrete family (:mod:`ncarender.train.family`) is K fixed flakes with
+A discrete family (:mod:`ncarender.family.family`) is K fixed flakes with
 arbitrary codes. A *continuous* family (spec ``reiter:params:N``) conditions
 on the automaton's own parameters instead: draw ``i`` takes the box ``i mod 6``
-of :data:`~ncarender.train.family._BOXES` and uniform numbers from a PCG64
+of :data:`~ncarender.family.family._BOXES` and uniform numbers from a PCG64
 stream keyed by ``(SEED, i)``, and its code is ``(alpha, beta, log10 gamma)``
 scaled to ``[0, 1]`` over the boxes' bounding box (:class:`ParamMap`). Training
 uses draws ``0..N-1`` that grow; a render seed ``s`` grows draw ``s``, so seeds

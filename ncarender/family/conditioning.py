@@ -94,7 +94,7 @@ def family_targets(
     """The targets of the procedural family ``spec`` (e.g. ``reiter:16``) with ``code_channels``-wide codes.
 
     A continuous family (``reiter:params:N``) is coded by its parameters: always
-    :data:`~ncarender.train.param_family.PARAM_CODE_CHANNELS` wide (``code_channels`` None or that width).
+    :data:`~ncarender.family.param_family.PARAM_CODE_CHANNELS` wide (``code_channels`` None or that width).
     """
     from .family import make_family, parse_family_spec
     from .param_family import PARAM_CODE_CHANNELS, default_param_map

@@ -1,7 +1,7 @@
-"""A procedural family of snowflake targets, grown by Reiter's automaton (:mod:`ncarender.train.reiter`).
+"""A procedural family of snowflake targets, grown by Reiter's automaton (:mod:`ncarender.family.reiter`).
 
 Targets are premultiplied RGBA float32 ``(4, H, W)`` like
-:func:`ncarender.train.targets.load_target` (:func:`~ncarender.train.crystal_image.crystal_target`); a
+:func:`ncarender.family.targets.load_target` (:func:`~ncarender.family.crystal_image.crystal_target`); a
 *family* is a deterministic list of them named by a spec string such as
 ``reiter:16`` (:func:`parse_family_spec`, :func:`make_family`), drawn from
 parameter boxes that give stellar dendrites, sectored plates, ferns, plates,
@@ -60,7 +60,7 @@ class FamilySpec:
     """A parsed family spec; ``str()`` gives its canonical form (defaults left out).
 
     ``continuous``: a ``reiter:params:N`` family, ``count`` training draws coded by their parameters
-    (:mod:`ncarender.train.param_family`) instead of ``count`` distinct flakes.
+    (:mod:`ncarender.family.param_family`) instead of ``count`` distinct flakes.
     """
 
     count: int

@@ -28,9 +28,9 @@ automaton is *exactly* invariant under the twelve symmetries of the hexagon
 
 A grown crystal (:class:`HexCrystal`, :func:`grow_crystal`,
 :func:`grow_crystals`, :func:`evolve`) becomes a premultiplied RGBA float32
-``(4, H, W)`` target like :func:`ncarender.train.targets.load_target` in
-:mod:`ncarender.train.crystal_image` (:func:`~ncarender.train.crystal_image.crystal_target`).
-The snowflake families built from these targets are in :mod:`ncarender.train.family`. This
+``(4, H, W)`` target like :func:`ncarender.family.targets.load_target` in
+:mod:`ncarender.family.crystal_image` (:func:`~ncarender.family.crystal_image.crystal_target`).
+The snowflake families built from these targets are in :mod:`ncarender.family.family`. This
 module is numpy only, so the torch-free render path may import it.
 """
 

@@ -1,6 +1,6 @@
 """A grown Reiter crystal resampled onto the square grid as an NCA target, and the distance between targets.
 
-:func:`crystal_target` centres and scales the hexagonal crystal of :mod:`ncarender.train.reiter`, samples it
+:func:`crystal_target` centres and scales the hexagonal crystal of :mod:`ncarender.family.reiter`, samples it
 ``supersample**2`` times per cell (anti-aliased edges) and shades it from icy blue at the young rim to white at
 the old core and ridges; :func:`target_mse` compares two targets. numpy only, and only ``+ - * /``, ``sqrt`` and
 comparisons, so the same crystal gives the same bytes on every CPU.
