@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from ncarender.evaluate import BAR, evaluate
+from ncarender.evaluate.target import BAR, evaluate
 from ncarender.render import to_rgba8
 from ncarender.runtime import NCASession, default_model_path, open_model
 from ncarender.spec import Damage, RenderSpec

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 from typer.testing import CliRunner
 
 from ncarender.cli import app
-from ncarender.evaluate import evaluate
+from ncarender.evaluate.target import evaluate
 
 runner = CliRunner()
 

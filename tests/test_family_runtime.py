@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ncarender.errors import NCAError
-from ncarender.evaluate_family import evaluate_family, format_family_report
-from ncarender.regrowth import damage_distribution
+from ncarender.evaluate.family import evaluate_family, format_family_report
+from ncarender.evaluate.regrowth import damage_distribution
 from ncarender.runtime import open_model
 from ncarender.runtime.seeds import flakes_of, states_for_seeds
 from ncarender.spec import RenderSpec

@@ -220,7 +220,7 @@ def test_batch_manifest_records_each_seeds_parameters(params_model: tuple[Path, 
 
 
 def test_the_discrete_evaluation_refuses_a_continuous_family(params_model: tuple[Path, Path]) -> None:
-    from ncarender.evaluate_family import evaluate_family
+    from ncarender.evaluate.family import evaluate_family
     from ncarender.runtime import open_model
 
     with pytest.raises(NCAError, match="continuous family: evaluate it with evaluate_params"):

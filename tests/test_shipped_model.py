@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from ncarender.cli import app
 from ncarender.errors import NCAError
-from ncarender.evaluate import BAR, evaluate
+from ncarender.evaluate.target import BAR, evaluate
 from ncarender.runtime import BUILTIN_MODELS, DEFAULT_MODEL, default_model_path, open_model, resolve_model
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -92,7 +92,7 @@ FAMILIES = [name for name in BUILTIN_MODELS if open_model(name, provider="cpu", 
 def family_recheck(model: str | Path) -> dict[str, bool]:
     """Reduced scale of `ncarender eval --check` on a family (4 mask seeds per flake, steps 200 and 1000, two
     regrowth discs per flake): one mask seed per flake, step 200, 8 discs. The checks it makes, by name."""
-    from ncarender.evaluate_family import evaluate_family
+    from ncarender.evaluate.family import evaluate_family
 
     report = evaluate_family(
         open_model(model, provider="cpu", quiet=True), mask_seeds=1, steps=[200], regrowth_samples=8

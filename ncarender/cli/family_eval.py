@@ -21,7 +21,7 @@ def eval_family(
     assert family is not None
     family_steps = (200, 1000) if steps is None else steps
     if family.continuous:
-        from ..evaluate_params import evaluate_params, format_params_report
+        from ..evaluate.params import evaluate_params, format_params_report
 
         params_report = evaluate_params(
             session, held_out=num_seeds or 48, steps=family_steps, regrowth_samples=24 if regrowth is None else regrowth
@@ -30,7 +30,7 @@ def eval_family(
         if json_out:
             emit_json(params_report.to_json())
         return params_report.passed
-    from ..evaluate_family import evaluate_family, format_family_report
+    from ..evaluate.family import evaluate_family, format_family_report
 
     report = evaluate_family(session, mask_seeds=num_seeds or 4, steps=family_steps, regrowth_samples=regrowth)
     typer.echo(format_family_report(report), err=True)

@@ -323,7 +323,7 @@ def eval_(
         if not eval_family(session, num_seeds, step_list, regrowth, json_out) and check:
             raise typer.Exit(2)
         return
-    from ..evaluate import evaluate, format_report
+    from ..evaluate.target import evaluate, format_report
 
     tgt = None
     if target is not None:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NCAError
-from .metadata import FamilyInfo
+from ..errors import NCAError
+from ..metadata import FamilyInfo
+from ..runtime import NCASession, NonFiniteStateError
+from ..spec import RenderSpec
 from .regrowth import REGROWTH_BAR, Judged, RegrowthReport, regrowth
-from .runtime import NCASession, NonFiniteStateError
-from .spec import RenderSpec
 
 __all__ = ["FAMILY_BAR", "FamilyReport", "evaluate_family", "format_family_report"]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NCAError
-from .evaluate_family import DISTINCT_SEEDS, FAMILY_BAR, _rgba_mse
+from ..errors import NCAError
+from ..runtime import NCASession, NonFiniteStateError
+from ..spec import RenderSpec
+from .family import DISTINCT_SEEDS, FAMILY_BAR, _rgba_mse
 from .regrowth import Judged, RegrowthReport, regrowth
-from .runtime import NCASession, NonFiniteStateError
-from .spec import RenderSpec
 
 __all__ = ["PARAMS_BAR", "ParamsReport", "evaluate_params", "format_params_report"]
 
@@ -94,9 +94,9 @@ class ParamsReport(Judged):
 
 def crystal_targets(session: NCASession, seeds: Sequence[int]) -> np.ndarray:
     """The automaton's crystal for each seed's parameter draw: ``(len(seeds), 4, S, S)`` premultiplied RGBA."""
-    from .family.crystal_image import crystal_target
-    from .family.family import parse_family_spec
-    from .family.reiter import family_domain, grow_crystals
+    from ..family.crystal_image import crystal_target
+    from ..family.family import parse_family_spec
+    from ..family.reiter import family_domain, grow_crystals
 
     family = session.info.family
     if family is None or family.param_map is None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .runtime import NCASession, NonFiniteStateError
-from .spec import Damage, RenderSpec
+from ..runtime import NCASession, NonFiniteStateError
+from ..spec import Damage, RenderSpec
 
 __all__ = ["AFTER_STEPS", "GROW_STEPS", "REGROWTH_BAR", "Judged", "RegrowthReport", "damage_distribution", "regrowth"]
 

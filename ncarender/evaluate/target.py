@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NCAError
+from ..errors import NCAError
+from ..runtime import NCASession, NonFiniteStateError, open_model
+from ..spec import Damage, RenderSpec
 from .regrowth import REGROWTH_BAR, Judged, RegrowthReport, regrowth
-from .runtime import NCASession, NonFiniteStateError, open_model
-from .spec import Damage, RenderSpec
 
 __all__ = ["BAR", "EvalReport", "evaluate", "format_report"]
 
@@ -86,7 +86,7 @@ def evaluate(
     """Evaluate ``model`` from the seed over ``seeds``; ``target`` ``(4, H, W)`` defaults to the metadata's.
 
     The bar (:data:`BAR`) is checked for the steps it names that were run; with ``regrowth_samples`` > 0
-    also regrowth over that many random discs (:mod:`ncarender.regrowth`, seeds 0, 1, ...).
+    also regrowth over that many random discs (:mod:`ncarender.evaluate.regrowth`, seeds 0, 1, ...).
     """
     session = model if isinstance(model, NCASession) else open_model(model, provider=provider, quiet=True)
     if target is None:
