@@ -14,7 +14,7 @@ from ncarender.cli import app
 from ncarender.writers.formats import FORMATS, get_format
 from ncarender.writers.html import PageResult, write_page
 
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "snowflake.onnx"
+SHIPPED = Path(__file__).resolve().parents[1] / "ncarender" / "models" / "snowflake.onnx"
 runner = CliRunner()
 
 

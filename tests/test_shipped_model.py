@@ -14,7 +14,7 @@ from ncarender.errors import NCAError
 from ncarender.evaluate.target import BAR, evaluate
 from ncarender.runtime import BUILTIN_MODELS, DEFAULT_MODEL, default_model_path, open_model, resolve_model
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = Path(__file__).resolve().parent.parent / "ncarender" / "models"
 
 
 def test_shipped_model_is_the_default_and_honours_the_contract() -> None:
@@ -27,7 +27,7 @@ def test_shipped_model_is_the_default_and_honours_the_contract() -> None:
 
 
 def test_shipped_model_meets_the_bar_at_step_200() -> None:
-    # Reduced scale of `ncarender eval models/snowflake.onnx` (16 seeds, steps to 1000):
+    # Reduced scale of `ncarender eval ncarender/models/snowflake.onnx` (16 seeds, steps to 1000):
     # 4 seeds, step 200 only, so a regression of the model or the runtime is caught in CI.
     report = evaluate("snowflake", seeds=range(4), steps=[200], regen=False, provider="cpu")
     assert report.non_finite is None

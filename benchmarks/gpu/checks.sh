@@ -22,7 +22,6 @@ fi
 purelib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 LD_LIBRARY_PATH=$(ls -d "$purelib"/nvidia/*/lib 2>/dev/null | paste -sd:):${LD_LIBRARY_PATH:-}
 export LD_LIBRARY_PATH
-[ -e ncarender/models ] || ln -s ../models ncarender/models  # what pyproject's package-dir does, uninstalled
 export PYTHONPATH="$HOME/site:$PWD" PYTHONUNBUFFERED=1
 nvidia-smi -L
 python3 -c "import onnxruntime as o, torch; print('onnxruntime', o.__version__, o.get_available_providers(), 'torch', torch.__version__)"

@@ -21,7 +21,6 @@ BUDGET=${BUDGET:-420}
 DEVICE=${DEVICE:-cuda}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 mkdir -p "$OUT"
-[ -e ncarender/models ] || ln -s ../models ncarender/models  # what pyproject's package-dir does, uninstalled
 export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1
 nca() { python3 -m ncarender "$@"; }
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
