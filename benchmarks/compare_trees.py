@@ -42,7 +42,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.reps):
             for tree in trees:
-                model = str(next(p for p in (tree / "ncarender/models", tree / "models") if p.is_dir()) / "snowflake.onnx")
+                shipped = tree / "ncarender" / "models" / "snowflake.onnx"
+                model = str(shipped if shipped.is_file() else tree / "models" / "snowflake.onnx")
                 rows = {
                     "--help": ["--help"],
                     "gif --steps 200": ["gif", f"{tmp}/a.gif", "--steps", "200", "--model", model, "-q"],

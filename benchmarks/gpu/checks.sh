@@ -25,8 +25,8 @@ export LD_LIBRARY_PATH
 export PYTHONPATH="$HOME/site:$PWD" PYTHONUNBUFFERED=1
 nvidia-smi -L
 python3 -c "import onnxruntime as o, torch; print('onnxruntime', o.__version__, o.get_available_providers(), 'torch', torch.__version__)"
-timeout 200 python3 -m pytest -q -s -rA -p no:cacheprovider tests/test_cuda.py tests/test_window.py \
-  tests/test_train.py -k "cuda or window" 2>&1 \
+timeout 200 python3 -m pytest -q -s -rA -p no:cacheprovider tests/runtime/test_cuda.py tests/runtime/test_window.py \
+  tests/train/test_train.py -k "cuda or window" 2>&1 \
   | tee "$OUT/pytest_cuda.log"
 timeout 240 python3 benchmarks/bench.py --device cuda --quick --skip command,layout,session,memory \
   --json "$OUT/bench_cuda.json" 2>&1 | tee "$OUT/bench_cuda.log"

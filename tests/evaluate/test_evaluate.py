@@ -6,35 +6,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
+from conftest import affine_model as _model
 from conftest import tiny_target
-from onnx import TensorProto, helper
 from typer.testing import CliRunner
 
 from ncarender.cli import app
 from ncarender.evaluate.target import evaluate
 
 runner = CliRunner()
-
-
-def _model(path: Path, scale: float, offset: float) -> Path:
-    """A contract model computing ``next_state = state * scale + mask * offset`` (no ncarender metadata)."""
-    state = helper.make_tensor_value_info("state", TensorProto.FLOAT, ["N", 16, "H", "W"])
-    mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["N", 1, "H", "W"])
-    out = helper.make_tensor_value_info("next_state", TensorProto.FLOAT, ["N", 16, "H", "W"])
-    consts = [
-        helper.make_tensor("scale", TensorProto.FLOAT, [], [scale]),
-        helper.make_tensor("offset", TensorProto.FLOAT, [], [offset]),
-    ]
-    nodes = [
-        helper.make_node("Mul", ["state", "scale"], ["a"]),
-        helper.make_node("Mul", ["mask", "offset"], ["b"]),
-        helper.make_node("Add", ["a", "b"], ["next_state"]),
-    ]
-    graph = helper.make_graph(nodes, "toy", [state, mask], [out], initializer=consts)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    return path
 
 
 def test_dying_model_is_reported_dead(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def test_damage_zeroes_the_disc() -> None:
 
 
 def test_non_finite_state_stops_the_rollout(tmp_path: Path) -> None:
-    from test_evaluate import _model
+    from conftest import affine_model as _model
 
     session = open_model(_model(tmp_path / "e.onnx", 1e30, 1e30), quiet=True)
     with pytest.raises(NCAError, match=r"non-finite \(NaN/inf\) at step \d+ for seed\(s\) 3"):

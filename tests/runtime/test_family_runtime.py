@@ -15,7 +15,7 @@ from ncarender.runtime import open_model
 from ncarender.runtime.seeds import flakes_of, states_for_seeds
 from ncarender.spec import RenderSpec
 
-SHIPPED = Path(__file__).resolve().parent.parent / "ncarender" / "models" / "snowflake.onnx"
+SHIPPED = Path(__file__).resolve().parents[2] / "ncarender" / "models" / "snowflake.onnx"
 
 
 def test_seeds_pick_flakes_and_flake_overrides(tiny_family_onnx: Path) -> None:

@@ -11,19 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import tiny_target  # noqa: E402
+from conftest import train_cfg as _cfg  # noqa: E402
 
 from ncarender.errors import NCAError  # noqa: E402
 from ncarender.train.checkpoint import load_checkpoint, pool_path  # noqa: E402
-from ncarender.train.loop import TrainConfig, rollout_cropped, train  # noqa: E402
+from ncarender.train.loop import rollout_cropped, train  # noqa: E402
 from ncarender.train.model import NCA  # noqa: E402
-
-
-def _cfg(**kw: object) -> TrainConfig:
-    base: dict[str, object] = dict(
-        mode="grow", iterations=6, batch_size=2, steps_min=8, steps_max=12, seed=1, checkpoint_every=100
-    )
-    base.update(kw)
-    return TrainConfig(**base)  # type: ignore[arg-type]
 
 
 def test_short_training_lowers_the_loss(tiny_checkpoint: Path) -> None:

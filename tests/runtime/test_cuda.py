@@ -21,7 +21,7 @@ from ncarender.spec import Damage, RenderSpec
 pytestmark = pytest.mark.skipif(
     "CUDAExecutionProvider" not in ort.get_available_providers(), reason="needs onnxruntime-gpu and a GPU"
 )
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def final_state(session: NCASession, seeds: list[int], steps: int, size: int = 72) -> np.ndarray:

@@ -13,26 +13,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from conftest import assert_error, run
 from onnx import TensorProto, helper
 from PIL import Image
 from typer.testing import CliRunner
 
-from ncarender.cli import app
-
 runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def assert_error(code: int, out: str, err: str, fragment: str) -> None:
-    assert code == 1, (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    assert fragment in lines[0], lines[0]
-    assert "Traceback" not in err + out
 
 
 # ---- rendering ------------------------------------------------------------------------------------------------

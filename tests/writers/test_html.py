@@ -32,8 +32,8 @@ from ncarender.writers.html import build_page, read_step, write_page
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
-SHIPPED = Path(__file__).resolve().parents[1] / "ncarender" / "models" / "snowflake.onnx"
-DOCS_PNG = Path(__file__).resolve().parents[1] / "docs" / "page.png"
+SHIPPED = Path(__file__).resolve().parents[2] / "ncarender" / "models" / "snowflake.onnx"
+DOCS_PNG = Path(__file__).resolve().parents[2] / "docs" / "page.png"
 MAX_PAGE_BYTES = 150_000
 
 

@@ -14,7 +14,7 @@ from ncarender.cli import app
 from ncarender.writers.formats import FORMATS, get_format
 from ncarender.writers.html import PageResult, write_page
 
-SHIPPED = Path(__file__).resolve().parents[1] / "ncarender" / "models" / "snowflake.onnx"
+SHIPPED = Path(__file__).resolve().parents[2] / "ncarender" / "models" / "snowflake.onnx"
 runner = CliRunner()
 
 
@@ -103,7 +103,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folder.html").mkdir()
-    foreign = Path(__file__).resolve().parent / "data" / "foreign.onnx"
+    foreign = Path(__file__).resolve().parents[1] / "data" / "foreign.onnx"
     (tmp_path / "foreign.onnx").write_bytes(foreign.read_bytes())
     before = sorted(p.name for p in tmp_path.iterdir())
     code, stdout, err = run(*args)
@@ -117,7 +117,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
 def test_an_existing_page_is_replaced_only_when_complete(tmp_path: Path) -> None:
     out = tmp_path / "page.html"
     out.write_text("old")
-    foreign = Path(__file__).resolve().parent / "data" / "foreign.onnx"
+    foreign = Path(__file__).resolve().parents[1] / "data" / "foreign.onnx"
     code, _, err = run(str(out), "--model", str(foreign))
     assert code == 1 and out.read_text() == "old", err
     assert run(str(out), "-q")[0] == 0

@@ -11,7 +11,7 @@ import pytest
 from ncarender.errors import NCAError
 from ncarender.runtime import providers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_gpu_extra_brings_onnxruntime_gpu() -> None:

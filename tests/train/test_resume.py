@@ -9,9 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import tiny_target  # noqa: E402
-from test_cli import assert_error, run  # noqa: E402
-from test_train import _cfg as train_cfg  # noqa: E402
+from conftest import assert_error, run, tiny_target, train_cfg  # noqa: E402
 
 from ncarender.errors import NCAError  # noqa: E402
 from ncarender.train.checkpoint import load_checkpoint, pool_path  # noqa: E402

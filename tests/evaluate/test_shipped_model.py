@@ -14,7 +14,7 @@ from ncarender.errors import NCAError
 from ncarender.evaluate.target import BAR, evaluate
 from ncarender.runtime import BUILTIN_MODELS, DEFAULT_MODEL, default_model_path, open_model, resolve_model
 
-MODELS = Path(__file__).resolve().parent.parent / "ncarender" / "models"
+MODELS = Path(__file__).resolve().parents[2] / "ncarender" / "models"
 
 
 def test_shipped_model_is_the_default_and_honours_the_contract() -> None:

@@ -214,7 +214,7 @@ def test_a_failed_seed_is_zeroed_as_on_the_full_grid(tmp_path: Path) -> None:
 
 def test_a_foreign_model_runs_on_the_full_grid(tmp_path: Path) -> None:
     """No metadata: the full grid. This one gives dead cells values, so a window would change its frames."""
-    from test_evaluate import _model
+    from conftest import affine_model as _model
 
     foreign = open_model(_model(tmp_path / "f.onnx", 0.5, 0.25), provider="cpu", quiet=True)
     assert not live_region(foreign)
