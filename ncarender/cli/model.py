@@ -304,6 +304,7 @@ def eval_(
     is measured seed by seed against Reiter's own crystal for the seed's parameters: training seeds and
     held-out seeds (parameters it never trained on; --num-seeds of them, default 48).
     """
+    from ..evaluate.choose import EvalOptions, evaluate_model
     from ..runtime import open_model
 
     try:
@@ -315,34 +316,9 @@ def eval_(
     if regrowth is not None and regrowth < 0:
         raise NCAError(f"--regrowth must be 0 or more, got {regrowth}")
     session = open_model(model, provider=provider, quiet=True)
-    if session.info.family is not None:
-        from .family_eval import eval_family
-
-        if target is not None:
-            raise NCAError("--target does not apply to a family model: each flake is judged by its own target")
-        if not eval_family(session, num_seeds, step_list, regrowth, json_out) and check:
-            raise typer.Exit(2)
-        return
-    from ..evaluate.target import evaluate, format_report
-
-    tgt = None
-    if target is not None:
-        from ..family.targets import load_target
-
-        grid = min(session.info.grid)
-        if target_size > grid:
-            raise NCAError(f"--target-size {target_size} does not fit the model's {grid}-cell grid")
-        tgt = load_target(target, size=target_size, pad=(grid - target_size) // 2)
-    samples = 24 if regrowth is None else regrowth
-    report = evaluate(
-        session,
-        target=tgt,
-        seeds=range(num_seeds or 16),
-        steps=step_list or (100, 200, 500, 1000),
-        regen=regen,
-        regrowth_samples=samples,
-    )
-    typer.echo(format_report(report), err=True)
+    options = EvalOptions(target, target_size, num_seeds, step_list, regen, regrowth)
+    report = evaluate_model(session, options)
+    typer.echo(report.format(), err=True)
     if json_out:
         emit_json(report.to_json())
     if check and not report.passed:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import NCAError
+from ..family.seed_maps import SEED_MAP_CYCLE
 from ..metadata import FamilyInfo
 from ..runtime import NCASession, NonFiniteStateError
 from ..spec import RenderSpec
-from .regrowth import REGROWTH_BAR, Judged, RegrowthReport, regrowth
+from .regrowth import REGROWTH_BAR, RegrowthReport, regrowth
+from .report import Judged
 
 __all__ = ["FAMILY_BAR", "FamilyReport", "evaluate_family", "format_family_report"]
 
@@ -68,8 +71,13 @@ class FamilyReport(Judged):
     distinct_median: float | None = None
     regrowth: RegrowthReport | None = None
 
-    def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict (``--json``)."""
+    bar: ClassVar[dict[str, float]] = FAMILY_BAR
+    at_least: ClassVar[tuple[str, ...]] = ("flakes", "distinct_min")
+
+    def body_lines(self) -> list[str]:
+        return _body_lines(self)
+
+    def body_json(self) -> dict[str, object]:
         return {
             "model": self.model,
             "family": self.spec,
@@ -90,10 +98,6 @@ class FamilyReport(Judged):
             "non_finite_at": self.non_finite,
             "distinct": {"seeds": self.distinct_seeds, "min": self.distinct_min, "median": self.distinct_median},
             "regrowth": None if self.regrowth is None else self.regrowth.to_json(),
-            "bar": FAMILY_BAR,
-            "checks": self.checks,
-            "passed": self.passed,
-            "verdict": self.verdict,
         }
 
 
@@ -119,7 +123,7 @@ def evaluate_family(
     family: FamilyInfo | None = session.info.family
     if family is None:
         raise NCAError(f"{session.path} is not a family model")
-    if family.continuous:
+    if family.seed_map.kind != SEED_MAP_CYCLE:
         raise NCAError(f"{session.path} is a continuous family: evaluate it with evaluate_params")
     targets = family.targets()
     if targets is None:
@@ -197,6 +201,10 @@ def _judge(report: FamilyReport) -> None:
 
 def format_family_report(report: FamilyReport) -> str:
     """The human table printed on stderr."""
+    return report.format()
+
+
+def _body_lines(report: FamilyReport) -> list[str]:
     last = report.steps[-1]
     head = f"{'flake':>5}"
     for s in report.steps:
@@ -221,5 +229,4 @@ def format_family_report(report: FamilyReport) -> str:
         lines.append(report.regrowth.summary())
     if report.non_finite is not None:
         lines.append(f"non-finite state at step {report.non_finite}")
-    lines += report.check_lines(FAMILY_BAR, ("flakes", "distinct_min"))
-    return "\n".join(lines)
+    return lines

@@ -12,14 +12,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import NCAError
+from ..family.seed_maps import ParamsMap
+from ..metadata import FamilyInfo
 from ..runtime import NCASession, NonFiniteStateError
 from ..spec import RenderSpec
 from .family import DISTINCT_SEEDS, FAMILY_BAR, _rgba_mse
-from .regrowth import Judged, RegrowthReport, regrowth
+from .regrowth import RegrowthReport, regrowth
+from .report import Judged
 
 __all__ = ["PARAMS_BAR", "ParamsReport", "evaluate_params", "format_params_report"]
 
@@ -64,8 +68,13 @@ class ParamsReport(Judged):
             "worst": float(values.max()),
         }
 
-    def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict (``--json``)."""
+    bar: ClassVar[dict[str, float]] = PARAMS_BAR
+    at_least: ClassVar[tuple[str, ...]] = ("distinct_min",)
+
+    def body_lines(self) -> list[str]:
+        return _body_lines(self)
+
+    def body_json(self) -> dict[str, object]:
         return {
             "model": self.model,
             "family": self.spec,
@@ -85,11 +94,15 @@ class ParamsReport(Judged):
                 "median": self.distinct_median,
             },
             "regrowth": None if self.regrowth is None else self.regrowth.to_json(),
-            "bar": PARAMS_BAR,
-            "checks": self.checks,
-            "passed": self.passed,
-            "verdict": self.verdict,
         }
+
+
+def _params_family(session: NCASession) -> tuple[FamilyInfo, ParamsMap]:
+    """The continuous family of ``session``'s model and its seed map, or an :class:`NCAError`."""
+    family = session.info.family
+    if family is None or not isinstance(family.seed_map, ParamsMap):
+        raise NCAError(f"{session.path} is not a continuous family model")
+    return family, family.seed_map
 
 
 def crystal_targets(session: NCASession, seeds: Sequence[int]) -> np.ndarray:
@@ -98,11 +111,9 @@ def crystal_targets(session: NCASession, seeds: Sequence[int]) -> np.ndarray:
     from ..family.family import parse_family_spec
     from ..family.reiter import family_domain, grow_crystals
 
-    family = session.info.family
-    if family is None or family.param_map is None:
-        raise NCAError(f"{session.path} is not a continuous family model")
+    family, seed_map = _params_family(session)
     spec = parse_family_spec(family.spec)
-    drawn = [family.param_map.params(int(s)) for s in seeds]
+    drawn = [seed_map.param_map.params(int(s)) for s in seeds]
     crystals = grow_crystals(drawn, domain=family_domain(spec.diameter))
     out = np.zeros((len(seeds), 4, spec.size, spec.size), dtype=np.float32)
     for i, crystal in enumerate(crystals):
@@ -124,15 +135,13 @@ def evaluate_params(
 
     Regrowth damages ``regrowth_samples`` of those seeds (training seeds first), one random disc each.
     """
-    family = session.info.family
-    if family is None or family.param_map is None:
-        raise NCAError(f"{session.path} is not a continuous family model")
+    family, seed_map = _params_family(session)
     wanted = sorted({int(s) for s in steps})
     if not wanted or wanted[0] < 1:
         raise NCAError("--steps must list positive step counts, such as 200,1000")
     if train_seeds < 1 or held_out < 2:
         raise NCAError("a continuous family needs at least 1 training seed and 2 held-out seeds to measure")
-    first = family.training_draws
+    first = seed_map.training_draws
     n_train = min(train_seeds, first)
     seeds = list(range(n_train)) + list(range(first, first + held_out))
     targets = crystal_targets(session, seeds)
@@ -185,6 +194,10 @@ def _judge(report: ParamsReport) -> None:
 
 def format_params_report(report: ParamsReport) -> str:
     """The human summary printed on stderr."""
+    return report.format()
+
+
+def _body_lines(report: ParamsReport) -> list[str]:
     lines = [
         f"model {report.model}: continuous family {report.spec} on a {report.grid[0]}x{report.grid[1]} grid; "
         f"{len(report.train_seeds)} training seeds, {len(report.held_out_seeds)} held-out seeds "
@@ -212,5 +225,4 @@ def format_params_report(report: ParamsReport) -> str:
             lines.append(f"{dead} seeds dead at step {step}")
     if report.non_finite is not None:
         lines.append(f"non-finite state at step {report.non_finite}")
-    lines += report.check_lines(PARAMS_BAR, ("distinct_min",))
-    return "\n".join(lines)
+    return lines

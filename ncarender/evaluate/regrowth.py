@@ -17,7 +17,7 @@ import numpy as np
 from ..runtime import NCASession, NonFiniteStateError
 from ..spec import Damage, RenderSpec
 
-__all__ = ["AFTER_STEPS", "GROW_STEPS", "REGROWTH_BAR", "Judged", "RegrowthReport", "damage_distribution", "regrowth"]
+__all__ = ["AFTER_STEPS", "GROW_STEPS", "REGROWTH_BAR", "RegrowthReport", "damage_distribution", "regrowth"]
 
 GROW_STEPS = 200
 AFTER_STEPS = 200
@@ -31,27 +31,6 @@ def damage_distribution(n: int, *, step: int = GROW_STEPS, seed: int = _DISC_SEE
     rng = np.random.default_rng(seed)
     draws = rng.random((n, 3))
     return [Damage(step, float(x - 0.5), float(y - 0.5), float(0.1 + 0.3 * r)) for x, y, r in draws]
-
-
-@dataclass(kw_only=True)
-class Judged:
-    """What every ``eval`` report ends with: the bar's checks by name and a one-line verdict."""
-
-    checks: dict[str, bool] = field(default_factory=dict)
-    verdict: str = ""
-
-    @property
-    def passed(self) -> bool:
-        """True if every applicable check of the bar passed (and there was one)."""
-        return bool(self.checks) and all(self.checks.values())
-
-    def check_lines(self, bar: dict[str, float], at_least: tuple[str, ...]) -> list[str]:
-        """A ``PASS``/``FAIL`` line per check (with its ``bar``; ``at_least`` are the ``>=`` ones), then the verdict."""
-        lines = []
-        for name, ok in self.checks.items():
-            limit, cmp = bar.get(name), ">=" if name in at_least else "<="
-            lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f" {cmp} {limit:g}" if limit is not None else ""))
-        return [*lines, f"verdict: {self.verdict}"]
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import NCAError
+from .seed_maps import SeedMap, seed_map_of_spec
 
 __all__ = ["DEFAULT_CODE_CHANNELS", "FamilyTargets", "make_codes"]
 
@@ -71,11 +72,9 @@ class FamilyTargets:
             raise NCAError(f"family {self.spec!r}: {len(self.draws)} draw indices for {t.shape[0]} targets")
 
     @property
-    def continuous(self) -> bool:
-        """Whether the codes are the flakes' own parameters (a ``reiter:params:N`` family)."""
-        from .family import PARAMS_PREFIX
-
-        return self.spec.startswith(PARAMS_PREFIX)
+    def seed_map(self) -> SeedMap:
+        """How a render seed of the exported model picks a flake and its code (from the spec)."""
+        return seed_map_of_spec(self.spec)
 
     @property
     def k(self) -> int:

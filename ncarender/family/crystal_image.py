@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NCAError
-from .reiter import _SQRT3_2, DEFAULT_DIAMETER, DEFAULT_SIZE, HexCrystal, _neighbour_sum
+from .reiter import DEFAULT_DIAMETER, DEFAULT_SIZE, SQRT3_2, HexCrystal, neighbour_sum
 
 __all__ = ["crystal_target", "target_mse"]
 
@@ -49,8 +49,8 @@ def _shade(crystal: HexCrystal) -> np.ndarray:
     age = np.where(ice, s - 1.0, 0.0)
     top = float(age.max())
     age = np.sqrt(age / top) if top > 0 else age
-    count = _neighbour_sum(ice.astype(np.float64))
-    mean = _neighbour_sum(np.where(ice, s, 0.0)) / np.maximum(count, 1.0)
+    count = neighbour_sum(ice.astype(np.float64))
+    mean = neighbour_sum(np.where(ice, s, 0.0)) / np.maximum(count, 1.0)
     ridge = np.zeros_like(s)
     ridge[1:-1, 1:-1] = np.where(ice[1:-1, 1:-1] & (count > 0), np.maximum(s[1:-1, 1:-1] - mean, 0.0), 0.0)
     scale = float(np.percentile(ridge[ice], 98)) if ice.any() else 0.0
@@ -66,7 +66,7 @@ def _sample_cells(crystal: HexCrystal, size: int, diameter: float, supersample: 
     offs = (np.arange(size * supersample) + 0.5) / supersample - size / 2.0
     py, px = np.meshgrid(offs, offs, indexing="ij")
     x, y = -py * per_px, px * per_px  # one arm points up
-    rf = y / _SQRT3_2
+    rf = y / SQRT3_2
     q, r = _hex_round(x - 0.5 * rf, rf)
     inside = (np.abs(q) + np.abs(r) + np.abs(q + r)) // 2 < d
     qi, ri = np.where(inside, q + d, d), np.where(inside, r + d, d)

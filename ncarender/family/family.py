@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..atomic import atomic_path
 from ..errors import NCAError
 from .crystal_image import crystal_target
-from .reiter import DEFAULT_DIAMETER, DEFAULT_SIZE, ReiterParams, family_domain, grow_crystals
+from .reiter import DEFAULT_DIAMETER, DEFAULT_SIZE, FAMILY_BOXES, ReiterParams, family_domain, grow_crystals
 
 __all__ = [
     "MAX_FAMILY",
@@ -149,18 +149,6 @@ def parse_family_spec(spec: str) -> FamilySpec:
     return FamilySpec(count, seed, size, diameter, continuous)
 
 
-#: Where candidate parameters come from, cycled in this order (candidate i uses box i mod 6):
-#: (name, alpha range, beta range, log10 gamma range). Rendered and checked by eye, see docs/family-reiter16.png.
-_BOXES: tuple[tuple[str, tuple[float, float], tuple[float, float], tuple[float, float]], ...] = (
-    ("stellar dendrite", (0.5, 2.0), (0.55, 0.85), (-4.0, -2.5)),
-    ("sectored plate", (0.5, 2.0), (0.3, 0.65), (-2.0, -1.4)),
-    ("fern", (0.5, 2.0), (0.78, 0.92), (-2.4, -1.7)),
-    ("plate", (0.5, 2.0), (0.05, 0.3), (-1.2, -0.7)),
-    ("lace", (0.8, 2.0), (0.9, 0.97), (-4.0, -2.5)),
-    ("stellar", (0.5, 2.0), (0.2, 0.5), (-4.0, -2.5)),
-)
-
-
 def _candidates(seed: int) -> Iterator[ReiterParams]:
     """An endless, fixed sequence of parameter sets for ``seed``.
 
@@ -175,7 +163,7 @@ def _candidates(seed: int) -> Iterator[ReiterParams]:
         return lo + (hi - lo) * (u * scale)
 
     for i in itertools.count():
-        _, alpha, beta, log_gamma = _BOXES[i % len(_BOXES)]
+        _, alpha, beta, log_gamma = FAMILY_BOXES[i % len(FAMILY_BOXES)]
         a = round(uniform(*alpha), 4)
         b = round(uniform(*beta), 4)
         g = float(f"{10.0 ** uniform(*log_gamma):.3g}")

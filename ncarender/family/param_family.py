@@ -3,7 +3,7 @@
 A discrete family (:mod:`ncarender.family.family`) is K fixed flakes with
 arbitrary codes. A *continuous* family (spec ``reiter:params:N``) conditions
 on the automaton's own parameters instead: draw ``i`` takes the box ``i mod 6``
-of :data:`~ncarender.family.family._BOXES` and uniform numbers from a PCG64
+of :data:`~ncarender.family.reiter.FAMILY_BOXES` and uniform numbers from a PCG64
 stream keyed by ``(SEED, i)``, and its code is ``(alpha, beta, log10 gamma)``
 scaled to ``[0, 1]`` over the boxes' bounding box (:class:`ParamMap`). Training
 uses draws ``0..N-1`` that grow; a render seed ``s`` grows draw ``s``, so seeds
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import NCAError
-from .reiter import ReiterParams
+from .reiter import FAMILY_BOXES, ReiterParams
 
 __all__ = ["PARAM_CODE_CHANNELS", "ParamMap", "default_param_map"]
 
@@ -111,9 +111,7 @@ class ParamMap:
 
 def default_param_map(seed: int = 0) -> ParamMap:
     """The discrete family's boxes, coded over their bounding box; ``seed`` picks another stream of draws."""
-    from .family import _BOXES
-
-    boxes = tuple((a, b, g) for _, a, b, g in _BOXES)
+    boxes = tuple((a, b, g) for _, a, b, g in FAMILY_BOXES)
     lo = tuple(min(b[i][0] for b in boxes) for i in range(3))
     hi = tuple(max(b[i][1] for b in boxes) for i in range(3))
     return ParamMap(boxes, lo, hi, seed)  # type: ignore[arg-type]

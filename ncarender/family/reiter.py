@@ -50,12 +50,15 @@ __all__ = [
     "DEFAULT_MAX_STEPS",
     "DEFAULT_RADIUS",
     "DEFAULT_SIZE",
+    "FAMILY_BOXES",
+    "SQRT3_2",
     "HexCrystal",
     "ReiterParams",
     "evolve",
     "family_domain",
     "grow_crystal",
     "grow_crystals",
+    "neighbour_sum",
 ]
 
 
@@ -69,7 +72,19 @@ DEFAULT_MAX_STEPS = 20_000
 DEFAULT_SIZE = 40
 DEFAULT_DIAMETER = 32
 
-_SQRT3_2 = math.sqrt(3.0) / 2.0
+#: The height of a hexagonal lattice row (cells one apart): sqrt(3) / 2.
+SQRT3_2 = math.sqrt(3.0) / 2.0
+
+#: Where candidate parameters come from, cycled in this order (candidate i uses box i mod 6):
+#: (name, alpha range, beta range, log10 gamma range). Rendered and checked by eye, see docs/family-reiter16.png.
+FAMILY_BOXES: tuple[tuple[str, tuple[float, float], tuple[float, float], tuple[float, float]], ...] = (
+    ("stellar dendrite", (0.5, 2.0), (0.55, 0.85), (-4.0, -2.5)),
+    ("sectored plate", (0.5, 2.0), (0.3, 0.65), (-2.0, -1.4)),
+    ("fern", (0.5, 2.0), (0.78, 0.92), (-2.4, -1.7)),
+    ("plate", (0.5, 2.0), (0.05, 0.3), (-1.2, -0.7)),
+    ("lace", (0.8, 2.0), (0.9, 0.97), (-4.0, -2.5)),
+    ("stellar", (0.5, 2.0), (0.2, 0.5), (-4.0, -2.5)),
+)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -135,7 +150,7 @@ def _lattice(domain: int) -> _Lattice:
     return _Lattice(domain, q, r, hexdist, q * q + q * r + r * r, hexdist >= domain)
 
 
-def _neighbour_sum(u: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
+def neighbour_sum(u: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
     """Sum of the six neighbours of every inner cell: ``(..., N, N) -> (..., N-2, N-2)``.
 
     Opposite pairs first, then the three pair sums smallest first, so the result
@@ -213,7 +228,7 @@ class _Batch:
         u_in, s_in = u[inner], s[inner]
         np.add(s_in, self.gamma, out=self.v)  # v: s + gamma on receptive cells, 0 elsewhere
         np.multiply(self.v, rec[inner], out=self.v)
-        mean = _neighbour_sum(u, out=self.mean, work=self.work)
+        mean = neighbour_sum(u, out=self.mean, work=self.work)
         np.divide(mean, 6.0, out=mean)
         np.subtract(mean, u_in, out=mean)
         np.multiply(mean, self.half_alpha, out=mean)

@@ -26,7 +26,7 @@ import onnx
 from onnx import TensorProto, numpy_helper
 
 from ..errors import NCAError
-from ..family.param_family import ParamMap
+from ..family.seed_maps import SeedMap
 from ..metadata import ModelInfo, parse_metadata
 
 __all__ = ["StepWeights", "read_step"]
@@ -65,7 +65,7 @@ class StepWeights:
     target_name: str | None = None
     code_channels: int = 0
     codes: np.ndarray | None = None  # (K, D) float32 >= 0, a family model's flake codes
-    param_map: ParamMap | None = None  # a continuous family: how a draw index becomes a code
+    seed_map: SeedMap | None = None  # a family model: how a seed becomes a flake and its code
 
     @property
     def flakes(self) -> int:
@@ -311,9 +311,7 @@ def _page_codes(info: ModelInfo) -> np.ndarray | None:
     family = info.family
     if family is None:
         return None
-    if family.param_map is not None:
-        return family.param_map.codes(range(family.flakes))
-    return family.codes.astype(np.float32)
+    return family.seed_map.page_codes(family.codes)
 
 
 def read_step(model: Path | str) -> StepWeights:
@@ -407,5 +405,5 @@ def read_step(model: Path | str) -> StepWeights:
         target_name=info.target_name,
         code_channels=d,
         codes=_page_codes(info),
-        param_map=None if info.family is None else info.family.param_map,
+        seed_map=None if info.family is None else info.family.seed_map,
     )

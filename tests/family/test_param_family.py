@@ -13,7 +13,8 @@ from ncarender.errors import NCAError
 from ncarender.family.conditioning import family_targets
 from ncarender.family.family import FamilySpec, make_family, parse_family_spec
 from ncarender.family.param_family import ParamMap, default_param_map
-from ncarender.metadata import META, SEED_MAP_PARAMS, parse_metadata
+from ncarender.family.seed_maps import SEED_MAP_PARAMS, ParamsMap
+from ncarender.metadata import META, parse_metadata
 
 SPEC = "reiter:params:24@16"
 
@@ -48,7 +49,7 @@ def test_spec_and_targets() -> None:
     assert fam.draws == tuple(range(24)) and fam.targets.shape == (24, 4, 16, 16)
     assert fam.params == tuple(default_param_map().params(i) for i in range(24))
     ft = family_targets(SPEC, None)
-    assert ft.continuous and ft.code_channels == 3
+    assert isinstance(ft.seed_map, ParamsMap) and ft.code_channels == 3
     assert np.array_equal(ft.codes, default_param_map().codes(range(24)))
     assert np.array_equal(ft.targets, fam.targets)
     with pytest.raises(NCAError, match="coded by its 3 parameters"):
@@ -85,7 +86,7 @@ def test_checkpoint_keeps_the_spec_not_the_targets_and_resumes(params_model: tup
     raw = torch.load(pt, weights_only=True)
     assert "targets" not in raw["family"] and raw["family"]["draws"] == list(range(24))
     ckpt = load_checkpoint(pt)
-    assert ckpt.family is not None and ckpt.family.continuous
+    assert ckpt.family is not None and not ckpt.family.seed_map.stores_targets
     assert np.array_equal(ckpt.family.targets, make_family(SPEC).targets)
     copy = pt.with_name("again.pt")
     copy.write_bytes(pt.read_bytes())
@@ -103,7 +104,8 @@ def test_every_seed_is_coded_by_its_own_draw(params_model: tuple[Path, Path]) ->
     _, onnx_path = params_model
     info = open_model(onnx_path, provider="cpu", quiet=True).info
     fam = info.family
-    assert fam is not None and fam.continuous and fam.seed_map == SEED_MAP_PARAMS and fam.training_draws == 24
+    assert fam is not None and isinstance(fam.seed_map, ParamsMap)
+    assert fam.seed_map.kind == SEED_MAP_PARAMS and fam.seed_map.training_draws == 24
     assert fam.flakes == 16  # the metadata keeps the first 16 draws' codes, parameters and targets
     targets = fam.targets()
     assert targets is not None and np.abs(targets - make_family(SPEC).targets[:16]).max() < 1 / 255 + 1e-6
