@@ -129,6 +129,9 @@ def train(
             "pool is first aged by the model (--warm-rounds)."
         ),
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start a new run even though --output exists (it is replaced).")
+    ] = False,
     warm_rounds: Annotated[
         int,
         typer.Option(
@@ -163,7 +166,11 @@ def train(
         raise NCAError(f"checkpoint path {str(output)!r} should end in .pt")
     if resume and not output.exists():
         raise NCAError(f"--resume: no checkpoint at {str(output)!r} to continue")
+    if resume and force:
+        raise NCAError("--resume continues the run at --output, --force starts it over: pass one")
     if not resume and output.exists():
+        if not force:
+            raise NCAError(f"{output} exists: pass --resume to continue it or --force to start over")
         say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
     family = None
     if not resume and is_family_spec(target):
