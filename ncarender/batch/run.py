@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
 from ..runtime.resources import available_memory, rollout_bytes, usable_cores

@@ -19,7 +19,7 @@ import typer
 
 from ..errors import NCAError
 from ..runtime.catalog import builtin_names
-from .app import command, emit_json, given_on_command_line, say
+from .app import command, emit_json, given_on_command_line, notice, say
 from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
 from .progress import ProgressBar
 
@@ -206,6 +206,7 @@ def train(
             progress=progress,
             changes=changes,
             warm_rounds=warm_rounds,
+            notify=notice,
         )
     if preview is not None:
         from ..train.export import write_preview

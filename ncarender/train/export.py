@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import NCAError
 from ..family.targets import target_to_png_bytes
