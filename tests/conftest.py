@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def run(*args: str) -> tuple[int, str, str]:
+def run(*args: str | Path) -> tuple[int, str, str]:
     """``ncarender ARGS`` through typer's runner: (exit code, stdout, stderr)."""
     from typer.testing import CliRunner
 
     from ncarender.cli import app
 
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app, [str(a) for a in args])
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -20,7 +20,7 @@ from ..metadata import FamilyInfo
 from ..runtime import NCASession, NonFiniteStateError
 from ..spec import RenderSpec
 from .regrowth import REGROWTH_BAR, RegrowthReport, regrowth
-from .report import Judged
+from .report import Judged, tail_lines
 
 __all__ = ["FAMILY_BAR", "FamilyReport", "evaluate_family", "format_family_report"]
 
@@ -225,8 +225,4 @@ def _body_lines(report: FamilyReport) -> list[str]:
             f"distinctness, seeds 0-{len(report.distinct_seeds) - 1}: pairwise final-frame MSE "
             f"min {report.distinct_min:.3e}, median {report.distinct_median:.3e}"
         )
-    if report.regrowth is not None:
-        lines.append(report.regrowth.summary())
-    if report.non_finite is not None:
-        lines.append(f"non-finite state at step {report.non_finite}")
-    return lines
+    return lines + tail_lines(report.regrowth, report.non_finite)

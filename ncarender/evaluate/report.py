@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-__all__ = ["Judged"]
+if TYPE_CHECKING:
+    from .regrowth import RegrowthReport
+
+__all__ = ["Judged", "tail_lines"]
+
+
+def tail_lines(regrowth: RegrowthReport | None, non_finite: int | None) -> list[str]:
+    """The lines that end a report's measures: the regrowth summary and where the state went non-finite."""
+    lines = [] if regrowth is None else [regrowth.summary()]
+    return lines if non_finite is None else [*lines, f"non-finite state at step {non_finite}"]
 
 
 @dataclass(kw_only=True)

@@ -18,7 +18,7 @@ from ..errors import NCAError
 from ..runtime import NCASession, NonFiniteStateError, open_model
 from ..spec import Damage, RenderSpec
 from .regrowth import REGROWTH_BAR, RegrowthReport, regrowth
-from .report import Judged
+from .report import Judged, tail_lines
 
 __all__ = ["BAR", "EvalReport", "evaluate", "format_report"]
 
@@ -176,8 +176,4 @@ def _body_lines(report: EvalReport) -> list[str]:
             f"regeneration (disc r={d.r} at ({d.x},{d.y}) after {d.step} steps, {REGEN_STEPS - d.step} more): "
             f"MSE {report.regen_mse:.3e}"
         )
-    if report.regrowth is not None:
-        lines.append(report.regrowth.summary())
-    if report.non_finite is not None:
-        lines.append(f"non-finite state at step {report.non_finite}")
-    return lines
+    return lines + tail_lines(report.regrowth, report.non_finite)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from conftest import assert_error, run
 from onnx import TensorProto, helper
 from PIL import Image
-from typer.testing import CliRunner
 
 from ncarender.api import Renderer
 from ncarender.batch import (
@@ -31,25 +31,10 @@ from ncarender.batch import (
 )
 from ncarender.batch import encoders as encoders_module
 from ncarender.batch import manifest as manifest_module
-from ncarender.cli import app
 from ncarender.errors import NCAError
 from ncarender.spec import RenderSpec
 
-runner = CliRunner()
 SMALL = ["--size", "16", "--steps", "10", "--jobs", "1", "-q"]
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
-
-
-def assert_error(code: int, out: str, err: str, fragment: str) -> None:
-    assert code == 1, (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    assert fragment in lines[0], lines[0]
-    assert "Traceback" not in err + out
 
 
 def sha(path: Path) -> str:

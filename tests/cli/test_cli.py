@@ -16,10 +16,6 @@ import pytest
 from conftest import assert_error, run
 from onnx import TensorProto, helper
 from PIL import Image
-from typer.testing import CliRunner
-
-runner = CliRunner()
-
 
 # ---- rendering ------------------------------------------------------------------------------------------------
 
