@@ -34,7 +34,7 @@ def _wall(tree: Path, argv: list[str]) -> float:
 def main() -> None:
     """Time every checkout in turns and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("trees", type=Path, nargs="+", help="checkouts (folders holding ncarender/ and models/)")
+    parser.add_argument("trees", type=Path, nargs="+", help="checkouts (folders holding ncarender/)")
     parser.add_argument("--reps", type=int, default=15)
     args = parser.parse_args()
     trees = [t.resolve() for t in args.trees]
@@ -42,7 +42,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.reps):
             for tree in trees:
-                model = str(tree / "models" / "snowflake.onnx")
+                shipped = tree / "ncarender" / "models" / "snowflake.onnx"
+                model = str(shipped if shipped.is_file() else tree / "models" / "snowflake.onnx")
                 rows = {
                     "--help": ["--help"],
                     "gif --steps 200": ["gif", f"{tmp}/a.gif", "--steps", "200", "--model", model, "-q"],

@@ -217,8 +217,10 @@ def run_case(case: Case, run: Runner, model: Path) -> dict[str, object]:
 
 
 def shipped_model(tree: Path | None = None) -> Path:
-    """The shipped snowflake of ``tree`` (default: this checkout)."""
-    return (tree or ROOT) / "models" / "snowflake.onnx"
+    """The shipped snowflake of ``tree`` (default: this checkout; an older checkout keeps it in ``models/``)."""
+    root = tree or ROOT
+    path = root / "ncarender" / "models" / "snowflake.onnx"
+    return path if path.is_file() else root / "models" / "snowflake.onnx"
 
 
 def compare(got: dict[str, object], want: dict[str, object]) -> list[str]:

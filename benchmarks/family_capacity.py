@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ncarender.family.conditioning import family_targets
 from ncarender.train.checkpoint import load_checkpoint
-from ncarender.train.conditioning import family_targets
 from ncarender.train.export import model_from_checkpoint
 from ncarender.train.loop import TrainConfig, train
 from ncarender.train.model import NCAConfig, seed_state

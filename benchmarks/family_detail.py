@@ -71,7 +71,7 @@ def load_targets(source: str) -> tuple[str, np.ndarray]:
         if ckpt.family is not None:
             return ckpt.family.spec, np.asarray(ckpt.family.targets)
         return ckpt.target_name, np.asarray(ckpt.target)[None]
-    from ncarender.train.family import make_family
+    from ncarender.family.family import make_family
 
     family = make_family(source)
     return family.spec, np.asarray(family.targets)
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("source", help="a family spec such as reiter:16, or a checkpoint (.pt)")
     parser.add_argument("--grow", action="store_true", help="also grow each flake with the checkpoint's model")
     args = parser.parse_args()
-    from ncarender.train.targets import load_target
+    from ncarender.family.targets import load_target
 
     name, targets = load_targets(args.source)
     rows = measures(targets)

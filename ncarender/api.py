@@ -78,12 +78,20 @@ def _background(background: Background | str) -> Background:
 class Renderer:
     """Render a single-step ONNX NCA model: a file or a built-in name (default: the default built-in model).
 
-    ``provider`` is ``auto`` (CUDA when onnxruntime offers it), ``cpu`` or ``cuda``.
+    ``provider`` is ``auto`` (CUDA when onnxruntime offers it), ``cpu`` or ``cuda``; ``notify`` receives
+    notices (such as a model without ncarender metadata) unless ``quiet``.
     """
 
-    def __init__(self, model: str | Path | None = None, *, provider: str = "auto", quiet: bool = False) -> None:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        provider: str = "auto",
+        quiet: bool = False,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
         t0 = time.perf_counter()
-        self.session: NCASession = open_model(model, provider=provider, quiet=quiet)
+        self.session: NCASession = open_model(model, provider=provider, quiet=quiet, notify=notify)
         self.open_seconds = time.perf_counter() - t0
 
     @property

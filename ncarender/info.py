@@ -62,24 +62,12 @@ def _family(family: Any) -> dict[str, Any]:
     """A family model's part of ``info``: its flakes, code width, seed map and parameters (nothing otherwise)."""
     if family is None:
         return {}
-    if family.continuous:
-        return {
-            "family": {
-                "spec": family.spec,
-                "training_draws": family.training_draws,
-                "code_channels": family.code_channels,
-                "seed_map": f"{family.seed_map}: seed N grows the crystal of parameter draw N "
-                f"(draws 0-{family.training_draws - 1} were trained, later ones never seen); --flake K picks draw K",
-                "param_map": family.param_map.to_json(),
-                "params": list(family.params),
-            }
-        }
     return {
         "family": {
             "spec": family.spec,
-            "flakes": family.flakes,
+            **family.seed_map.count_json(family.flakes),
             "code_channels": family.code_channels,
-            "seed_map": f"{family.seed_map}: seed N grows flake N mod {family.flakes}; --flake K picks one",
+            **family.seed_map.describe(family.flakes),
             "params": list(family.params),
         }
     }
@@ -113,7 +101,7 @@ def _describe_checkpoint(path: Path) -> dict[str, Any]:
 
 def _shown(family: Any) -> list[dict[str, float]]:
     """A checkpoint family's parameters: every flake's, a continuous family's first 16 draws' (it has hundreds)."""
-    return list(family.params[:16] if family.continuous else family.params)
+    return list(family.params[: family.seed_map.shown(family.k)])
 
 
 def describe_builtins() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from .errors import NCAError
 from .lattice import MASK_CELL, SQUARE, Lattice, check_mask_kind, lattice_named
 
 if TYPE_CHECKING:
-    from .train.param_family import ParamMap
+    from .family.seed_maps import SeedMap
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -31,12 +31,6 @@ __all__ = [
 FORMAT_VERSION = 1
 #: A family model is written as format 2, so an older ncarender refuses it instead of rendering noise.
 FAMILY_FORMAT_VERSION = 2
-#: How a family model maps a render seed to a flake: flake = seed mod K (the mask stream is the seed's, as always).
-SEED_MAP_CYCLE = "cycle"
-#: A continuous family: seed N grows parameter draw N of the metadata's ``param_map``, coded by its parameters.
-SEED_MAP_PARAMS = "reiter-params"
-#: How many of a continuous family's training flakes (codes, parameters, targets) its metadata keeps.
-PARAM_FAMILY_SHOWN = 16
 
 
 class META:
@@ -78,23 +72,16 @@ class FamilyInfo:
     """What a family model's metadata says: its K flakes' codes and how a render seed picks one.
 
     ``codes`` ``(K, D)`` float32 >= 0, written into the last D state channels of the seed cell;
-    ``params`` one dict of generator parameters per flake; ``targets_png`` the K targets side by side.
+    ``seed_map`` the record that maps a seed to a flake and a flake to its code
+    (:mod:`ncarender.family.seed_maps`; a continuous family's ``codes``/``params``/targets are its first
+    draws only); ``params`` one dict of generator parameters per flake; ``targets_png`` the K targets side by side.
     """
 
     spec: str
     codes: np.ndarray
-    seed_map: str = SEED_MAP_CYCLE
+    seed_map: SeedMap
     params: tuple[dict[str, float], ...] = ()
     targets_png: bytes | None = None
-    #: A continuous family (seed map ``reiter-params``): the :class:`~ncarender.train.param_family.ParamMap`,
-    #: and how many draws (0..N-1) training used; ``codes``/``params``/targets are then its first draws only.
-    param_map: ParamMap | None = None
-    training_draws: int = 0
-
-    @property
-    def continuous(self) -> bool:
-        """Whether every seed draws its own parameters (a ``reiter:params:N`` family)."""
-        return self.param_map is not None
 
     @property
     def flakes(self) -> int:
@@ -107,20 +94,18 @@ class FamilyInfo:
         return int(self.codes.shape[1])
 
     def flake_of_seed(self, seed: int) -> int:
-        """The flake a render seed grows: ``seed mod K``, or draw ``seed`` of a continuous family."""
-        return seed if self.param_map is not None else seed % self.flakes
+        """The flake a render seed grows (the seed map's choice)."""
+        return self.seed_map.flake_of_seed(seed, self.flakes)
 
     def code_of_flake(self, flake: int) -> np.ndarray:
-        """The code ``(D,)`` float32 of flake ``flake`` (a continuous family: of parameter draw ``flake``)."""
-        if self.param_map is not None:
-            return self.param_map.code_of(self.param_map.params(flake))
-        return self.codes[flake]
+        """The code ``(D,)`` float32 of flake ``flake`` (the seed map's)."""
+        return self.seed_map.code_of_flake(flake, self.codes)
 
     def targets(self) -> np.ndarray | None:
         """The K targets ``(K, 4, H, W)`` premultiplied RGBA float32, or None if not stored."""
         if self.targets_png is None:
             return None
-        from .train.targets import target_from_png_bytes
+        from .family.targets import target_from_png_bytes
 
         strip = target_from_png_bytes(self.targets_png)  # (4, H, K*W)
         return np.stack(np.split(strip, self.flakes, axis=2))
@@ -159,7 +144,7 @@ class ModelInfo:
         """The stored target as premultiplied RGBA ``(4, H, W)`` float32, or None."""
         if self.target_png is None:
             return None
-        from .train.targets import target_from_png_bytes
+        from .family.targets import target_from_png_bytes
 
         return target_from_png_bytes(self.target_png)
 
@@ -226,22 +211,9 @@ def _parse_family(props: dict[str, str], source: str) -> FamilyInfo | None:
         raise NCAError(f"{source}: family codes have shape {codes.shape}, metadata says {width} code channels")
     if not np.isfinite(codes).all() or codes.min() < 0:
         raise NCAError(f"{source}: family codes must be finite and >= 0")
-    seed_map = str(raw.get("seed_map", SEED_MAP_CYCLE))
-    if seed_map not in (SEED_MAP_CYCLE, SEED_MAP_PARAMS):
-        raise NCAError(f"{source}: unknown family seed map {seed_map!r}; upgrade ncarender")
-    param_map, draws = None, 0
-    if seed_map == SEED_MAP_PARAMS:
-        from .train.param_family import PARAM_CODE_CHANNELS, ParamMap
+    from .family.seed_maps import seed_map_from_json
 
-        try:
-            param_map = ParamMap.from_json(raw.get("param_map"))
-        except NCAError as exc:
-            raise NCAError(f"{source}: {exc}") from None
-        draws = raw.get("training_draws")
-        if width != PARAM_CODE_CHANNELS or isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-            raise NCAError(
-                f"{source}: continuous family metadata needs {PARAM_CODE_CHANNELS} code channels and training_draws"
-            )
+    seed_map = seed_map_from_json(raw, width, source)
     params_raw = raw.get("params") or []
     params = tuple({str(k): float(v) for k, v in p.items()} for p in params_raw if isinstance(p, dict))
     png = props.get(META.family_targets_png)
@@ -251,6 +223,4 @@ def _parse_family(props: dict[str, str], source: str) -> FamilyInfo | None:
         seed_map=seed_map,
         params=params,
         targets_png=base64.b64decode(png, validate=True) if png else None,
-        param_map=param_map,
-        training_draws=draws,
     )

@@ -1,15 +1,72 @@
-"""Shared fixtures: a tiny trained model (16x16 grid) made once per test session."""
+"""Shared fixtures and helpers: a tiny trained model (16x16 grid) made once per test session, a toy contract
+model, a small training config and the CLI runner."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
+if TYPE_CHECKING:
+    from ncarender.train.loop import TrainConfig
+
 # Tiny models gain nothing from threads; one thread keeps the suite light on a 2-core machine.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    """``ncarender ARGS`` through typer's runner: (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from ncarender.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_error(code: int, out: str, err: str, fragment: str) -> None:
+    """A refused command: exit 1 and one ``Error:`` line on stderr that contains ``fragment``, no traceback."""
+    assert code == 1, (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), err
+    assert fragment in lines[0], lines[0]
+    assert "Traceback" not in err + out
+
+
+def affine_model(path: Path, scale: float, offset: float) -> Path:
+    """A contract model computing ``next_state = state * scale + mask * offset`` (no ncarender metadata)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    state = helper.make_tensor_value_info("state", TensorProto.FLOAT, ["N", 16, "H", "W"])
+    mask = helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["N", 1, "H", "W"])
+    out = helper.make_tensor_value_info("next_state", TensorProto.FLOAT, ["N", 16, "H", "W"])
+    consts = [
+        helper.make_tensor("scale", TensorProto.FLOAT, [], [scale]),
+        helper.make_tensor("offset", TensorProto.FLOAT, [], [offset]),
+    ]
+    nodes = [
+        helper.make_node("Mul", ["state", "scale"], ["a"]),
+        helper.make_node("Mul", ["mask", "offset"], ["b"]),
+        helper.make_node("Add", ["a", "b"], ["next_state"]),
+    ]
+    graph = helper.make_graph(nodes, "toy", [state, mask], [out], initializer=consts)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def train_cfg(**kw: object) -> TrainConfig:
+    """A few-iteration grow-mode :class:`~ncarender.train.loop.TrainConfig` (torch), ``kw`` overriding."""
+    from ncarender.train.loop import TrainConfig
+
+    base: dict[str, object] = dict(
+        mode="grow", iterations=6, batch_size=2, steps_min=8, steps_max=12, seed=1, checkpoint_every=100
+    )
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
 
 
 def tiny_target() -> np.ndarray:
@@ -64,7 +121,7 @@ def tiny_family_targets() -> np.ndarray:
 def tiny_family_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seed-conditioned model (2 flakes, 4 code channels, hidden 32) trained for 300 iterations (~10 s)."""
     torch = pytest.importorskip("torch")
-    from ncarender.train.conditioning import FamilyTargets, make_codes
+    from ncarender.family.conditioning import FamilyTargets, make_codes
     from ncarender.train.loop import TrainConfig, train
     from ncarender.train.model import NCAConfig
 

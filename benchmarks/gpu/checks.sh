@@ -22,12 +22,11 @@ fi
 purelib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 LD_LIBRARY_PATH=$(ls -d "$purelib"/nvidia/*/lib 2>/dev/null | paste -sd:):${LD_LIBRARY_PATH:-}
 export LD_LIBRARY_PATH
-[ -e ncarender/models ] || ln -s ../models ncarender/models  # what pyproject's package-dir does, uninstalled
 export PYTHONPATH="$HOME/site:$PWD" PYTHONUNBUFFERED=1
 nvidia-smi -L
 python3 -c "import onnxruntime as o, torch; print('onnxruntime', o.__version__, o.get_available_providers(), 'torch', torch.__version__)"
-timeout 200 python3 -m pytest -q -s -rA -p no:cacheprovider tests/test_cuda.py tests/test_window.py \
-  tests/test_train.py -k "cuda or window" 2>&1 \
+timeout 200 python3 -m pytest -q -s -rA -p no:cacheprovider tests/runtime/test_cuda.py tests/runtime/test_window.py \
+  tests/train/test_train.py -k "cuda or window" 2>&1 \
   | tee "$OUT/pytest_cuda.log"
 timeout 240 python3 benchmarks/bench.py --device cuda --quick --skip command,layout,session,memory \
   --json "$OUT/bench_cuda.json" 2>&1 | tee "$OUT/bench_cuda.log"

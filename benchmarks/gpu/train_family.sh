@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train (or continue) a family model on the device machine's GPU, then export it and judge it there (issue 12).
-# The CUDA training path has not run on a GPU yet: the script runs tests/test_train.py's CUDA tests first.
+# The CUDA training path has not run on a GPU yet: the script runs tests/train/test_train.py's CUDA tests first.
 # Run from the repo root through the device tool, with timeout_s about BUDGET + 150:
 #   BUDGET=420 bash benchmarks/gpu/train_family.sh                   # continue models/training/reiter16w.pt
 #   NAME=reiter16h SPEC=reiter:16 TRAIN_ARGS="--hidden 192 --lr-decay-at 8000" bash benchmarks/gpu/train_family.sh
@@ -21,14 +21,13 @@ BUDGET=${BUDGET:-420}
 DEVICE=${DEVICE:-cuda}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 mkdir -p "$OUT"
-[ -e ncarender/models ] || ln -s ../models ncarender/models  # what pyproject's package-dir does, uninstalled
 export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1
 nca() { python3 -m ncarender "$@"; }
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 if [ "$DEVICE" = cuda ]; then
   nvidia-smi -L
   # the CUDA training path first (a few seconds): regenerate mode, a family, resume
-  python3 -m pytest -q -p no:cacheprovider tests/test_train.py -k cuda 2>&1 | tail -n 5
+  python3 -m pytest -q -p no:cacheprovider tests/train/test_train.py -k cuda 2>&1 | tail -n 5
   [ "${PIPESTATUS[0]}" = 0 ] || exit 6
 fi
 

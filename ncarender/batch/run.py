@@ -25,13 +25,13 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
 from ..runtime.resources import available_memory, rollout_bytes, usable_cores
@@ -278,9 +278,9 @@ def run_batch(
                         flake = renderer.flake_of(seed, spec.flake)
                         if flake is not None:
                             record["flake"] = flake
-                            pmap = family.param_map if family is not None else None
-                            if pmap is not None:  # a continuous family: the parameters this seed grew
-                                record["params"] = asdict(pmap.params(flake))
+                            params = None if family is None else family.seed_map.params_of_flake(flake)
+                            if params is not None:  # a continuous family: the parameters this seed grew
+                                record["params"] = params
                         run.submit(EncodeTask(output, outdir / name, frames_of_seed), record, share)
                 del stacks
                 # At most one chunk's outputs wait while the next chunk rolls out.

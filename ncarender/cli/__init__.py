@@ -6,7 +6,8 @@
 * :mod:`~ncarender.cli.render`: gif, mp4, sheet (and the gallery), frames.
 * :mod:`~ncarender.cli.page`: html (the live page).
 * :mod:`~ncarender.cli.batch`: batch.
-* :mod:`~ncarender.cli.model`: train, export, eval, info.
+* :mod:`~ncarender.cli.train`: train, export (torch; the only commands that import :mod:`ncarender.train`).
+* :mod:`~ncarender.cli.model`: eval, family, info.
 
 Importing it loads typer and the table of formats, never numpy, onnxruntime or torch: ``--help`` stays fast.
 """
@@ -18,7 +19,7 @@ from importlib import import_module
 from .app import app, main
 
 # Each module registers its commands; this order is the order of the commands in ``ncarender --help``.
-for _module in ("render", "page", "batch", "model"):
+for _module in ("render", "page", "batch", "train", "model"):
     import_module(f".{_module}", __name__)
 
 __all__ = ["app", "main"]

@@ -16,7 +16,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from .. import __version__
+from .._version import __version__
 from ..errors import NCAError
 
 __all__ = ["Interrupted", "app", "command", "emit_json", "error_boundary", "given_on_command_line", "main", "say"]
@@ -76,6 +76,11 @@ def say(message: str, quiet: bool = False) -> None:
     """A message on stderr, unless ``quiet``."""
     if not quiet:
         typer.echo(message, err=True)
+
+
+def notice(message: str) -> None:
+    """A notice from the library on stderr (the callback the commands hand it)."""
+    typer.echo(message, err=True)
 
 
 def emit_json(obj: object) -> None:

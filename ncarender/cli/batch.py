@@ -13,7 +13,7 @@ import typer
 
 from ..errors import NCAError
 from ..spec import DEFAULT_STEPS
-from .app import Interrupted, command, emit_json, say
+from .app import Interrupted, command, emit_json, notice, say
 from .options import (
     BatchBackgroundOpt,
     BatchColumnsOpt,
@@ -128,7 +128,7 @@ def batch(
             seed_list = shard_seeds(seed_list, *parse_shard(shard))
         spec = args.spec(seed_list, parse_formats(fmt))
         settings = BatchSettings(batch_size=batch_size, jobs=jobs, resume=resume)
-        renderer = Renderer(model, provider=provider, quiet=quiet)
+        renderer = Renderer(model, provider=provider, quiet=quiet, notify=notice)
         with _sigterm_as_interrupt(), ProgressBar("rendering", quiet=quiet) as progress:
             result = run_batch(renderer, outdir, spec, settings, on_record=on_record, progress=progress)
     except KeyboardInterrupt:

@@ -17,7 +17,7 @@ import typer
 from ..errors import NCAError
 from ..spec import DEFAULT_STEPS
 from ..writers.formats import get_format
-from .app import command, emit_json, say
+from .app import command, emit_json, notice, say
 from .options import (
     FRAMES,
     GIF,
@@ -79,7 +79,7 @@ def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
         out = output if output is not None else default_output(args.model, args.seed, fmt)
     else:
         out = output if output is not None else Path(f"{model_stem(args.model)}-seeds{get_format(fmt).name_suffix}")
-    renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet)
+    renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
     with ProgressBar("rendering", quiet=args.quiet) as progress:
         result = renderer.write(out, spec, progress=progress, columns=args.columns if args.seeds else None)
     result.timings["startup"] = _process_age() - sum(v for k, v in result.timings.items() if k != "startup")
@@ -242,7 +242,7 @@ def _gallery(
     seed_list = parse_seeds(seeds, force=force)
     spec = args.spec(seed_list)
     out = output if output is not None else Path(f"{model_stem(args.model)}{get_format('gallery').name_suffix}")
-    renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet)
+    renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
     assert args.background is not None and args.scale is not None  # the sheet command's defaults
     output_spec = gallery_output(args.background, scale=args.scale, columns=args.columns)
     summary = write_gallery(renderer, out, spec.with_outputs(output_spec), at=at, batch_size=batch_size)

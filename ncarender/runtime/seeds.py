@@ -3,9 +3,8 @@
 A one-target model starts every seed from the same grid: zeros but the centre
 cell, whose channels 3.. are 1. A family model (``ncarender.family`` in its
 metadata) also writes a flake's code into the last D channels of the centre
-cell; which flake a seed grows is the metadata's seed map (``cycle``: flake
-``seed mod K``; ``reiter-params``: a continuous family's parameter draw
-``seed``, coded by its parameters) unless ``flake`` picks one for every seed. The update masks
+cell; which flake a seed grows, and its code, is the metadata's seed map
+(:mod:`ncarender.family.seed_maps`) unless ``flake`` picks one for every seed. The update masks
 always come from the seed itself, so one integer reproduces a render.
 """
 
@@ -27,13 +26,7 @@ def check_flake(info: ModelInfo, flake: int | None) -> None:
         return
     if info.family is None:
         raise NCAError(f"--flake needs a family model; this model grows one target ({info.target_name or 'custom'})")
-    if info.family.continuous:
-        if not 0 <= flake < 2**63:
-            raise NCAError(f"--flake {flake} is out of range: a continuous family's draws are 0 and up")
-        return
-    k = info.family.flakes
-    if not 0 <= flake < k:
-        raise NCAError(f"--flake {flake} is out of range: this model has {k} flakes (0-{k - 1})")
+    info.family.seed_map.check_flake(flake, info.family.flakes)
 
 
 def flakes_of(info: ModelInfo, seeds: Sequence[int], flake: int | None = None) -> list[int] | None:

@@ -5,8 +5,7 @@ Use :func:`open_model` to make one. No torch here.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,11 +64,13 @@ class NCASession:
         quiet: bool = False,
         cuda_options: dict[str, str] | None = None,
         cuda_graph: bool | None = None,
+        notify: Callable[[str], None] | None = None,
     ):
         """``cuda_options`` override :data:`~ncarender.runtime.providers.CUDA_PROVIDER_OPTIONS`. ``cuda_graph``:
         capture the step as a CUDA graph and replay it (onnxruntime's ``enable_cuda_graph``) for every rollout
         (True), none (False), or rollouts of at most :data:`~ncarender.runtime.buffers.CUDA_GRAPH_MAX_CELLS`
-        cells (None, the default; none for a float16 model). Ignored on the CPU."""
+        cells (None, the default; none for a float16 model). Ignored on the CPU. ``notify`` receives the notices
+        (a model without ncarender metadata) unless ``quiet``; the library itself prints nothing."""
         self.path = Path(path)
         source = str(self.path)
         check_provider(provider)
@@ -90,11 +91,10 @@ class NCASession:
             raise NCAError(f"onnxruntime cannot load {source}: {first}") from None
         _check_contract(self.session, source)
         self.info: ModelInfo = parse_metadata(self.session.get_modelmeta().custom_metadata_map, source=source)
-        if not self.info.has_metadata and not quiet:
-            print(
+        if not self.info.has_metadata and not quiet and notify is not None:
+            notify(
                 f"notice: {self.path.name} has no ncarender metadata; using the defaults "
-                "(16 channels, fire rate 0.5, 72x72 grid)",
-                file=sys.stderr,
+                "(16 channels, fire rate 0.5, 72x72 grid)"
             )
         self.providers: list[str] = self.session.get_providers()
         self.device = check_device(provider, self.providers)
@@ -168,8 +168,13 @@ class NCASession:
 
 
 def open_model(
-    path: Path | str | None = None, *, provider: str = "auto", quiet: bool = False, cuda_graph: bool | None = None
+    path: Path | str | None = None,
+    *,
+    provider: str = "auto",
+    quiet: bool = False,
+    cuda_graph: bool | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> NCASession:
     """Open ``path`` as an :class:`NCASession` on ``provider``: a file, or a built-in model's name (default:
     :data:`~ncarender.runtime.catalog.DEFAULT_MODEL`; see :func:`~ncarender.runtime.catalog.resolve_model`)."""
-    return NCASession(resolve_model(path), provider=provider, quiet=quiet, cuda_graph=cuda_graph)
+    return NCASession(resolve_model(path), provider=provider, quiet=quiet, cuda_graph=cuda_graph, notify=notify)

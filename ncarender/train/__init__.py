@@ -1,6 +1,4 @@
-"""The torch side: model, training loop, checkpoints, ONNX export, and the targets they learn.
+"""The torch side: model, training loop, checkpoints and ONNX export (the ``[train]`` extra).
 
-Importing this package imports nothing heavy: ``targets`` (and the procedural
-family) are numpy/Pillow only and are read by the torch-free render path too;
-``model``, ``loop``, ``checkpoint`` and ``export`` import torch (the ``[train]`` extra).
+The targets and the procedural family they learn are numpy/Pillow only and live in :mod:`ncarender.family`.
 """

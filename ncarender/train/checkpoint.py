@@ -18,8 +18,7 @@ import torch
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from .conditioning import FamilyTargets
-from .family import PARAMS_PREFIX
+from ..family.conditioning import FamilyTargets
 from .model import NCAConfig
 
 __all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "pool_path", "save_checkpoint", "save_pool"]
@@ -79,10 +78,10 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
             "codes": torch.from_numpy(np.ascontiguousarray(ckpt.family.codes, dtype=np.float32)),
             "params": [dict(p) for p in ckpt.family.params],
         }
-        if ckpt.family.continuous:  # its N targets are regrown from the spec on load (megabytes otherwise)
-            family["draws"] = list(ckpt.family.draws)
-        else:
+        if ckpt.family.seed_map.stores_targets:
             family["targets"] = torch.from_numpy(np.ascontiguousarray(ckpt.family.targets, np.float32))
+        else:  # its N targets are regrown from the spec on load
+            family["draws"] = list(ckpt.family.draws)
         payload["family"] = family
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -154,7 +153,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
 
 def _regrown_targets(spec: str, count: int, path: Path) -> torch.Tensor:
     """A continuous family's targets ``(N, 4, H, W)``, regrown from its spec (the checkpoint keeps only the spec)."""
-    from .family import make_family
+    from ..family.family import make_family
 
     try:
         family = make_family(spec)
@@ -176,7 +175,7 @@ def _load_family(raw: object, config: NCAConfig, target_shape: tuple[int, ...], 
         raise bad
     targets, codes, params = raw.get("targets"), raw.get("codes"), raw.get("params") or []
     spec, draws = str(raw.get("spec", "family")), raw.get("draws") or []
-    if targets is None and spec.startswith(PARAMS_PREFIX) and isinstance(draws, list):
+    if targets is None and isinstance(draws, list) and draws:  # a family whose targets are regrown (its draws kept)
         targets = _regrown_targets(spec, len(draws), path)
     if not isinstance(targets, torch.Tensor) or not isinstance(codes, torch.Tensor) or not isinstance(params, list):
         raise bad

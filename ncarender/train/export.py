@@ -19,13 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import NCAError
-from ..metadata import FAMILY_FORMAT_VERSION, FORMAT_VERSION, META, PARAM_FAMILY_SHOWN, SEED_MAP_CYCLE, SEED_MAP_PARAMS
+from ..family.targets import target_to_png_bytes
+from ..metadata import FAMILY_FORMAT_VERSION, FORMAT_VERSION, META
 from .checkpoint import Checkpoint, load_checkpoint
 from .model import NCA, seed_state
-from .targets import target_to_png_bytes
 
 __all__ = [
     "HALF_PARITY_TOLERANCE",
@@ -93,22 +93,16 @@ def _metadata(ckpt: Checkpoint, precision: str) -> dict[str, str]:
     if ckpt.family is not None:
         fam = ckpt.family
         # A continuous family keeps its first few draws only: any seed's code comes from the parameter map.
-        shown = min(fam.k, PARAM_FAMILY_SHOWN) if fam.continuous else fam.k
+        seed_map = fam.seed_map
+        shown = seed_map.shown(fam.k)
         strip = np.concatenate(list(fam.targets[:shown]), axis=2)  # (4, H, K*W)
         data: dict[str, object] = {
             "spec": fam.spec,
             "flakes": fam.k,
-            "seed_map": SEED_MAP_CYCLE,
             "codes": [[float(v) for v in code] for code in fam.codes[:shown]],
             "params": [dict(p) for p in fam.params[:shown]],
+            **seed_map.to_json(fam.draws, fam.k),
         }
-        if fam.continuous:
-            from .family import parse_family_spec
-            from .param_family import default_param_map
-
-            data["seed_map"] = SEED_MAP_PARAMS
-            data["param_map"] = default_param_map(parse_family_spec(fam.spec).seed).to_json()
-            data["training_draws"] = (max(fam.draws) + 1) if fam.draws else fam.k
         family = {
             META.code_channels: str(cfg.code_channels),
             META.family: json.dumps(data, sort_keys=True),

@@ -25,8 +25,8 @@ from ..errors import NCAError
 from .options import WriterOptions
 
 if TYPE_CHECKING:
+    from ..damage import Damage
     from ..render import Background
-    from ..spec import Damage
 
 __all__ = [
     "FORMATS",

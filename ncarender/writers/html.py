@@ -114,20 +114,9 @@ def _first_flake(
         if flake is not None:
             raise NCAError("--flake needs a family model; this model grows one target")
         return weights, None, None
-    k = weights.flakes
-    if weights.param_map is not None:
-        draw = seed if flake is None else flake
-        if not 0 <= draw < 2**63:
-            raise NCAError(f"--flake {draw} is out of range: a continuous family's draws are 0 and up")
-        if draw < k:
-            return weights, draw, list(range(k))
-        code = weights.param_map.code_of(weights.param_map.params(draw))
-        return dataclasses.replace(weights, codes=np.vstack([weights.codes, code[None]])), k, [*range(k), draw]
-    if flake is None:
-        return weights, seed % k, None
-    if not 0 <= flake < k:
-        raise NCAError(f"--flake {flake} is out of range: this model has {k} flakes (0-{k - 1})")
-    return weights, flake, None
+    assert weights.seed_map is not None  # (a family model's weights carry its seed map)
+    codes, first, draws = weights.seed_map.page_start(weights.codes, flake, seed)
+    return (weights if codes is weights.codes else dataclasses.replace(weights, codes=codes)), first, draws
 
 
 def build_page(
@@ -267,7 +256,7 @@ class PageWriter:
             code_channels=weights.code_channels,
             flakes=weights.flakes,
             flake=first,
-            draw=None if weights.param_map is None else (self.seed if self.flake is None else self.flake),
+            draw=None if draws is None or first is None else draws[first],
         )
 
 

@@ -12,13 +12,12 @@ A family (seed-conditioned) model's state carries D code channels after the C NC
 ``state[:, C:]`` (the codes), relays the codes with a 3x3 max-pool, feeds the relay to the first layer after
 the perception (one more ``Concat`` input) and writes ``concat(updated, relay)``, alive-masked.
 
-:class:`StepWeights` holds what was read, and :meth:`StepWeights.step` runs it in numpy: the reference the
+:class:`~.html_step.StepWeights` holds what was read, and its ``step`` runs it in numpy: the reference the
 page's JavaScript step is tested against.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,80 +26,12 @@ from onnx import TensorProto, numpy_helper
 
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
-from ..train.param_family import ParamMap
+from .html_step import StepWeights
 
 __all__ = ["StepWeights", "read_step"]
 
 #: Operators of an ncarender step graph; any other one means an architecture the page does not know.
 _OPS = frozenset({"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Greater", "And", "Cast", "Constant"})
-
-
-@dataclass(frozen=True)
-class StepWeights:
-    """One NCA step as the page runs it, read from an ONNX graph.
-
-    Perception channel ``j`` (of ``P``, the first columns of ``w1`` in order) is the 3x3 filter ``kernels[j]``
-    (zero padding) applied to state channel ``src[j]``. Then ``hidden = relu(w1 @ p + b1)`` and
-    ``update = w2 @ hidden + b2``; ``state += update * mask``; cells dead before or after
-    (``maxpool3x3(alpha) <= threshold``) are zeroed.
-
-    A family model (``code_channels`` D > 0, ``codes`` ``(K, D)``): the state is ``(N, C + D, H, W)``, the
-    last D channels a flake code. ``relay = maxpool3x3(codes)`` (the grid's edge excluded) is the input
-    after the perception (``w1`` has ``P + D`` columns); only the C channels are updated; the next state is
-    ``concat(updated, relay)``, alive-masked. A seed of flake k: the centre cell's channels ``3..C-1`` are 1
-    and its code channels ``codes[k]``.
-    """
-
-    channels: int
-    hidden: int
-    fire_rate: float
-    threshold: float
-    src: np.ndarray  # (P,) int32, the state channel of each perception channel
-    kernels: np.ndarray  # (P, 3, 3) float32
-    w1: np.ndarray  # (hidden, P) float32
-    b1: np.ndarray  # (hidden,) float32
-    w2: np.ndarray  # (C, hidden) float32
-    b2: np.ndarray  # (C,) float32
-    grid: tuple[int, int]
-    target_name: str | None = None
-    code_channels: int = 0
-    codes: np.ndarray | None = None  # (K, D) float32 >= 0, a family model's flake codes
-    param_map: ParamMap | None = None  # a continuous family: how a draw index becomes a code
-
-    @property
-    def flakes(self) -> int:
-        """K, the training flakes of a family model (0 for a model that grows one target)."""
-        return 0 if self.codes is None else int(self.codes.shape[0])
-
-    def step(self, state: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """The same step in numpy (a reference for tests): ``(N, C+D, H, W)``, ``(N, 1, H, W)`` -> the next state."""
-        n, _, height, width = state.shape
-        nca = state[:, : self.channels]
-        padded = np.pad(nca, ((0, 0), (0, 0), (1, 1), (1, 1)))
-        percept = np.zeros((n, len(self.src), height, width), dtype=np.float32)
-        for j, (c, kernel) in enumerate(zip(self.src, self.kernels, strict=True)):
-            for dy in range(3):
-                for dx in range(3):
-                    if kernel[dy, dx] != 0.0:
-                        percept[:, j] += kernel[dy, dx] * padded[:, c, dy : dy + height, dx : dx + width]
-        relay = _maxpool3x3(state[:, self.channels :])
-        inputs = np.concatenate([percept, relay], axis=1)
-        hidden = np.maximum(np.einsum("hp,nyxp->nyxh", self.w1, inputs.transpose(0, 2, 3, 1)) + self.b1, 0.0)
-        update = (np.einsum("ch,nyxh->nyxc", self.w2, hidden) + self.b2).transpose(0, 3, 1, 2)
-        pre = self._alive(state)
-        nca = nca + update.astype(np.float32) * mask
-        out = np.concatenate([nca, relay], axis=1)
-        return (out * (pre & self._alive(nca))).astype(np.float32)
-
-    def _alive(self, state: np.ndarray) -> np.ndarray:
-        return _maxpool3x3(state[:, 3:4]) > np.float32(self.threshold)
-
-
-def _maxpool3x3(x: np.ndarray) -> np.ndarray:
-    """Max over each cell's 3x3 neighbourhood within the grid (ONNX MaxPool, pads 1): ``(N, K, H, W)``."""
-    height, width = x.shape[2:]
-    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
-    return np.max([padded[:, :, dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)], axis=0)
 
 
 def _tensors(graph: onnx.GraphProto, source: str) -> dict[str, np.ndarray]:
@@ -311,9 +242,7 @@ def _page_codes(info: ModelInfo) -> np.ndarray | None:
     family = info.family
     if family is None:
         return None
-    if family.param_map is not None:
-        return family.param_map.codes(range(family.flakes))
-    return family.codes.astype(np.float32)
+    return family.seed_map.page_codes(family.codes)
 
 
 def read_step(model: Path | str) -> StepWeights:
@@ -407,5 +336,5 @@ def read_step(model: Path | str) -> StepWeights:
         target_name=info.target_name,
         code_channels=d,
         codes=_page_codes(info),
-        param_map=None if info.family is None else info.family.param_map,
+        seed_map=None if info.family is None else info.family.seed_map,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..checks import is_number, is_whole
 from ..errors import NCAError
-from ..spec import is_number, is_whole
 
 __all__ = ["WriterOptions", "half_up"]
 

@@ -14,8 +14,8 @@ from typing import NoReturn
 import numpy as np
 
 from ..atomic import check_writable_dir
+from ..checks import is_whole
 from ..errors import NCAError
-from ..spec import is_whole
 from .base import FrameWriter
 from .formats import FORMATS, TABLE, Format, either, file_suffixes, get_format
 from .options import WriterOptions

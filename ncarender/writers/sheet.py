@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import __version__
+from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import NCAError
 from .base import BaseWriter, scaled

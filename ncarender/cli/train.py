@@ -1,0 +1,271 @@
+"""The torch commands: ``train`` and ``export`` (the ``[train]`` extra); the only commands that import
+:mod:`ncarender.train`.
+
+torch is imported only inside ``train`` and ``export``, so that ``--help`` and every render command start fast and
+work without the ``[train]`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import NCAError
+from .app import command, emit_json, given_on_command_line, notice, say
+from .options import JsonOpt, QuietOpt
+from .progress import ProgressBar
+
+
+@contextlib.contextmanager
+def _stops_as_interrupt() -> Iterator[None]:
+    """While training, SIGTERM (``kill``, ``timeout``) stops the run like Ctrl-C: a checkpoint, then exit 130.
+
+    A run started in the background by a shell inherits SIGINT ignored; it is restored too, so ``kill -INT``
+    and Ctrl-C after ``fg`` also checkpoint.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _needs_torch(what: str) -> Iterator[None]:
+    """Turn a missing torch (the ``[train]`` extra) into one line."""
+    try:
+        yield
+    except ImportError as exc:
+        raise NCAError(f"{what} needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
+
+
+class _TrainProgress:
+    """The training bar on a terminal (with the loss), else a log line every 10 iterations, on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = ProgressBar("training", quiet=quiet, fields={"loss": "loss {task.fields[loss]}"}, transient=False)
+        self.t0 = time.perf_counter()
+
+    def __call__(self, iteration: int, total: int, loss: float) -> None:
+        if self.bar.enabled:
+            self.bar.update(iteration, total, loss=f"{loss:.5f}")
+        elif not self.quiet and (iteration % 10 == 0 or iteration == total):
+            elapsed = time.perf_counter() - self.t0
+            typer.echo(f"iteration {iteration}/{total}  loss {loss:.5f}  {elapsed:.0f} s", err=True)
+
+    def __enter__(self) -> _TrainProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+@command()
+def train(
+    ctx: typer.Context,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Target image path (PNG, WebP, JPEG...), a built-in name (snowflake), or a procedural family "
+            "of flakes such as reiter:16 (also reiter:K:SEED, reiter:K@SIZE): one seed-conditioned model grows all K. "
+            "reiter:params:N is a continuous family: N parameter draws, coded by their own alpha, beta, gamma, "
+            "so every render seed grows a new crystal. See the targets first with `ncarender family reiter:16`."
+        ),
+    ] = "snowflake",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Checkpoint to write (.pt).")] = Path("model.pt"),
+    mode: Annotated[
+        str, typer.Option(help="grow (fresh seed each time), persist (sample pool) or regenerate (pool + damage).")
+    ] = "regenerate",
+    iterations: Annotated[int, typer.Option(help="Total training iterations.")] = 4000,
+    batch_size: Annotated[int, typer.Option(help="Samples per iteration.")] = 8,
+    pool_size: Annotated[int, typer.Option(help="Sample pool size (persist, regenerate).")] = 1024,
+    steps_min: Annotated[int, typer.Option(help="Fewest NCA steps per rollout.")] = 64,
+    steps_max: Annotated[int, typer.Option(help="Most NCA steps per rollout.")] = 96,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-3,
+    lr_decay_at: Annotated[
+        int,
+        typer.Option(
+            help="Iteration at which the learning rate drops x0.1. With --resume a later iteration moves the drop, "
+            "or adds a second one if the run has already dropped."
+        ),
+    ] = 2000,
+    size: Annotated[int, typer.Option(help="Target size in cells (longer side).")] = 40,
+    pad: Annotated[int, typer.Option(help="Empty cells around the target on each side.")] = 16,
+    channels: Annotated[int, typer.Option(help="State channels (4 RGBA + hidden).")] = 16,
+    hidden: Annotated[int, typer.Option(help="Width of the update network's hidden layer.")] = 128,
+    code_channels: Annotated[
+        int, typer.Option(help="A family's flake-code channels (after the state channels); ignored for one target.")
+    ] = 8,
+    fire_rate: Annotated[float, typer.Option(help="Probability that a cell updates in a step.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue the run saved at --output. It keeps its target, model, mode, pool size, learning rate "
+            "and seed (giving another value is an error); --iterations, --batch-size, --steps-min, --steps-max, "
+            "--lr-decay-at, --checkpoint-every and --device may change. Without the .pool.pt beside it, a fresh "
+            "pool is first aged by the model (--warm-rounds)."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start a new run even though --output exists (it is replaced).")
+    ] = False,
+    warm_rounds: Annotated[
+        int,
+        typer.Option(
+            help="With --resume and no .pool.pt: age the fresh pool by 1 to N rollouts of the model per seed "
+            "(0: start from seeds)."
+        ),
+    ] = 4,
+    preview: Annotated[
+        Path | None, typer.Option(help="Also write a PNG of a final-state rollout from the seed.")
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
+    params = locals()
+    changes = given_on_command_line(ctx, params)
+    with _needs_torch("training"):
+        from ..family.conditioning import family_targets
+        from ..family.family import is_family_spec
+        from ..family.targets import load_target
+        from ..train.loop import TrainConfig
+        from ..train.loop import train as run_training
+        from ..train.model import NCAConfig
+    # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
+    cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
+    cfg.validate()
+    if warm_rounds < 0:
+        raise NCAError(f"--warm-rounds must be 0 or more, got {warm_rounds}")
+    if not 0.0 < fire_rate <= 1.0:
+        raise NCAError(f"--fire-rate must be in (0, 1], got {fire_rate}")
+    if output.suffix != ".pt":
+        raise NCAError(f"checkpoint path {str(output)!r} should end in .pt")
+    if resume and not output.exists():
+        raise NCAError(f"--resume: no checkpoint at {str(output)!r} to continue")
+    if resume and force:
+        raise NCAError("--resume continues the run at --output, --force starts it over: pass one")
+    if not resume and output.exists():
+        if not force:
+            raise NCAError(f"{output} exists: pass --resume to continue it or --force to start over")
+        say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
+    family = None
+    if not resume and is_family_spec(target):
+        if {"size", "pad"} & changes:
+            raise NCAError(
+                "--size and --pad do not apply to a family: its grid is part of the spec, "
+                f"as in {target.split('@')[0]}@{size} (see `ncarender family --help`)"
+            )
+        family = family_targets(target, code_channels if "code_channels" in changes else None)
+        tgt = family.targets[0]
+    else:
+        tgt = None if resume else load_target(target, size=size, pad=pad)
+    from ..atomic import check_writable_dir
+
+    check_writable_dir(output.parent if str(output.parent) else Path("."))
+    import numpy as np
+
+    with _TrainProgress(quiet) as progress, _stops_as_interrupt():
+        result = run_training(
+            tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
+            output,
+            config=cfg,
+            model_config=NCAConfig(
+                channels=channels,
+                hidden=hidden,
+                fire_rate=fire_rate,
+                code_channels=family.code_channels if family is not None else (code_channels if resume else 0),
+            ),
+            target_name=(family.spec if family is not None else target) if tgt is not None else target,
+            family=family,
+            device=device,
+            resume=resume,
+            progress=progress,
+            changes=changes,
+            warm_rounds=warm_rounds,
+            notify=notice,
+        )
+    if preview is not None:
+        from ..train.export import write_preview
+
+        write_preview(output, preview)
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "iterations": result.iterations,
+        "final_loss": result.final_loss,
+        "seconds": round(result.seconds, 3),
+        "interrupted": result.interrupted,
+    }
+    if result.interrupted:
+        say(f"interrupted: checkpoint at iteration {result.iterations} written to {output}", quiet=False)
+    else:
+        say(f"wrote {output} ({result.iterations} iterations, loss {result.final_loss:.5f})", quiet)
+    if json_out:
+        emit_json(summary)
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+@command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint written by `ncarender train` (.pt).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="ONNX file to write (default: beside the checkpoint).")
+    ] = None,
+    parity_steps: Annotated[int, typer.Option(help="Steps of the torch/onnxruntime parity rollout.")] = 128,
+    half: Annotated[
+        bool,
+        typer.Option(
+            "--half",
+            help="Compute perception and the update network in float16 (inputs and outputs stay float32): "
+            "faster on a GPU, not on a CPU. Default output NAME.fp16.onnx; check it with `ncarender eval`.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export one NCA step to ONNX (the renderers' contract) and check it against torch (needs torch)."""
+    with _needs_torch("export"):
+        from ..train.export import export_checkpoint
+    result = export_checkpoint(checkpoint, output, steps=parity_steps, half=half)
+    say(
+        f"wrote {result.path} (opset {result.opset}, {result.precision}); parity over {result.steps} steps: "
+        f"{result.metric} {result.max_abs_diff:.3g} (tolerance {result.tolerance:g})",
+        quiet,
+    )
+    if json_out:
+        emit_json(
+            {
+                "path": str(result.path),
+                "opset": result.opset,
+                "parity_steps": result.steps,
+                "precision": result.precision,
+                "parity_metric": result.metric,
+                "max_abs_diff": result.max_abs_diff,
+                "tolerance": result.tolerance,
+                "pointwise_max_abs_diff": result.pointwise,
+            }
+        )

@@ -1,0 +1,1 @@
+"""``ncarender eval``: how close a model grows to its targets, one evaluator per kind of model."""
