@@ -119,7 +119,18 @@ class BaseWriter(FrameWriter):
     :meth:`_discard`. It may override :attr:`output_size` and :meth:`memory_bytes`.
     """
 
-    def __init__(self, path: Path, *, n_frames: int, grid: tuple[int, int], options: WriterOptions) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_frames: int,
+        grid: tuple[int, int],
+        options: WriterOptions,
+        source: tuple[tuple[int, int], int] | None = None,
+    ) -> None:
+        #: The grid and scale of the frames before they were scaled for this writer (``--resample smooth``):
+        #: what its messages name.
+        self.source = source or (grid, options.scale)
         self.path = path
         self.n_frames = n_frames
         self.grid = grid
@@ -150,9 +161,10 @@ class BaseWriter(FrameWriter):
         record = get_format(self.format)
         width, height = self.output_size
         if max(width, height) > record.max_side:
+            (rows, cols), scale = self.source
             raise NCAError(
                 f"{record.title} stores at most {record.max_side:,} pixels a side; this one would be "
-                f"{width:,}x{height:,} ({self.grid[0]}x{self.grid[1]} cells at scale {self.options.scale})"
+                f"{width:,}x{height:,} ({rows}x{cols} cells at scale {scale})"
             )
         what = f"this {record.title} ({self.n_frames:,} frame(s), {width:,}x{height:,} pixels)"
         check_memory(self.memory_bytes(), what)

@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -43,7 +44,9 @@ def open_writer(
     """Open a writer for ``n_frames`` frames of grid size ``grid = (H, W)``.
 
     ``fmt`` is one of :data:`~ncarender.writers.formats.FORMATS`: ``gif`` (``.gif``), ``mp4`` (``.mp4``),
-    ``sheet`` (``.png``, atlas written beside it as ``.json``) or ``frames`` (a folder; its parent must exist).
+    ``sheet`` (``.png``, atlas written beside it as ``.json``), ``frames`` (a folder; its parent must exist),
+    ``webp`` (``.webp``) or ``apng`` (``.apng``). ``options.resample == "smooth"`` scales the frames here
+    (:class:`~ncarender.writers.resample.ResampledWriter`) and opens the format's writer at scale 1.
     A ``frames`` folder that exists is replaced at close only if it is empty or holds nothing but
     ``frame-*.png`` files (an earlier render); otherwise it is refused. Every user-fixable problem raises
     :class:`NCAError` here, before any frame is rendered: a bad path or option, transparency the format cannot
@@ -62,9 +65,16 @@ def open_writer(
         raise NCAError(f"{record.title} has no alpha channel: use a background colour, or write a {either(with_alpha)}")
     path = Path(path)
     _check_output_path(record, path)
-    writer: FrameWriter = record.writer_class()(
-        path, n_frames=n_frames, grid=(int(grid[0]), int(grid[1])), options=options
-    )
+    cells = (int(grid[0]), int(grid[1]))
+    if options.resample == "smooth" and options.scale > 1:  # scaled here, handed to the writer at scale 1
+        from .resample import ResampledWriter
+
+        scale, big = options.scale, (cells[0] * options.scale, cells[1] * options.scale)
+        inner = record.writer_class()(
+            path, n_frames=n_frames, grid=big, options=replace(options, scale=1), source=(cells, scale)
+        )
+        return ResampledWriter(inner, grid=cells, scale=scale)
+    writer: FrameWriter = record.writer_class()(path, n_frames=n_frames, grid=cells, options=options)
     return writer
 
 
