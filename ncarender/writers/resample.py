@@ -42,10 +42,8 @@ def smooth_upscale(frame: np.ndarray, scale: int) -> np.ndarray:
     size = (width * scale, height * scale)
     out = np.empty((size[1], size[0], 4), dtype=np.uint8)
     alpha = frame[..., 3].astype(np.float32) / 255.0  # (H, W)
-    if (frame[..., 3] == 255).all():  # opaque: alpha stays exactly 1
-        big_alpha = np.ones((size[1], size[0]), np.float32)
-    else:
-        big_alpha = _resize_plane(alpha, size)
+    opaque = bool((frame[..., 3] == 255).all())  # then alpha stays exactly 1
+    big_alpha = np.ones((size[1], size[0]), np.float32) if opaque else _resize_plane(alpha, size)
     seen = big_alpha * 255.0 >= 0.5  # alpha that rounds to at least 1
     divisor = np.where(seen, big_alpha, np.float32(1.0))  # before clipping: overshoot scales colour alike
     np.clip(big_alpha, 0.0, 1.0, out=big_alpha)
