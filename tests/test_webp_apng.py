@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import struct
 import time
 from fractions import Fraction
@@ -98,10 +99,10 @@ def test_frames_size_alpha_and_loop(tmp_path: Path, fmt: str, loop: bool) -> Non
 
 def test_webp_timing_is_exact_to_the_millisecond(tmp_path: Path) -> None:
     frames = soft_frames(7)
-    write("webp", tmp_path / "a.webp", frames, fps=30, hold=0.25, transparent=True)
+    summary = write("webp", tmp_path / "a.webp", frames, fps=30, hold=0.25, transparent=True)
     _, durations, _ = decode(tmp_path / "a.webp")
     assert durations == [33, 34, 33, 33, 34, 33, 33 + 250]  # frame i starts at round(i * 1000 / 30)
-    assert sum(durations) == round(7 * 1000 / 30) + 250
+    assert sum(durations) == summary["duration_ms"] == round(7 * 1000 / 30) + 250
 
 
 def test_apng_delays_are_exact_fractions(tmp_path: Path) -> None:
@@ -179,6 +180,18 @@ def test_bad_options_are_refused_on_open(
 ) -> None:
     with pytest.raises(NCAError, match=message):
         open_writer(fmt, tmp_path / f"a.{fmt}", n_frames=3, grid=grid, options=WriterOptions(**options))  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["webp", "apng"])
+def test_a_full_disk_is_one_error_and_leaves_nothing(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(self: Image.Image, fp: object, *args: object, **kwargs: object) -> None:
+        Path(str(fp)).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    with pytest.raises(NCAError, match=r"cannot write .*No space left on device"):
+        write(fmt, tmp_path / f"a.{fmt}", soft_frames(3), transparent=True)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -100,6 +100,9 @@ class HeldAnimationWriter(BaseWriter):
             extra = self._encode(pending.tmp, images, self._starts)
             with Image.open(pending.tmp) as written:
                 stored = getattr(written, "n_frames", 1)
+        except OSError as exc:  # a full disk, or the encoder refused
+            pending.discard()
+            raise NCAError(f"cannot write {str(self.path)!r}: {exc.strerror or exc}") from None
         except BaseException:
             pending.discard()
             raise
@@ -108,7 +111,7 @@ class HeldAnimationWriter(BaseWriter):
         return {
             "frames": stored,
             "fps": float(self.fps),
-            "duration_ms": float(duration * 1000),
+            "duration_ms": float(duration * 1000),  # a format that rounds says its own
             "loop": self.options.loop,
             "transparent": transparent,
             **extra,

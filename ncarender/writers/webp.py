@@ -3,7 +3,8 @@
 Frames last whole milliseconds (WebP stores timestamps in ms): :func:`~ncarender.writers.animation.frame_times_ms`
 keeps every frame within half a millisecond of its time, so 30 fps plays as 33, 33, 34, 33, ... ms and the whole
 to the millisecond. Lossless keeps every visible pixel; libwebp sets the colour of fully transparent pixels to
-black (they show nothing). Summary keys beside the animation's: ``lossless``, ``quality``.
+black (they show nothing). Summary keys beside the animation's: ``lossless``, ``quality``; ``duration_ms`` is
+the whole milliseconds stored.
 """
 
 from __future__ import annotations
@@ -49,4 +50,4 @@ class WebpWriter(HeldAnimationWriter):
             method=WEBP_LOSSLESS_METHOD if lossless else WEBP_LOSSY_METHOD,
             exact=lossless,  # a still (one frame) keeps even invisible colours
         )
-        return {"lossless": lossless, "quality": self.options.quality}
+        return {"lossless": lossless, "quality": self.options.quality, "duration_ms": sum(durations)}
