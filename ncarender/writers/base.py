@@ -3,7 +3,8 @@
 Every frame writer receives frames one at a time as ``uint8`` arrays of shape ``(H, W, 4)``: straight-alpha
 RGBA at grid resolution, already composited over the background (alpha is 255 everywhere unless the
 background is transparent). The writer scales each frame by the integer ``scale`` with nearest neighbour
-(one cell becomes ``scale x scale`` pixels) and encodes it.
+(one cell becomes ``scale x scale`` pixels) and encodes it. (``--resample smooth`` scales the frames before the
+writer, which then runs at scale 1: :mod:`~ncarender.writers.resample`.)
 
 Nothing is left half-written: every file is written to a temporary name beside its target and renamed into
 place by :meth:`FrameWriter.close`; :meth:`FrameWriter.abort` (or an exception inside a ``with`` block) removes

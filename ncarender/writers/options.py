@@ -24,7 +24,7 @@ class WriterOptions:
     """How frames are encoded; invalid values raise :class:`NCAError` on construction.
 
     Attributes:
-        scale: integer nearest-neighbour upscaling, >= 1 (a cell becomes ``scale x scale`` pixels).
+        scale: integer upscaling, >= 1 (a cell becomes ``scale x scale`` pixels; how: ``resample``).
         fps: frames per second, > 0. GIF rounds the delay to whole centiseconds (:func:`gif_frame_ms`).
         loop: GIF loops forever (``loop=0``) when true, plays once when false.
         hold: seconds to show the last frame longer (GIF: added to its delay; MP4: the last
