@@ -19,6 +19,7 @@ from ncarender.writers.formats import output_spec
 
 runner = CliRunner()
 SMALL = ["--size", "16", "--steps", "10"]
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "snowflake.onnx"
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:
@@ -134,6 +135,16 @@ def test_seeds_side_by_side(tiny_onnx: Path, tmp_path: Path, fmt: str) -> None:
     np.testing.assert_array_equal(visible(tiled[:16, 16:]), visible(own))  # seed 1: second tile of the first row
 
 
+def test_smooth_seeds_side_by_side_scale_each_tile_on_its_own(tiny_onnx: Path, tmp_path: Path) -> None:
+    smooth = [*SMALL, "--resample", "smooth", "--scale", "2", "--model", str(tiny_onnx)]
+    assert run("apng", tmp_path / "s.apng", "--seeds", "0-2", *smooth)[0] == 0
+    assert run("apng", tmp_path / "one.apng", "--seed", "2", *smooth)[0] == 0
+    tiled, own = frames_of(tmp_path / "s.apng")[-1], frames_of(tmp_path / "one.apng")[-1]
+    assert tiled.shape == (64, 64, 4)
+    np.testing.assert_array_equal(tiled[32:, :32], own)  # seed 2: first tile of the second row, exactly
+    assert not tiled[32:, 32:].any()  # the blank fourth tile stays transparent
+
+
 def test_batch_names_manifest_resume_and_the_single_commands_bytes(tiny_onnx: Path, tmp_path: Path) -> None:
     out = tmp_path / "b"
     base = ["batch", out, "--model", tiny_onnx, *SMALL, "--jobs", "1", "--seeds", "0-1"]
@@ -212,7 +223,7 @@ def test_the_page_smooths_in_the_browser(tmp_path: Path) -> None:
     pages = {}
     for resample in ("nearest", "smooth"):
         path = tmp_path / f"{resample}.html"
-        code, _, err = run("html", path, "--resample", resample, "--size", "24")
+        code, _, err = run("html", path, "--model", SHIPPED, "--resample", resample, "--size", "24")
         assert code == 0, err
         pages[resample] = path
     assert "smooth.js" in pages["smooth"].read_text() and "smooth.js" not in pages["nearest"].read_text()

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .base import FrameWriter, scaled
 
-__all__ = ["ResampledWriter", "scale_image", "smooth_upscale"]
+__all__ = ["ResampledWriter", "scale_image", "smooth_tiles", "smooth_upscale"]
 
 
 def _resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -57,6 +57,22 @@ def smooth_upscale(frame: np.ndarray, scale: int) -> np.ndarray:
     return out
 
 
+def smooth_tiles(frame: np.ndarray, scale: int, tile: tuple[int, int]) -> np.ndarray:
+    """:func:`smooth_upscale` of each ``tile = (h, w)`` block of uint8 ``(rows*h, cols*w, 4)`` ``frame`` on its
+    own (several seeds side by side: no tile's filter reaches into its neighbour) -> ``(rows*h*scale,
+    cols*w*scale, 4)``."""
+    (height, width), (h, w) = frame.shape[:2], tile
+    if (h, w) == (height, width):
+        return smooth_upscale(frame, scale)
+    out = np.empty((height * scale, width * scale, 4), dtype=np.uint8)
+    for y in range(0, height, h):
+        for x in range(0, width, w):
+            out[y * scale : (y + h) * scale, x * scale : (x + w) * scale] = smooth_upscale(
+                frame[y : y + h, x : x + w], scale
+            )
+    return out
+
+
 def scale_image(frame: np.ndarray, scale: int, resample: str) -> Image.Image:
     """An "RGBA" image of uint8 ``(H, W, 4)`` ``frame`` scaled by ``scale``: ``nearest`` or ``smooth``."""
     if resample == "smooth":
@@ -65,11 +81,14 @@ def scale_image(frame: np.ndarray, scale: int, resample: str) -> Image.Image:
 
 
 class ResampledWriter(FrameWriter):
-    """Scales each ``(H, W, 4)`` frame smoothly by ``scale`` and hands it to ``inner``, a writer opened for the
-    scaled grid at scale 1; closes and aborts with it. Its summary is the inner writer's."""
+    """Scales each ``(H, W, 4)`` frame smoothly by ``scale`` (each ``tile`` on its own: :func:`smooth_tiles`)
+    and hands it to ``inner``, a writer opened for the scaled grid at scale 1; closes and aborts with it. Its
+    summary is the inner writer's."""
 
-    def __init__(self, inner: FrameWriter, *, grid: tuple[int, int], scale: int) -> None:
-        self.inner, self.grid, self.scale = inner, grid, scale
+    def __init__(
+        self, inner: FrameWriter, *, grid: tuple[int, int], scale: int, tile: tuple[int, int] | None = None
+    ) -> None:
+        self.inner, self.grid, self.scale, self.tile = inner, grid, scale, tile or grid
         self.path, self.format = inner.path, inner.format
 
     def add(self, frame: np.ndarray) -> None:
@@ -78,7 +97,7 @@ class ResampledWriter(FrameWriter):
             got = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
             raise ValueError(f"expected a uint8 frame of shape {expected}, got {got}")
         try:
-            big = smooth_upscale(frame, self.scale)
+            big = smooth_tiles(frame, self.scale, self.tile)
         except BaseException:
             self.inner.abort()
             raise
