@@ -90,6 +90,17 @@ CASES: tuple[Case, ...] = (
     ),
     _case("batch-resume", "batch {out}/b --model {model} --seeds 0-2 --steps 8 --jobs 1 --json"),
     _case("html-default", "html {out}/p.html --model {model} --json"),
+    # the formats with 8-bit alpha, and smooth scaling (added with them; nearest is the default above)
+    _case("webp-default", "webp {out}/a.webp --model {model} --steps 40 --json"),
+    _case(
+        "webp-lossy-smooth",
+        "webp {out}/a.webp --model {model} --steps 20 --quality 80 --resample smooth --scale 2 --no-loop --json",
+    ),
+    _case("apng-default", "apng {out}/a.apng --model {model} --steps 40 --fps 30 --hold 0.5 --json"),
+    _case("gif-smooth", "gif {out}/a.gif --model {model} --steps 30 --resample smooth -b transparent --scale 3"),
+    _case("frames-smooth", "frames {out}/f --model {model} --steps 6 --every 3 --resample smooth"),
+    _case("batch-webp-apng", "batch {out}/b --model {model} --seeds 0-1 --format webp,apng --steps 12 --jobs 1 --json"),
+    _case("html-smooth", "html {out}/p.html --model {model} --resample smooth"),
     # a model from another exporter: no metadata, the defaults (72x72, 16 channels, fire rate 0.5)
     _case("foreign-gif", "gif {out}/a.gif --model {foreign} --steps 30 --json"),
     _case("foreign-gif-size", "gif {out}/a.gif --model {foreign} --steps 20 --size 24 -b transparent --scale 3"),
@@ -108,7 +119,7 @@ CASES: tuple[Case, ...] = (
     _case("help", "--help"),
     *(
         _case(f"help-{c}", f"{c} --help")
-        for c in ("gif", "mp4", "sheet", "frames", "html", "batch", "train", "export", "eval", "info")
+        for c in ("gif", "mp4", "sheet", "frames", "html", "batch", "train", "export", "eval", "info", "webp", "apng")
     ),
     # refused inputs: one line on stderr and the exit code
     _case("bad-steps", "gif {out}/a.gif --model {model} --steps 0"),
@@ -123,6 +134,9 @@ CASES: tuple[Case, ...] = (
     _case("bad-gallery-frames", "sheet {out}/g.png --model {model} --seeds 0-3 --frames 2"),
     _case("bad-at", "sheet {out}/g.png --model {model} --at 3"),
     _case("bad-model", "gif {out}/a.gif --model {out}/missing.onnx"),
+    _case("bad-quality", "webp {out}/a.webp --model {model} --quality 101"),
+    _case("bad-resample", "gif {out}/a.gif --model {model} --resample cubic"),
+    _case("bad-webp-size", "webp {out}/a.webp --model {model} --scale 300"),
 )
 
 #: ``(argv, env) -> (exit code, stdout, stderr)``: runs one ncarender command line.

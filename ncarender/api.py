@@ -271,6 +271,7 @@ class Renderer:
             options=output.options,
             threaded=output.record.streams,
             timings=timings,
+            tile=tile,
         )
         flakes = flakes_of(self.session.info, list(seeds), spec.flake)
         return RenderResult(

@@ -24,9 +24,16 @@ __all__ = ["gallery_output", "render_gallery", "write_gallery"]
 _GALLERY = get_format("gallery")
 
 
-def gallery_output(background: Background | str, *, scale: int | None = None, columns: int | None = None) -> OutputSpec:
+def gallery_output(
+    background: Background | str,
+    *,
+    scale: int | None = None,
+    columns: int | None = None,
+    resample: str | None = None,
+) -> OutputSpec:
     """The gallery's output: tiles over ``background`` (a colour, or ``transparent`` / None), ``scale`` pixels
-    per cell (default: the gallery's), in ``columns`` columns (default: square)."""
+    per cell (default: the gallery's), in ``columns`` columns (default: square), scaled ``nearest`` (default) or
+    ``smooth``."""
     record = _GALLERY
     scale = record.scale if scale is None else scale
     if scale < 1:
@@ -34,7 +41,8 @@ def gallery_output(background: Background | str, *, scale: int | None = None, co
     if columns is not None and columns < 1:
         raise NCAError(f"--columns must be at least 1, got {columns}")
     bg = parse_background(background) if isinstance(background, str) else background
-    return OutputSpec(record.name, bg, WriterOptions(scale=scale, columns=columns, transparent=bg is None))
+    options = WriterOptions(scale=scale, columns=columns, transparent=bg is None, resample=resample or "nearest")
+    return OutputSpec(record.name, bg, options)
 
 
 def write_gallery(

@@ -23,7 +23,8 @@ __all__ = ["Interrupted", "app", "command", "emit_json", "error_boundary", "give
 
 app = typer.Typer(
     name="ncarender",
-    help="Grow snowflakes with a Neural Cellular Automaton and render them as GIF, MP4, sprite sheets or PNG frames.",
+    help="Grow snowflakes with a Neural Cellular Automaton and render them as GIF, MP4, WebP, APNG, sprite sheets "
+    "or PNG frames.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

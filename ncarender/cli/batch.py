@@ -21,6 +21,7 @@ from .options import (
     BatchFpsOpt,
     BatchHoldOpt,
     BatchLoopOpt,
+    BatchQualityOpt,
     BatchScaleOpt,
     BatchSheetFramesOpt,
     BatchSizeOpt,
@@ -33,6 +34,7 @@ from .options import (
     ProviderOpt,
     QuietOpt,
     RenderArgs,
+    ResampleOpt,
     SizeOpt,
     StepsOpt,
 )
@@ -79,6 +81,8 @@ def batch(
     crf: BatchCrfOpt = 18,
     columns: BatchColumnsOpt = None,
     sheet_frames: BatchSheetFramesOpt = None,
+    quality: BatchQualityOpt = None,
+    resample: ResampleOpt = "nearest",
     batch_size: BatchSizeOpt = None,
     jobs: Annotated[
         int | None,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..writers.formats import OutputSpec
 
 GIF, MP4, SHEET, FRAMES, HTML = (get_format(name) for name in ("gif", "mp4", "sheet", "frames", "html"))
+WEBP, APNG = get_format("webp"), get_format("apng")
 #: The writer options' own defaults (fps, loop, crf) where no format's record sets one.
 WRITER = WriterOptions()
 
@@ -65,6 +66,15 @@ HoldOpt = Annotated[float, typer.Option("--hold", help="Seconds to hold the last
 LoopOpt = Annotated[bool, typer.Option("--loop/--no-loop", help="Loop forever, or play once.")]
 CrfOpt = Annotated[int, typer.Option("--crf", help="x264 quality, 0 (lossless) to 51; 18 looks lossless.")]
 ColumnsOpt = Annotated[int | None, typer.Option("--columns", help="Columns of the grid (default: square).")]
+ResampleOpt = Annotated[
+    str,
+    typer.Option(
+        "--resample", help="Scaling: nearest (each cell a block of pixels) or smooth (bicubic, premultiplied alpha)."
+    ),
+]
+QualityOpt = Annotated[
+    int | None, typer.Option("--quality", help="Lossy WebP at this quality, 0 (smallest) to 100 (default: lossless).")
+]
 #: Most seeds side by side in one animation (``gif --seeds``); a gallery or a batch takes more.
 MAX_TILED_SEEDS = 64
 TiledSeedsOpt = Annotated[
@@ -120,8 +130,15 @@ def _defaults(attr: str) -> list[tuple[object, list[str]]]:
 
 _SCALES = _defaults("scale")
 _BACKGROUNDS = _defaults("background")
-_SCALE_HELP = ", ".join([str(_SCALES[0][0]), *(f"{' and '.join(names)} {v}" for v, names in _SCALES[1:])])
-_BACKGROUND_HELP = ", ".join(f"{v} for {' and '.join(names)}" for v, names in _BACKGROUNDS)
+
+
+def _and(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return either(names).replace(" or ", " and ")
+
+
+_SCALE_HELP = ", ".join([str(_SCALES[0][0]), *(f"{_and(names)} {v}" for v, names in _SCALES[1:])])
+_BACKGROUND_HELP = "; ".join(f"{v} for {_and(names)}" for v, names in _BACKGROUNDS)
 
 FormatsOpt = Annotated[str, typer.Option("--format", "-f", help=f"{either(list(FORMATS))}; several: gif,mp4,sheet.")]
 BatchScaleOpt = Annotated[int | None, typer.Option("--scale", help=f"Pixels per cell (default: {_SCALE_HELP}).")]
@@ -142,6 +159,10 @@ BatchCrfOpt = Annotated[
 ]
 BatchColumnsOpt = Annotated[
     int | None, typer.Option("--columns", help=f"{', '.join(_with('columns'))}: columns (default: square).")
+]
+BatchQualityOpt = Annotated[
+    int | None,
+    typer.Option("--quality", help=f"{', '.join(_with('quality'))}: lossy at this quality, 0-100 (default: lossless)."),
 ]
 BatchSheetFramesOpt = Annotated[
     int | None,
@@ -175,6 +196,8 @@ class RenderArgs:
     sheet_frames: int | None = None
     flake: int | None = None
     seeds: str | None = None
+    quality: int | None = None
+    resample: str | None = None
 
     @classmethod
     def capture(cls, params: dict[str, Any]) -> RenderArgs:
@@ -194,6 +217,8 @@ class RenderArgs:
             crf=self.crf,
             columns=self.columns,
             sheet_frames=self.sheet_frames,
+            quality=self.quality,
+            resample=self.resample,
         )
 
     def spec(self, seeds: Sequence[int], formats: Sequence[str] = ()) -> RenderSpec:

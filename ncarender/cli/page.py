@@ -23,6 +23,7 @@ from .options import (
     JsonOpt,
     ModelOpt,
     QuietOpt,
+    ResampleOpt,
     ScaleOpt,
     SeedOpt,
     SizeOpt,
@@ -44,6 +45,7 @@ def page(
     scale: ScaleOpt = HTML.scale,
     background: BackgroundOpt = HTML.background,
     speed: SpeedOpt = SPEED,
+    resample: ResampleOpt = "nearest",
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -61,6 +63,7 @@ def page(
         background=background,
         steps_per_second=speed,
         flake=flake,
+        resample=resample,
     )
     height, width = result.grid
     family = f", flake {result.flake} of {result.flakes}" if result.flake is not None else ""

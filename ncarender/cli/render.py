@@ -41,6 +41,7 @@ from .options import (
     ProviderOpt,
     QuietOpt,
     RenderArgs,
+    ResampleOpt,
     ScaleOpt,
     SeedOpt,
     SheetFramesOpt,
@@ -54,7 +55,7 @@ from .progress import ProgressBar
 
 _IMPORTED_AT = time.perf_counter()
 #: The commands whose ``--seeds`` grow several seeds side by side in one animation.
-_TILED = ("gif", "mp4")
+_TILED = ("gif", "mp4", "webp", "apng")
 
 
 def _process_age() -> float:
@@ -133,6 +134,7 @@ def gif(
     damage: DamageOpt = None,
     hold: HoldOpt = GIF.hold,
     loop: LoopOpt = WRITER.loop,
+    resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
     columns: ColumnsOpt = None,
     json_out: JsonOpt = False,
@@ -160,6 +162,7 @@ def mp4(
     damage: DamageOpt = None,
     hold: HoldOpt = MP4.hold,
     crf: CrfOpt = WRITER.crf,
+    resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
     columns: ColumnsOpt = None,
     json_out: JsonOpt = False,
@@ -187,6 +190,7 @@ def sheet(
     damage: DamageOpt = None,
     columns: ColumnsOpt = None,
     sheet_frames: SheetFramesOpt = None,
+    resample: ResampleOpt = WRITER.resample,
     seeds: Annotated[
         str | None,
         typer.Option(
@@ -222,6 +226,7 @@ def frames(
     background: BackgroundOpt = FRAMES.background,
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
+    resample: ResampleOpt = WRITER.resample,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -244,7 +249,7 @@ def _gallery(
     out = output if output is not None else Path(f"{model_stem(args.model)}{get_format('gallery').name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
     assert args.background is not None and args.scale is not None  # the sheet command's defaults
-    output_spec = gallery_output(args.background, scale=args.scale, columns=args.columns)
+    output_spec = gallery_output(args.background, scale=args.scale, columns=args.columns, resample=args.resample)
     summary = write_gallery(renderer, out, spec.with_outputs(output_spec), at=at, batch_size=batch_size)
     say(
         f"wrote {out} ({len(seed_list)} seeds at step {summary['step']}, {summary['columns']}x{summary['rows']} tiles, "

@@ -3,7 +3,8 @@
 Every frame writer receives frames one at a time as ``uint8`` arrays of shape ``(H, W, 4)``: straight-alpha
 RGBA at grid resolution, already composited over the background (alpha is 255 everywhere unless the
 background is transparent). The writer scales each frame by the integer ``scale`` with nearest neighbour
-(one cell becomes ``scale x scale`` pixels) and encodes it.
+(one cell becomes ``scale x scale`` pixels) and encodes it. (``--resample smooth`` scales the frames before the
+writer, which then runs at scale 1: :mod:`~ncarender.writers.resample`.)
 
 Nothing is left half-written: every file is written to a temporary name beside its target and renamed into
 place by :meth:`FrameWriter.close`; :meth:`FrameWriter.abort` (or an exception inside a ``with`` block) removes
@@ -119,7 +120,18 @@ class BaseWriter(FrameWriter):
     :meth:`_discard`. It may override :attr:`output_size` and :meth:`memory_bytes`.
     """
 
-    def __init__(self, path: Path, *, n_frames: int, grid: tuple[int, int], options: WriterOptions) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_frames: int,
+        grid: tuple[int, int],
+        options: WriterOptions,
+        source: tuple[tuple[int, int], int] | None = None,
+    ) -> None:
+        #: The grid and scale of the frames before they were scaled for this writer (``--resample smooth``):
+        #: what its messages name.
+        self.source = source or (grid, options.scale)
         self.path = path
         self.n_frames = n_frames
         self.grid = grid
@@ -150,9 +162,10 @@ class BaseWriter(FrameWriter):
         record = get_format(self.format)
         width, height = self.output_size
         if max(width, height) > record.max_side:
+            (rows, cols), scale = self.source
             raise NCAError(
                 f"{record.title} stores at most {record.max_side:,} pixels a side; this one would be "
-                f"{width:,}x{height:,} ({self.grid[0]}x{self.grid[1]} cells at scale {self.options.scale})"
+                f"{width:,}x{height:,} ({rows}x{cols} cells at scale {scale})"
             )
         what = f"this {record.title} ({self.n_frames:,} frame(s), {width:,}x{height:,} pixels)"
         check_memory(self.memory_bytes(), what)

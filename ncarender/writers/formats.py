@@ -46,6 +46,8 @@ _T = TypeVar("_T")
 
 #: Largest side of a PNG (the format's 31-bit width and height).
 PNG_MAX_SIDE = 2**31 - 1
+#: Largest side of a WebP (libwebp's limit: 14-bit dimensions).
+WEBP_MAX_SIDE = 16_383
 #: A sprite sheet holds every frame up to this many, else this many evenly spaced.
 SHEET_DEFAULT_MAX_FRAMES = 64
 #: File suffixes that name an image file, so never a folder of PNG frames.
@@ -115,7 +117,7 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="white",
         hold=1.0,
-        options=frozenset({"scale", "fps", "hold", "loop"}),
+        options=frozenset({"scale", "fps", "hold", "loop", "resample"}),
         max_side=65_535,  # 16-bit logical screen
     ),
     Format(
@@ -130,7 +132,7 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="white",
         hold=1.0,
-        options=frozenset({"scale", "fps", "hold", "crf"}),
+        options=frozenset({"scale", "fps", "hold", "crf", "resample"}),
         max_side=16_384,  # libx264 refuses wider or taller frames
     ),
     Format(
@@ -145,7 +147,7 @@ TABLE: tuple[Format, ...] = (
         scale=2,
         background="transparent",
         hold=0.0,
-        options=frozenset({"scale", "fps", "columns", "sheet_frames"}),
+        options=frozenset({"scale", "fps", "columns", "sheet_frames", "resample"}),
         max_side=PNG_MAX_SIDE,
         companions=(".json",),  # the TexturePacker atlas
     ),
@@ -161,7 +163,37 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="transparent",
         hold=0.0,
-        options=frozenset({"scale"}),
+        options=frozenset({"scale", "resample"}),
+        max_side=PNG_MAX_SIDE,
+    ),
+    Format(
+        name="webp",
+        title="WebP",
+        suffix=".webp",
+        name_suffix=".webp",
+        writer="ncarender.writers.webp:WebpWriter",
+        consumes="frames",
+        streams=False,  # Pillow encodes the whole animation at close
+        alpha=True,  # 8-bit
+        scale=4,
+        background="transparent",
+        hold=1.0,
+        options=frozenset({"scale", "fps", "hold", "loop", "quality", "resample"}),
+        max_side=WEBP_MAX_SIDE,
+    ),
+    Format(
+        name="apng",
+        title="APNG",
+        suffix=".apng",
+        name_suffix=".apng",
+        writer="ncarender.writers.apng:ApngWriter",
+        consumes="frames",
+        streams=False,  # Pillow encodes the whole animation at close
+        alpha=True,  # 8-bit
+        scale=4,
+        background="transparent",
+        hold=1.0,
+        options=frozenset({"scale", "fps", "hold", "loop", "resample"}),
         max_side=PNG_MAX_SIDE,
     ),
     Format(
@@ -176,7 +208,7 @@ TABLE: tuple[Format, ...] = (
         scale=2,
         background="white",
         hold=0.0,
-        options=frozenset({"scale", "columns"}),
+        options=frozenset({"scale", "columns", "resample"}),
         max_side=PNG_MAX_SIDE,
     ),
     Format(
@@ -191,7 +223,7 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="white",
         hold=0.0,
-        options=frozenset({"scale"}),
+        options=frozenset({"scale", "resample"}),
         max_side=PAGE_MAX_GRID,
     ),
 )
@@ -262,6 +294,11 @@ def background_text(background: Background) -> str:
     return "transparent" if background is None else "#{:02x}{:02x}{:02x}".format(*background)
 
 
+#: Options at the default that a manifest leaves out, as manifests written before the option existed do: such a
+#: batch resumes, and its bytes and records stay as they were.
+_UNSAID = {("quality", None), ("resample", "nearest")}
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     """One output of a render: its format, the background frames are composited over, and the writer options."""
@@ -283,7 +320,7 @@ class OutputSpec:
             "every": every,
             "background": background_text(self.background),
             "damage": [[d.step, d.x, d.y, d.r] for d in damage],
-            **asdict(self.options),
+            **{k: v for k, v in asdict(self.options).items() if (k, v) not in _UNSAID},
         }
 
 
@@ -298,13 +335,16 @@ def output_spec(
     crf: int | None = None,
     columns: int | None = None,
     sheet_frames: int | None = None,
+    quality: int | None = None,
+    resample: str | None = None,
 ) -> OutputSpec:
     """The output ``fmt`` with its command's defaults (its :class:`Format` record), overridden by what is given.
 
     ``None`` means "that command's default" (``background``: a colour name, ``#rrggbb``, an RGB tuple or
     ``"transparent"``). Options a format's command does not have (not in its record's ``options``) are ignored
-    for it: ``hold`` applies to gif and mp4, ``loop`` to gif, ``crf`` to mp4, ``fps`` to all but frames,
-    ``columns`` and ``sheet_frames`` to sheet. So ``output_spec("gif", seed options...)`` gives the bytes of
+    for it: ``hold`` applies to gif, mp4, webp and apng, ``loop`` to gif, webp and apng, ``crf`` to mp4, ``quality``
+    (lossy; None: lossless) to webp, ``fps`` to all but frames, ``columns`` and ``sheet_frames`` to sheet,
+    ``resample`` (``nearest`` or ``smooth``) to all. So ``output_spec("gif", seed options...)`` gives the bytes of
     ``ncarender gif`` with the same options.
     """
     from ..render import parse_background
@@ -327,5 +367,7 @@ def output_spec(
         crf=pick("crf", crf, base.crf),
         columns=pick("columns", columns, base.columns),
         sheet_frames=pick("sheet_frames", sheet_frames, base.sheet_frames),
+        quality=pick("quality", quality, base.quality),
+        resample=pick("resample", resample, base.resample),
     )
     return OutputSpec(record.name, bg, options)

@@ -15,8 +15,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..atomic import check_writable_dir
 from ..errors import NCAError
-from .base import BaseWriter, scaled
+from .base import BaseWriter
 from .formats import OutputSpec, get_format
+from .resample import scale_image
 from .sheet import save_png, tile_grid
 
 __all__ = ["GalleryWriter"]
@@ -93,7 +94,8 @@ class GalleryWriter(BaseWriter):
         draw = ImageDraw.Draw(sheet)
         for n, (tile, text, box) in enumerate(zip(self._tiles, self.labels, self.boxes, strict=True)):
             x, y = (n % cols) * cell_w, (n // cols) * cell_h
-            sheet.paste(scaled(Image.fromarray(tile, "RGBA"), self.options.scale), (x + (cell_w - tile_w) // 2, y))
+            image = scale_image(tile, self.options.scale, self.options.resample)
+            sheet.paste(image, (x + (cell_w - tile_w) // 2, y))
             draw.text((x + (cell_w - (box[2] - box[0])) // 2 - box[0], y + tile_h + 3), text, font=self.font, fill=ink)
         save_png(sheet, self.path)
         self._discard()

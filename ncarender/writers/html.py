@@ -31,6 +31,7 @@ from ..errors import NCAError
 from ..render import parse_background
 from .formats import PAGE_MAX_GRID, PAGE_STEPS_PER_SECOND, get_format
 from .html_graph import StepWeights, read_step
+from .options import RESAMPLES
 
 __all__ = ["MAX_GRID", "PageResult", "PageWriter", "StepWeights", "build_page", "read_step", "write_page"]
 
@@ -128,10 +129,11 @@ def build_page(
     background: str = _HTML.background,
     steps_per_second: float = PAGE_STEPS_PER_SECOND,
     flake: int | None = None,
+    resample: str = "nearest",
 ) -> str:
     """The page's HTML text for ``weights`` (arguments as :func:`write_page`, checked there)."""
     weights, first, draws = _first_flake(weights, flake, seed)
-    return _page_text(weights, first, draws, seed, size, scale, background, steps_per_second)
+    return _page_text(weights, first, draws, seed, size, scale, background, steps_per_second, resample)
 
 
 def _page_text(
@@ -143,6 +145,7 @@ def _page_text(
     scale: int,
     background: str,
     steps_per_second: float,
+    resample: str = "nearest",
 ) -> str:
     """:func:`build_page` once the first flake is chosen (``first``, ``draws`` from :func:`_first_flake`)."""
     height, width = size if size is not None else weights.grid
@@ -175,6 +178,8 @@ def _page_text(
         if draws is not None:  # a continuous family: the parameter draw of each code, to name it on the page
             config["draws"] = draws
         nca_js, page_js = f"{nca_js}\n{_asset('family.js')}", f"{page_js}\n{_asset('family_page.js')}"
+    if resample == "smooth":  # the browser's smooth scaling; a nearest page is exactly what it was before
+        page_js = f"{page_js}\n{_asset('smooth.js')}"
     title = html.escape(f"{weights.target_name or 'NCA'} — a live neural cellular automaton")
     css_bg = "transparent" if bg is None else "#{:02x}{:02x}{:02x}".format(*bg)
     parts = {
@@ -206,6 +211,7 @@ class PageWriter:
         background: str = _HTML.background,
         steps_per_second: float = PAGE_STEPS_PER_SECOND,
         flake: int | None = None,
+        resample: str = "nearest",
     ) -> None:
         path = Path(path)
         if path.suffix.lower() not in (_HTML.suffix, ".htm"):
@@ -221,11 +227,14 @@ class PageWriter:
         if size is not None and (len(size) != 2 or not all(isinstance(s, int) and 3 <= s <= MAX_GRID for s in size)):
             raise NCAError(f"grid size must be two integers from 3 to {MAX_GRID}, got {size!r}")
         parse_background(background)
+        if resample not in RESAMPLES:
+            raise NCAError(f"resample must be {' or '.join(RESAMPLES)}, got {resample!r}")
         check_writable_dir(path.parent)
         if path.is_dir():
             raise NCAError(f"output path {str(path)!r} is a folder")
         self.path, self.seed, self.size, self.scale = path, seed, size, scale
         self.background, self.steps_per_second, self.flake = background, float(steps_per_second), flake
+        self.resample = resample
 
     def write(self, model: Path | str) -> PageResult:
         """Read the step of ``model``, build its page and write it (replacing the file only when complete)."""
@@ -236,8 +245,9 @@ class PageWriter:
                 f"{model}: its {weights.grid} grid is larger than the page's {MAX_GRID}; pass a smaller size"
             )
         text = _page_text(
-            weights, first, draws, self.seed, self.size, self.scale, self.background, self.steps_per_second
-        )
+            weights, first, draws, self.seed, self.size, self.scale, self.background, self.steps_per_second,
+            self.resample,
+        )  # fmt: skip
         data = text.encode("utf-8")
         try:
             with atomic_path(self.path) as tmp:
@@ -270,6 +280,7 @@ def write_page(
     background: str = _HTML.background,
     steps_per_second: float = PAGE_STEPS_PER_SECOND,
     flake: int | None = None,
+    resample: str = "nearest",
 ) -> PageResult:
     """Write a self-contained live page for ``model`` to ``out`` (``.html``); replace ``out`` only when complete.
 
@@ -277,7 +288,8 @@ def write_page(
     model's). ``scale``: CSS pixels per cell of the suggested frame (the page itself fits its window).
     ``background``: a colour name, ``#rrggbb`` or ``transparent`` (a checkerboard). ``steps_per_second``: the
     initial speed. ``flake``: which training flake a family model's page starts with (default ``seed`` mod K;
-    "Another flake" cycles through them); a single model takes None. Bad input raises :class:`NCAError`
+    "Another flake" cycles through them); a single model takes None. ``resample``: ``nearest`` (each cell a
+    sharp square) or ``smooth`` (the browser's smooth scaling of the canvas). Bad input raises :class:`NCAError`
     with one line; the options and ``out`` are checked before the model is read.
     """
     writer = PageWriter(
@@ -288,5 +300,6 @@ def write_page(
         background=background,
         steps_per_second=steps_per_second,
         flake=flake,
+        resample=resample,
     )
     return writer.write(model)

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from ..checks import is_number, is_whole
 from ..errors import NCAError
 
-__all__ = ["WriterOptions", "half_up"]
+__all__ = ["RESAMPLES", "WriterOptions", "half_up"]
+
+#: How frames are scaled: ``nearest`` (each cell a block of pixels) or ``smooth`` (premultiplied bicubic).
+RESAMPLES = ("nearest", "smooth")
 
 
 def half_up(x: float) -> int:
@@ -21,7 +24,7 @@ class WriterOptions:
     """How frames are encoded; invalid values raise :class:`NCAError` on construction.
 
     Attributes:
-        scale: integer nearest-neighbour upscaling, >= 1 (a cell becomes ``scale x scale`` pixels).
+        scale: integer upscaling, >= 1 (a cell becomes ``scale x scale`` pixels; how: ``resample``).
         fps: frames per second, > 0. GIF rounds the delay to whole centiseconds (:func:`gif_frame_ms`).
         loop: GIF loops forever (``loop=0``) when true, plays once when false.
         hold: seconds to show the last frame longer (GIF: added to its delay; MP4: the last
@@ -32,6 +35,9 @@ class WriterOptions:
         columns: sprite-sheet columns; default ``ceil(sqrt(cells))``, at most the number of cells.
         sheet_frames: sprite sheet holds this many frames, evenly spaced, first and last included.
         sheet_every: sprite sheet holds frames 0, k, 2k, ... (excludes ``sheet_frames``).
+        quality: WebP: lossy at this quality, 0 (smallest) .. 100; None: lossless.
+        resample: ``nearest`` (a cell becomes a block of pixels) or ``smooth`` (premultiplied bicubic,
+            :mod:`~ncarender.writers.resample`).
     """
 
     scale: int = 4
@@ -43,6 +49,8 @@ class WriterOptions:
     columns: int | None = None
     sheet_frames: int | None = None
     sheet_every: int | None = None
+    quality: int | None = None
+    resample: str = "nearest"
 
     def __post_init__(self) -> None:
         if not is_whole(self.scale) or self.scale < 1:
@@ -57,10 +65,14 @@ class WriterOptions:
             value = getattr(self, name)
             if value is not None and (not is_whole(value) or value < 1):
                 raise NCAError(f"{name.replace('_', '-')} must be a whole number of at least 1, got {value!r}")
+        if self.quality is not None and (not is_whole(self.quality) or not 0 <= self.quality <= 100):
+            raise NCAError(f"quality must be a whole number from 0 to 100, got {self.quality!r}")
+        if self.resample not in RESAMPLES:
+            raise NCAError(f"resample must be {' or '.join(RESAMPLES)}, got {self.resample!r}")
         if self.sheet_frames is not None and self.sheet_every is not None:
             raise NCAError("give either sheet-frames or sheet-every, not both")
         # Plain Python numbers from here on (NumPy scalars are accepted above).
-        for name in ("scale", "crf", "columns", "sheet_frames", "sheet_every"):
+        for name in ("scale", "crf", "columns", "sheet_frames", "sheet_every", "quality"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, int(getattr(self, name)))
         object.__setattr__(self, "fps", float(self.fps))

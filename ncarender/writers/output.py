@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -38,12 +39,21 @@ def _check_output_path(record: Format, path: Path) -> None:
 
 
 def open_writer(
-    fmt: str, path: Path | str, *, n_frames: int, grid: tuple[int, int], options: WriterOptions | None = None
+    fmt: str,
+    path: Path | str,
+    *,
+    n_frames: int,
+    grid: tuple[int, int],
+    options: WriterOptions | None = None,
+    tile: tuple[int, int] | None = None,
 ) -> FrameWriter:
     """Open a writer for ``n_frames`` frames of grid size ``grid = (H, W)``.
 
     ``fmt`` is one of :data:`~ncarender.writers.formats.FORMATS`: ``gif`` (``.gif``), ``mp4`` (``.mp4``),
-    ``sheet`` (``.png``, atlas written beside it as ``.json``) or ``frames`` (a folder; its parent must exist).
+    ``sheet`` (``.png``, atlas written beside it as ``.json``), ``frames`` (a folder; its parent must exist),
+    ``webp`` (``.webp``) or ``apng`` (``.apng``). ``options.resample == "smooth"`` scales the frames here
+    (:class:`~ncarender.writers.resample.ResampledWriter`; each ``tile = (h, w)`` block on its own when the
+    frames are several seeds side by side) and opens the format's writer at scale 1.
     A ``frames`` folder that exists is replaced at close only if it is empty or holds nothing but
     ``frame-*.png`` files (an earlier render); otherwise it is refused. Every user-fixable problem raises
     :class:`NCAError` here, before any frame is rendered: a bad path or option, transparency the format cannot
@@ -62,9 +72,16 @@ def open_writer(
         raise NCAError(f"{record.title} has no alpha channel: use a background colour, or write a {either(with_alpha)}")
     path = Path(path)
     _check_output_path(record, path)
-    writer: FrameWriter = record.writer_class()(
-        path, n_frames=n_frames, grid=(int(grid[0]), int(grid[1])), options=options
-    )
+    cells = (int(grid[0]), int(grid[1]))
+    if options.resample == "smooth" and options.scale > 1:  # scaled here, handed to the writer at scale 1
+        from .resample import ResampledWriter
+
+        scale, big = options.scale, (cells[0] * options.scale, cells[1] * options.scale)
+        inner = record.writer_class()(
+            path, n_frames=n_frames, grid=big, options=replace(options, scale=1), source=(cells, scale)
+        )
+        return ResampledWriter(inner, grid=cells, scale=scale, tile=tile)
+    writer: FrameWriter = record.writer_class()(path, n_frames=n_frames, grid=cells, options=options)
     return writer
 
 
@@ -152,17 +169,19 @@ def write_output(
     options: WriterOptions | None = None,
     threaded: bool = False,
     timings: dict[str, float] | None = None,
+    tile: tuple[int, int] | None = None,
 ) -> dict[str, object]:
     """Write ``n_frames`` uint8 ``(H, W, 4)`` frames from ``frames`` as one output; return the writer's summary.
 
     The single path of every render, one seed or a batch: :func:`open_writer`
     (so a bad path or option fails before ``frames`` is first pulled), every
     frame added in order, closed. ``threaded`` runs the encoder on a background
-    thread (:class:`ThreadedWriter`); the bytes are the same either way. Time
+    thread (:class:`ThreadedWriter`); the bytes are the same either way. ``tile``: each seed's ``(h, w)`` when
+    the frames are several seeds side by side (smooth scaling then keeps each tile to itself). Time
     spent in the writer is added to ``timings['encode']`` when a dict is given.
     On any error (Ctrl-C included) nothing is left at ``path``.
     """
-    writer = open_writer(fmt, path, n_frames=n_frames, grid=grid, options=options)
+    writer = open_writer(fmt, path, n_frames=n_frames, grid=grid, options=options, tile=tile)
     if threaded:
         writer = ThreadedWriter(writer)
     spent = 0.0

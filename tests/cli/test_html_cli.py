@@ -131,7 +131,7 @@ def test_an_existing_page_is_replaced_only_when_complete(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
 
 
-def test_html_lists_after_frames_in_help() -> None:
+def test_html_lists_after_the_render_commands_in_help() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"})
     commands = re.findall(r"^│ (\w+)\s{2,}", result.stdout, re.MULTILINE)
-    assert commands.index("html") == commands.index("frames") + 1
+    assert commands[: commands.index("html") + 1] == ["gif", "mp4", "sheet", "frames", "webp", "apng", "html"]

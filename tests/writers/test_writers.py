@@ -104,7 +104,9 @@ def test_bad_options_raise(options: dict[str, object], message: str) -> None:
         ("mp4", "out.gif", {}, r"needs a \.mp4 file name"),
         ("sheet", "out.gif", {}, r"needs a \.png file name"),
         ("frames", "out.png", {}, "go into a folder"),
-        ("webp", "out.webp", {}, "unknown output format"),
+        ("webm", "out.webm", {}, "unknown output format"),
+        ("webp", "out.png", {}, r"needs a \.webp file name"),
+        ("apng", "out.png", {}, r"needs a \.apng file name"),
         ("gif", "missing/out.gif", {}, "does not exist"),
         ("frames", "missing/frames", {}, "does not exist"),
         ("mp4", "out.mp4", {"transparent": True}, "MP4 has no alpha"),
@@ -451,13 +453,15 @@ def test_every_format_in_the_table_has_its_writer() -> None:
 
     for record in TABLE:
         assert record.writer_class().format == record.name
-    assert FORMATS == ("gif", "mp4", "sheet", "frames")
+    assert FORMATS == ("gif", "mp4", "sheet", "frames", "webp", "apng")
     assert [format_from_path(Path(f"x{f.suffix}")) for f in TABLE if f.name in FORMATS] == list(FORMATS)
     assert [output_name(42, f) for f in FORMATS] == [
         "seed-0042.gif",
         "seed-0042.mp4",
         "seed-0042.png",
         "seed-0042-frames",
+        "seed-0042.webp",
+        "seed-0042.apng",
     ]
 
 
@@ -467,6 +471,8 @@ def test_every_format_in_the_table_has_its_writer() -> None:
         ("gif", (1, 65_536), 1, "GIF stores at most 65,535 pixels a side"),
         ("gif", (2, 21_846), 3, "GIF stores at most 65,535 pixels a side"),
         ("mp4", (2, 16_385), 1, "MP4 stores at most 16,384 pixels a side"),  # padded to 16,386
+        ("webp", (2, 8_192), 2, "WebP stores at most 16,383 pixels a side"),
+        ("apng", (4, 4), 2**20, "GiB; only"),
         ("sheet", (4, 4), 2**20, "GiB; only"),
         ("frames", (4, 4), 2**20, "GiB; only"),
         ("gallery", (4, 4), 1, "unknown output format 'gallery'"),  # tiles, not one seed's frames
@@ -476,7 +482,8 @@ def test_every_format_in_the_table_has_its_writer() -> None:
 def test_outputs_the_format_cannot_hold_are_refused_on_open(
     tmp_path: Path, fmt: str, grid: tuple[int, int], scale: int, fragment: str
 ) -> None:
-    suffix = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "gallery": ".png", "html": ".html"}.get(fmt, "")
+    suffixes = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "gallery": ".png", "html": ".html"}
+    suffix = {**suffixes, "webp": ".webp", "apng": ".apng"}.get(fmt, "")
     with pytest.raises(NCAError, match=fragment):
         open_writer(fmt, tmp_path / f"o{suffix}", n_frames=3, grid=grid, options=WriterOptions(scale=scale))
     assert list(tmp_path.iterdir()) == []
