@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import NCAError
+from ..hexmap import damage_keep
 from ..spec import Damage, RenderSpec
 from .buffers import BoundRollout
 from .masks import MaskStream
@@ -128,7 +129,7 @@ def roll_out(
                 state = runner.get_state()
                 with np.errstate(invalid="ignore"):  # an exploded state (inf * 0) is caught below, not warned
                     for d in by_step[t - 1]:
-                        state *= d.keep_mask(height, width)
+                        state *= damage_keep(nca.info.lattice, d, height, width)
                 runner.set_state(state)
             runner.run()
             if symmetry is not None:
