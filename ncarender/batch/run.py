@@ -247,8 +247,8 @@ def run_batch(
         frame_grid = renderer.frame_grid(grid, output.options.scale)
         open_writer(output.format, path, n_frames=spec.n_frames, grid=frame_grid, options=writes.options).abort()
     # frame stacks per seed, in grids' worth: one per background (a hex model's: its pictures at their scales)
-    looks = {_look(renderer, s) for s in specs}
-    n_backgrounds = math.ceil(sum(math.prod(renderer.frame_grid(grid, sc)) for _, sc in looks) / math.prod(grid))
+    kinds = {_look(renderer, s) for s in specs}
+    n_backgrounds = math.ceil(sum(math.prod(renderer.frame_grid(grid, sc)) for _, sc in kinds) / math.prod(grid))
     size_per_batch = settings.batch_size or default_batch_size(
         len(todo), grid, n_frames=spec.n_frames, n_backgrounds=n_backgrounds
     )
