@@ -206,7 +206,8 @@ class NCA(nn.Module):
         active = torch.nonzero((near.squeeze(1).unsqueeze(-1) & (mask != 0)).reshape(-1)).squeeze(1)
         w1 = self.w1.weight.view(hidden, self.config.perception_channels + d)
         h = torch.relu(F.linear(percept.index_select(0, active), w1, self.w1.bias))
-        rows = F.linear(h, self.w2.weight.view(c, hidden)) * mask.reshape(-1, 1).index_select(0, active)
+        rows = F.linear(h, self.w2.weight.view(c, hidden)).to(state.dtype)  # float32 also under bf16 autocast
+        rows = rows * mask.reshape(-1, 1).index_select(0, active)
         update = torch.zeros((n * height * width, c), dtype=state.dtype, device=state.device)
         state = state + update.index_copy(0, active, rows).view(n, height, width, c)
         if d:
