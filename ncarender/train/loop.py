@@ -28,7 +28,7 @@ from ..errors import NCAError
 from .checkpoint import Checkpoint, load_checkpoint, pool_path, save_checkpoint, save_pool
 from .conditioning import FamilyTargets
 from .curve import loss_curve_path, write_loss_curve
-from .hex import lattice_damage, mask_drawer, train_rollout
+from .hex import lattice_damage, mask_drawer, rollout_hex
 from .model import NCA, NCAConfig
 from .resume import check_kept_model, move_lr_decay, resumed_settings, warm_pool
 from .rollout import rollout_cropped, seed_states_nhwc
@@ -324,7 +324,10 @@ def train(
             else:
                 x0 = seeds(labels)
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))
-            x, penalty = train_rollout(model, x0, steps, mask_fn(config.batch_size))
+            if model.config.hex:  # the whole axial array, symmetrised, with the growth penalty
+                x, penalty = rollout_hex(model, x0, steps, mask_fn(config.batch_size))
+            else:
+                x, penalty = rollout_cropped(model, x0, steps, mask_fn(config.batch_size)), None
             err = (x[..., :4] - targets_of(labels)) ** 2
             loss = err.mean()
             objective = loss if penalty is None else loss + penalty
