@@ -133,7 +133,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if not isinstance(state_dict, dict) or set(state_dict) != expected:
         raise NCAError(f"checkpoint {path} does not hold NCA weights (want {', '.join(sorted(expected))})")
     shapes = {
-        "w1.weight": (config.hidden, 3 * config.channels + config.code_channels, 1, 1),
+        "w1.weight": (config.hidden, config.perception_channels + config.code_channels, 1, 1),
         "w1.bias": (config.hidden,),
         "w2.weight": (config.channels, config.hidden, 1, 1),
     }

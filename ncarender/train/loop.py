@@ -28,9 +28,10 @@ from ..errors import NCAError
 from .checkpoint import Checkpoint, load_checkpoint, pool_path, save_checkpoint, save_pool
 from .conditioning import FamilyTargets
 from .curve import loss_curve_path, write_loss_curve
+from .hex import lattice_damage, mask_drawer, rollout_hex
 from .model import NCA, NCAConfig
 from .resume import check_kept_model, move_lr_decay, resumed_settings, warm_pool
-from .rollout import damage, rollout_cropped, seed_states_nhwc
+from .rollout import rollout_cropped, seed_states_nhwc
 
 __all__ = ["TrainConfig", "TrainResult", "resolve_device", "rollout_cropped", "train"]
 
@@ -154,6 +155,7 @@ def train(
     dev = resolve_device(device)
     start_iter = 0
     losses: list[float] = []
+    penalties: list[float] = []  # a hex run's growth penalty per iteration (the loss stays the RGBA MSE)
     seconds_before = 0.0
     gen = torch.Generator(device="cpu")
     gen.manual_seed(config.seed)
@@ -171,6 +173,7 @@ def train(
         train_state = ckpt.train_state
         start_iter = int(train_state["iteration"])
         losses = [float(v) for v in train_state["losses"]]
+        penalties = [float(v) for v in train_state.get("penalties", [])]
         seconds_before = float(train_state.get("seconds", 0.0))
         gen.set_state(train_state["generator"])
         if pool_path(out).exists():
@@ -195,7 +198,7 @@ def train(
     if not resume:
         # Initialise the weights from the run's seed so a run is repeatable.
         init = torch.Generator().manual_seed(config.seed)
-        bound = 1.0 / math.sqrt(3 * model.config.channels + model.config.code_channels)
+        bound = 1.0 / math.sqrt(model.w1.in_channels)  # 3C + D (hex: 2C + D)
         with torch.no_grad():
             model.w1.weight.uniform_(-bound, bound, generator=init)
             if model.w1.bias is not None:
@@ -248,11 +251,7 @@ def train(
             )
 
     def mask_fn(n: int) -> Callable[[], torch.Tensor]:
-        def draw() -> torch.Tensor:
-            u = torch.rand((n, height, width, 1), generator=gen)
-            return (u < model.config.fire_rate).to(dev, torch.float32)
-
-        return draw
+        return mask_drawer(model, n, height, width, gen, dev)  # per cell, or per orbit (hex)
 
     if warm and pool is not None:
         print(
@@ -274,6 +273,8 @@ def train(
             "scheduler": sched.state_dict(),
             "generator": gen.get_state(),
         }
+        if penalties:
+            train_state["penalties"] = penalties
         prov = _provenance(config, dev)
         prov.update(iterations=iteration, final_loss=losses[-1] if losses else float("nan"), seconds=seconds)
         save_checkpoint(
@@ -317,15 +318,19 @@ def train(
                 if config.mode == "regenerate" and config.damage_count > 0:
                     k = min(config.damage_count, config.batch_size - 1)
                     if k > 0:
-                        x0[-k:] = damage(x0[-k:], gen)
+                        x0[-k:] = lattice_damage(model, x0[-k:], gen)
             elif codes is None:
                 x0 = seed_states_nhwc(config.batch_size, height, width, channels, dev)
             else:
                 x0 = seeds(labels)
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))
-            x = rollout_cropped(model, x0, steps, mask_fn(config.batch_size))
+            if model.config.hex:  # the whole axial array, symmetrised, with the growth penalty
+                x, penalty = rollout_hex(model, x0, steps, mask_fn(config.batch_size))
+            else:
+                x, penalty = rollout_cropped(model, x0, steps, mask_fn(config.batch_size)), None
             err = (x[..., :4] - targets_of(labels)) ** 2
             loss = err.mean()
+            objective = loss if penalty is None else loss + penalty
             with torch.no_grad():
                 per_sample = err.mean(dim=(1, 2, 3))
                 blown = ~torch.isfinite(per_sample) | (per_sample > BLOWN_UP_MSE)
@@ -354,7 +359,7 @@ def train(
             else:
                 skipped = 0
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                objective.backward()
                 with torch.no_grad():
                     for p in model.parameters():
                         if p.grad is not None:
@@ -365,6 +370,8 @@ def train(
             if pool is not None and idx is not None:
                 pool[idx] = x.detach()
             losses.append(value)
+            if penalty is not None:
+                penalties.append(float(penalty.detach()))
             iteration += 1
             if progress is not None:
                 progress(iteration, config.iterations, value)

@@ -34,7 +34,7 @@ RESUMABLE: tuple[str, ...] = (
 )
 
 #: Model settings that can be compared with a checkpoint's (a resumed run keeps all of them).
-MODEL_SETTINGS: tuple[str, ...] = ("channels", "hidden", "fire_rate", "code_channels")
+MODEL_SETTINGS: tuple[str, ...] = ("channels", "hidden", "fire_rate", "code_channels", "lattice", "mask")
 
 
 def _flag(name: str) -> str:
