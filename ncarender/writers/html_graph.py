@@ -28,11 +28,14 @@ from onnx import TensorProto, numpy_helper
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
 from ..train.param_family import ParamMap
+from .html_hex import check_hex_alive, hex_max, hex_max_source
 
 __all__ = ["StepWeights", "read_step"]
 
 #: Operators of an ncarender step graph; any other one means an architecture the page does not know.
-_OPS = frozenset({"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Greater", "And", "Cast", "Constant"})
+_OPS = frozenset(
+    {"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Max", "Greater", "And", "Cast", "Constant"}
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class StepWeights:
     code_channels: int = 0
     codes: np.ndarray | None = None  # (K, D) float32 >= 0, a family model's flake codes
     param_map: ParamMap | None = None  # a continuous family: how a draw index becomes a code
+    #: ``hex``: the alive tests and the relay take the max over a cell and its six axial neighbours
+    #: (:mod:`~ncarender.writers.html_hex`); ``square``: over the 3x3 square. ``mask_kind``: the metadata's.
+    lattice: str = "square"
+    mask_kind: str = "cell"
 
     @property
     def flakes(self) -> int:
@@ -83,7 +90,7 @@ class StepWeights:
                 for dx in range(3):
                     if kernel[dy, dx] != 0.0:
                         percept[:, j] += kernel[dy, dx] * padded[:, c, dy : dy + height, dx : dx + width]
-        relay = _maxpool3x3(state[:, self.channels :])
+        relay = self._pool(state[:, self.channels :])
         inputs = np.concatenate([percept, relay], axis=1)
         hidden = np.maximum(np.einsum("hp,nyxp->nyxh", self.w1, inputs.transpose(0, 2, 3, 1)) + self.b1, 0.0)
         update = (np.einsum("ch,nyxh->nyxc", self.w2, hidden) + self.b2).transpose(0, 3, 1, 2)
@@ -93,7 +100,10 @@ class StepWeights:
         return (out * (pre & self._alive(nca))).astype(np.float32)
 
     def _alive(self, state: np.ndarray) -> np.ndarray:
-        return _maxpool3x3(state[:, 3:4]) > np.float32(self.threshold)
+        return self._pool(state[:, 3:4]) > np.float32(self.threshold)
+
+    def _pool(self, x: np.ndarray) -> np.ndarray:
+        return hex_max(x) if self.lattice == "hex" else _maxpool3x3(x)
 
 
 def _maxpool3x3(x: np.ndarray) -> np.ndarray:
@@ -206,9 +216,16 @@ def _is_pool3x3(node: onnx.NodeProto) -> bool:
 def _relay(g: _Graph, name: str, channels: int, codes: int) -> onnx.NodeProto:
     """The MaxPool node that makes ``name``: the relay ``maxpool3x3(state[:, C:C+D])`` of a family model."""
     pool = g.made_by(_through_casts(g, name), "MaxPool")
-    if pool is None or not _is_pool3x3(pool):
+    hexed = hex_max_source(g, _through_casts(g, name)) if pool is None else None
+    source = pool.input[0] if pool is not None else None if hexed is None else hexed[1]
+    if pool is not None and not _is_pool3x3(pool):
+        pool = None
+    if source is None or (pool is None and hexed is None):
         raise g.fail("the first layer's last input is not the relayed codes (a 3x3 max-pool, padding 1)")
-    if _state_slice(g, _through_casts(g, pool.input[0]), channels + codes) != (channels, channels + codes):
+    if hexed is not None:
+        pool = hexed[0]  # the hex relay: its Max node stands for the pool
+    assert pool is not None
+    if _state_slice(g, _through_casts(g, source), channels + codes) != (channels, channels + codes):
         raise g.fail(f"the relay does not pool the code channels {channels}-{channels + codes - 1} of the state")
     return pool
 
@@ -271,8 +288,12 @@ def _perception(
 def _check_alive(g: _Graph, threshold: float, relay: onnx.NodeProto | None) -> None:
     """Two alive tests, ``maxpool3x3(state[:, 3:4]) > threshold``, with the metadata's threshold.
 
-    ``relay``: a family model's code relay, the one other MaxPool of the graph.
+    ``relay``: a family model's code relay, the one other MaxPool of the graph. A hex graph's tests take the
+    six-neighbour max instead (:func:`~ncarender.writers.html_hex.check_hex_alive`).
     """
+    if g.of_type("Max"):
+        check_hex_alive(g, threshold, relay)
+        return
     pools = [p for p in g.of_type("MaxPool") if p is not relay]
     greater = g.of_type("Greater")
     if len(pools) != 2 or len(greater) != 2:
@@ -385,6 +406,8 @@ def read_step(model: Path | str) -> StepWeights:
         raise g.fail("the update is not applied as state + update * mask")
     if len(g.of_type("Conv")) != 2 + sum(1 for n in g.of_type("Conv") if n.input[0] == nca):
         raise g.fail("the graph has convolutions that are neither perception nor the update network")
+    if bool(g.of_type("Max")) != (info.lattice.name == "hex"):
+        raise g.fail(f"the metadata says lattice {info.lattice.name}, the graph's alive test is the other one's")
     _check_alive(g, info.alive_threshold, relay)
     if relay is not None:
         _check_output(g, added[0].output[0], relay)
@@ -408,4 +431,6 @@ def read_step(model: Path | str) -> StepWeights:
         code_channels=d,
         codes=_page_codes(info),
         param_map=None if info.family is None else info.family.param_map,
+        lattice=info.lattice.name,
+        mask_kind=info.mask_kind,
     )
