@@ -104,3 +104,29 @@ def test_a_cell_mask_hex_model_is_not_symmetrised(tmp_path: Path) -> None:
     session = open_model(write_hex_model(tmp_path / "cell.onnx", mask="cell"), provider="cpu", quiet=True)
     assert session.info.mask_kind == "cell"
     assert _spread(_final(session, RenderSpec(seeds=(0,), steps=60, every=60))) > 1e-3
+
+
+@pytest.mark.parametrize(("dtype", "graphs"), [(np.uint8, False), (np.float32, True)])
+def test_device_paths_symmetrise_like_the_host(hex_model: Path, dtype: type[np.generic], graphs: bool) -> None:
+    """The CUDA code paths on the CPU (state in onnxruntime buffers, masks in uploaded blocks or a graph's
+    buffer): the gather's host round trip gives the host path's states."""
+    from ncarender.runtime.rollout import initial_states, roll_out
+    from ncarender.runtime.symmetry import WindowOrbits
+
+    session = open_model(hex_model, provider="cpu", quiet=True)
+    session.graphs.active = graphs
+    height, width, seeds = 33, 33, [0, 3]
+    spec = RenderSpec(tuple(seeds), 60, 1)
+    want = [f for _, f in roll_out(open_model(hex_model, provider="cpu", quiet=True), spec, include_seed_frame=False)]
+    rep = hex_orbits(height, width)
+    masks = MaskStream(seeds, height, width, 0.5, block=7, workers=2, prefetch=True, dtype=dtype, orbits=rep)
+    try:
+        runner = BoundRollout(session, 2, 8, height, width, masks, staged=True, graphs=graphs, live=True)
+        runner.set_state(initial_states(2, 8, height, width))
+        orbits = WindowOrbits(rep, height, width)
+        for t, state in enumerate(want, start=1):
+            runner.run()
+            runner.symmetrise(orbits)
+            assert np.array_equal(runner.get_state(), state), f"step {t}"
+    finally:
+        masks.close()
