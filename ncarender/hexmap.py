@@ -95,10 +95,21 @@ class HexView:
             raise ValueError(f"this view maps a {self.grid} array, got {(height, width)}")
         cells = np.zeros((n, 4, height * width + 1), dtype=np.float32)  # + the empty cell
         cells[:, :, :-1] = state[:, :4].reshape(n, 4, -1)
-        out = np.zeros((n, 4, self.index.shape[0]), dtype=np.float32)
-        for k in range(self.index.shape[1]):  # a fixed summation order
-            out += cells[:, :, self.index[:, k]] * self.weight[None, None, :, k]
+        out = np.take(cells, self.index[:, 0], axis=2)
+        out *= self.weight[:, 0]
+        for k in range(1, self.index.shape[1]):  # a fixed summation order; only the pixels a k-th cell covers
+            rows = self._rows[k - 1]
+            out[:, :, rows] += cells[:, :, self.index[rows, k]] * self.weight[rows, k]
         return out.reshape(n, 4, *self.size)
+
+    @property
+    def _rows(self) -> list[np.ndarray]:
+        """For each column ``k >= 1``, the pixels with a ``k``-th cell (cached)."""
+        rows = self.__dict__.get("_rows_cache")
+        if rows is None:
+            rows = [np.flatnonzero(self.weight[:, k] > 0) for k in range(1, self.index.shape[1])]
+            object.__setattr__(self, "_rows_cache", rows)
+        return rows
 
     def rgba(self, state: np.ndarray, background: tuple[int, int, int] | None) -> np.ndarray:
         """uint8 frames ``(N, Hp, Wp, 4)`` of ``state`` (:func:`ncarender.render.to_rgba8` of :meth:`apply`)."""
