@@ -108,6 +108,13 @@ def test_unknown_lattice_or_mask_kind_is_one_error_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x.gif").exists()
 
 
+def test_info_names_the_lattice(hex_model: Path) -> None:
+    code, out, err = run("info", str(hex_model), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["lattice"], data["mask"]) == ("hex", "orbit")
+
+
 def test_size_is_the_axial_array(hex_model: Path, tmp_path: Path) -> None:
     code, stdout, err = run("gif", str(tmp_path / "s.gif"), "--model", str(hex_model), "--size", "15x17", "--json")
     assert code == 0, err
