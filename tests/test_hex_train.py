@@ -126,3 +126,19 @@ def test_bad_lattice_or_mask_is_one_error_line(tmp_path: Path, extra: list[str],
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0]
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_a_hex_run_resumes_without_its_pool(tmp_path: Path) -> None:
+    from ncarender.train.checkpoint import pool_path
+    from ncarender.train.loop import TrainConfig, train
+    from ncarender.train.model import NCAConfig
+
+    fam = hex_family_targets("reiter:2@12")
+    out = tmp_path / "h.pt"
+    cfg = TrainConfig(iterations=2, batch_size=2, pool_size=4, steps_min=3, steps_max=4, checkpoint_every=1)
+    model_cfg = NCAConfig(channels=8, hidden=8, code_channels=8, lattice="hex", mask="orbit")
+    train(fam.targets[0], out, config=cfg, model_config=model_cfg, family=fam, device="cpu")
+    pool_path(out).unlink()
+    cfg.iterations = 3
+    result = train(np.zeros((4, 1, 1), np.float32), out, config=cfg, device="cpu", resume=True, warm_rounds=1)
+    assert result.iterations == 3 and load_checkpoint(out).model_config.lattice == "hex"
