@@ -142,3 +142,15 @@ def test_a_hex_run_resumes_without_its_pool(tmp_path: Path) -> None:
     cfg.iterations = 3
     result = train(np.zeros((4, 1, 1), np.float32), out, config=cfg, device="cpu", resume=True, warm_rounds=1)
     assert result.iterations == 3 and load_checkpoint(out).model_config.lattice == "hex"
+
+
+def test_a_continuous_family_trains_on_the_lattice_and_reloads(tmp_path: Path) -> None:
+    ckpt = tmp_path / "p.pt"
+    args = ["train", "reiter:params:3@12", "--lattice", "hex", "-o", str(ckpt), "--iterations", "1", "--hidden", "8"]
+    args += ["--pool-size", "4", "--batch-size", "2", "--steps-min", "3", "--steps-max", "3", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    loaded = load_checkpoint(ckpt)  # the checkpoint keeps only the spec: the targets regrow on the lattice
+    assert loaded.family is not None and loaded.family.continuous
+    assert loaded.family.targets.shape[2] == loaded.family.targets.shape[3] == loaded.target.shape[1]
+    assert set(np.unique(loaded.family.targets[:, 3])) == {0.0, 1.0}
