@@ -123,7 +123,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise NCAError(f"checkpoint {path} has format version {data['format_version']}; upgrade ncarender")
     try:
         config = NCAConfig(**data["model_config"])
-    except TypeError as exc:
+    except (TypeError, NCAError) as exc:  # NCAError: a lattice or mask kind this ncarender does not know
         raise NCAError(f"checkpoint {path} has a bad model config: {exc}") from None
     target = data["target"]
     if not isinstance(target, torch.Tensor) or target.ndim != 3 or target.shape[0] != 4:
