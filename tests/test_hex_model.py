@@ -181,3 +181,12 @@ def test_square_model_exports_no_lattice_keys(tmp_path: Path) -> None:
     assert "lattice" not in torch.load(tmp_path / "s.pt", weights_only=True)["model_config"]
     props = {p.key for p in onnx.load(str(export_checkpoint(tmp_path / "s.pt", steps=5).path)).metadata_props}
     assert META.lattice not in props and META.mask not in props
+
+
+def test_a_checkpoint_naming_an_unknown_lattice_is_one_error(tmp_path: Path) -> None:
+    path = _hex_checkpoint(tmp_path, 0)
+    data = torch.load(path, weights_only=True)
+    data["model_config"]["lattice"] = "triangle"
+    torch.save(data, path)
+    with pytest.raises(NCAError, match=r"bad model config.*unknown lattice 'triangle'"):
+        load_checkpoint(path)

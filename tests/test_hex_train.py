@@ -126,3 +126,31 @@ def test_bad_lattice_or_mask_is_one_error_line(tmp_path: Path, extra: list[str],
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0]
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_a_hex_run_resumes_without_its_pool(tmp_path: Path) -> None:
+    from ncarender.train.checkpoint import pool_path
+    from ncarender.train.loop import TrainConfig, train
+    from ncarender.train.model import NCAConfig
+
+    fam = hex_family_targets("reiter:2@12")
+    out = tmp_path / "h.pt"
+    cfg = TrainConfig(iterations=2, batch_size=2, pool_size=4, steps_min=3, steps_max=4, checkpoint_every=1)
+    model_cfg = NCAConfig(channels=8, hidden=8, code_channels=8, lattice="hex", mask="orbit")
+    train(fam.targets[0], out, config=cfg, model_config=model_cfg, family=fam, device="cpu")
+    pool_path(out).unlink()
+    cfg.iterations = 3
+    result = train(np.zeros((4, 1, 1), np.float32), out, config=cfg, device="cpu", resume=True, warm_rounds=1)
+    assert result.iterations == 3 and load_checkpoint(out).model_config.lattice == "hex"
+
+
+def test_a_continuous_family_trains_on_the_lattice_and_reloads(tmp_path: Path) -> None:
+    ckpt = tmp_path / "p.pt"
+    args = ["train", "reiter:params:3@12", "--lattice", "hex", "-o", str(ckpt), "--iterations", "1", "--hidden", "8"]
+    args += ["--pool-size", "4", "--batch-size", "2", "--steps-min", "3", "--steps-max", "3", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    loaded = load_checkpoint(ckpt)  # the checkpoint keeps only the spec: the targets regrow on the lattice
+    assert loaded.family is not None and loaded.family.continuous
+    assert loaded.family.targets.shape[2] == loaded.family.targets.shape[3] == loaded.target.shape[1]
+    assert set(np.unique(loaded.family.targets[:, 3])) == {0.0, 1.0}
