@@ -113,3 +113,11 @@ def test_reiter16w_palette_figure() -> None:
     session = open_model(root / "models" / "training" / "reiter16w.onnx", provider="cpu", quiet=True)
     figure = palette_figure(session)
     assert 0.10 < figure.fraction < 0.15, figure.summary()
+
+
+def test_a_cell_mask_hex_family_reports_its_symmetry_error_without_the_check(tmp_path: Path) -> None:
+    model = write_hex_model(tmp_path / "cell.onnx", mask="cell", grid=(49, 49), extra=_family_meta())
+    report = evaluate_family(
+        open_model(model, provider="cpu", quiet=True), mask_seeds=1, steps=(60,), regrowth_samples=0
+    )
+    assert report.symmetry[60] > 1e-3 and "symmetry" not in report.checks
