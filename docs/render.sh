@@ -2,13 +2,13 @@
 # Render the README's pictures with the project's own commands (run from the repo root, ncarender installed).
 #   bash docs/render.sh                     # into docs/
 #   OUT=/tmp/pics FAMILY=models/training/reiter16w.onnx bash docs/render.sh
-# FAMILY is the family model shown (default: the built-in `snowflakes` once it ships; until then the one in
-# training; its pictures go into the README's opening once it ships). The same model and options give the same
-# bytes: a picture that changes here changed because the model or the renderer did.
+# FAMILY is the family model shown (default: the built-in `snowflakes`, the default model; its pictures open the
+# README), PARAMS the continuous family (default: the built-in `snowflakes-per-seed`). The same model and options
+# give the same bytes: a picture that changes here changed because the model or the renderer did.
 set -euo pipefail
 OUT=${OUT:-docs}
-FAMILY=${FAMILY:-models/training/reiter16w.onnx}
-PARAMS=${PARAMS:-models/training/params1024.onnx}  # the continuous family (skipped if absent)
+FAMILY=${FAMILY:-snowflakes}
+PARAMS=${PARAMS:-snowflakes-per-seed}  # the continuous family
 mkdir -p "$OUT"
 # The emoji snowflake grows, is damaged at step 250 and regrows.
 ncarender gif "$OUT/snowflake.gif" --model snowflake --steps 400 --every 4 --scale 2 --fps 25 \
@@ -20,8 +20,6 @@ ncarender gif "$OUT/snowflakes.gif" --model "$FAMILY" --seeds 0,4,9,14 --columns
 # The family's targets, from Reiter's automaton.
 ncarender family reiter:16 "$OUT/family-reiter16.png" -q
 # The continuous family: seeds 5000-5015, parameters it never trained on (its first 1,024 draws were training).
-if [ -f "$PARAMS" ]; then
-  ncarender sheet --seeds 5000-5015 --model "$PARAMS" "$OUT/params-gallery.png" --scale 3 --columns 8 -q
-  ncarender family reiter:params:16@32 "$OUT/family-params16.png" -q
-fi
+ncarender sheet --seeds 5000-5015 --model "$PARAMS" "$OUT/params-gallery.png" --scale 3 --columns 8 -q
+ncarender family reiter:params:16@32 "$OUT/family-params16.png" -q
 ls -la "$OUT"

@@ -21,7 +21,7 @@ from .regrowth import Judged, RegrowthReport, regrowth
 from .runtime import NCASession, NonFiniteStateError
 from .spec import RenderSpec
 
-__all__ = ["PARAMS_BAR", "ParamsReport", "evaluate_params", "format_params_report"]
+__all__ = ["PARAMS_BAR", "PARAMS_FLOOR", "ParamsReport", "evaluate_params", "format_params_report"]
 
 #: The stretch bar (held-out parameters against the automaton's crystal) and the family bar's other measures.
 PARAMS_BAR = {
@@ -30,6 +30,9 @@ PARAMS_BAR = {
     "regrowth_median": FAMILY_BAR["regrowth_median"],
     "regrowth_p90": FAMILY_BAR["regrowth_p90"],
 }
+#: The ship floor of a continuous family (issue 23): its own measures, held-out MSE against the automaton,
+#: alive and finite; not distinctness (neighbouring draws are twins by design) nor regrowth.
+PARAMS_FLOOR = {"held_out_mse_200_median": 5e-3}
 
 
 @dataclass
@@ -89,6 +92,11 @@ class ParamsReport(Judged):
             "checks": self.checks,
             "passed": self.passed,
             "verdict": self.verdict,
+            "floor": PARAMS_FLOOR,
+            "floor_checks": self.floor,
+            "shippable": self.shippable,
+            "floor_verdict": self.floor_verdict,
+            "values": self.values,
         }
 
 
@@ -168,21 +176,28 @@ def evaluate_params(
 
 
 def _judge(report: ParamsReport) -> None:
-    checks = report.checks
+    """The goal's checks (:data:`PARAMS_BAR`) and the ship floor's (:data:`PARAMS_FLOOR`), with their figures."""
+    checks, floor, values = report.checks, report.floor, report.values
     if report.non_finite is not None:
-        checks["finite"] = False
-        report.verdict = f"explodes: the state went non-finite at step {report.non_finite}"
+        checks["finite"] = floor["finite"] = False
+        report.verdict = report.floor_verdict = f"explodes: the state went non-finite at step {report.non_finite}"
         return
     if 200 in report.steps:
-        median = report.figures(200, True)["median"]
+        values["held_out_mse_200_median"] = median = report.figures(200, True)["median"]
         checks["held_out_mse_200_median"] = median <= PARAMS_BAR["held_out_mse_200_median"]
-    checks["alive"] = all(v == 0 for v in report.dead.values())
+        floor["held_out_mse_200_median"] = median <= PARAMS_FLOOR["held_out_mse_200_median"]
+    checks["alive"] = floor["alive"] = all(v == 0 for v in report.dead.values())
+    floor["finite"] = True
     if report.distinct_min is not None:
+        values["distinct_min"] = report.distinct_min
         checks["distinct_min"] = report.distinct_min >= PARAMS_BAR["distinct_min"]
     if report.regrowth is not None:
+        values["regrowth_median"], values["regrowth_p90"] = report.regrowth.median, report.regrowth.p90
         checks.update(report.regrowth.checks())
     missed = [name for name, ok in checks.items() if not ok]
-    report.verdict = "meets the bar" if not missed else "below the bar: " + ", ".join(missed)
+    report.verdict = "meets the goal" if not missed else "below the goal: " + ", ".join(missed)
+    missed = [name for name, ok in floor.items() if not ok]
+    report.floor_verdict = "holds the ship floor" if not missed else "below the ship floor: " + ", ".join(missed)
 
 
 def format_params_report(report: ParamsReport) -> str:
@@ -214,5 +229,9 @@ def format_params_report(report: ParamsReport) -> str:
             lines.append(f"{dead} seeds dead at step {step}")
     if report.non_finite is not None:
         lines.append(f"non-finite state at step {report.non_finite}")
+    lines.append("ship floor (eval --check):")
+    lines += report.check_lines(PARAMS_FLOOR, (), report.floor)
+    lines.append(f"floor: {report.floor_verdict}")
+    lines.append("fidelity goal (the distance still to go):")
     lines += report.check_lines(PARAMS_BAR, ("distinct_min",))
     return "\n".join(lines)

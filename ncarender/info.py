@@ -130,6 +130,8 @@ def describe_builtins() -> dict[str, Any]:
             m.name: {
                 "file": m.file,
                 "about": m.about,
+                "flakes": m.flakes,
+                "grid": list(m.grid),
                 "default": m.name == DEFAULT_MODEL,
                 "installed": (folder / m.file).is_file(),
             }
@@ -165,7 +167,8 @@ def format_info(info: dict[str, Any]) -> str:
             for k, v in value.items():
                 if key == "builtin_models":  # a built-in model: its file and what it grows on one line
                     marks = " (default)" * bool(v["default"]) + " (not installed)" * (not v["installed"])
-                    lines.append(f"  {k}: {v['file']}, {v['about']}{marks}")
+                    grid = "x".join(map(str, v["grid"]))
+                    lines.append(f"  {k}: {v['about']}, {grid} grid{marks}")
                 else:
                     lines.append(f"  {k}: {v}")
         else:

@@ -35,23 +35,50 @@ def damage_distribution(n: int, *, step: int = GROW_STEPS, seed: int = _DISC_SEE
 
 @dataclass(kw_only=True)
 class Judged:
-    """What every ``eval`` report ends with: the bar's checks by name and a one-line verdict."""
+    """What every ``eval`` report ends with: the bar's checks by name and a one-line verdict.
+
+    A model kind that ships (a family) is judged twice: ``floor`` holds the ship floor's checks (what every
+    shipped model of the kind must hold: ``eval --check`` exits 2 when one fails) and ``checks`` the goal's
+    (how far the model still is from where its fidelity should be). ``values`` keeps each measure by name, so
+    the report can print a check beside the figure it judged.
+    """
 
     checks: dict[str, bool] = field(default_factory=dict)
     verdict: str = ""
+    floor: dict[str, bool] = field(default_factory=dict)
+    floor_verdict: str = ""
+    values: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         """True if every applicable check of the bar passed (and there was one)."""
         return bool(self.checks) and all(self.checks.values())
 
-    def check_lines(self, bar: dict[str, float], at_least: tuple[str, ...]) -> list[str]:
-        """A ``PASS``/``FAIL`` line per check (with its ``bar``; ``at_least`` are the ``>=`` ones), then the verdict."""
+    @property
+    def shippable(self) -> bool:
+        """True if the model holds its kind's ship floor (a kind with no floor: if it :attr:`passed`)."""
+        if not self.floor:
+            return self.passed
+        return all(self.floor.values())
+
+    def check_lines(
+        self, bar: dict[str, float], at_least: tuple[str, ...], checks: dict[str, bool] | None = None
+    ) -> list[str]:
+        """A ``PASS``/``FAIL`` line per check (its figure and ``bar``; ``at_least`` are the ``>=`` ones).
+
+        ``checks`` defaults to the goal's :attr:`checks`, followed by the verdict line.
+        """
         lines = []
-        for name, ok in self.checks.items():
+        for name, ok in (self.checks if checks is None else checks).items():
             limit, cmp = bar.get(name), ">=" if name in at_least else "<="
-            lines.append(f"  {'PASS' if ok else 'FAIL'}  {name}" + (f" {cmp} {limit:g}" if limit is not None else ""))
-        return [*lines, f"verdict: {self.verdict}"]
+            value = self.values.get(name)
+            line = f"  {'PASS' if ok else 'FAIL'}  {name}"
+            if value is not None:
+                line += f" {value:.3g}"
+            if limit is not None:
+                line += f" {cmp} {limit:g}"
+            lines.append(line)
+        return lines if checks is not None else [*lines, f"verdict: {self.verdict}"]
 
 
 @dataclass
@@ -88,11 +115,12 @@ class RegrowthReport:
         """The largest MSE of a sample."""
         return float(np.max(self.samples)) if self.samples else float("nan")
 
-    def checks(self) -> dict[str, bool]:
-        """The bar: median and 90th percentile."""
+    def checks(self, bar: dict[str, float] | None = None) -> dict[str, bool]:
+        """The bar (default :data:`REGROWTH_BAR`; a ship floor passes its own): median and 90th percentile."""
+        bar = REGROWTH_BAR if bar is None else bar
         return {
-            "regrowth_median": self.median <= REGROWTH_BAR["regrowth_median"],
-            "regrowth_p90": self.p90 <= REGROWTH_BAR["regrowth_p90"],
+            "regrowth_median": self.median <= bar["regrowth_median"],
+            "regrowth_p90": self.p90 <= bar["regrowth_p90"],
         }
 
     def to_json(self) -> dict[str, object]:

@@ -71,7 +71,8 @@ def test_family_eval_reports_each_flake(tiny_family_onnx: Path) -> None:
     data = report.to_json()
     assert data["flakes"] == 2 and data["per_flake"][1]["nearest"] == [1, 1]  # type: ignore[index]
     text = format_family_report(report)
-    assert "identity" in text and "regrowth (3 random discs" in text and "verdict: below the bar" in text
+    assert "identity" in text and "regrowth (3 random discs" in text and "verdict: below the goal" in text
+    assert "floor: below the ship floor: flakes" in text and not report.shippable
     with pytest.raises(NCAError, match="not a family model"):
         evaluate_family(open_model(SHIPPED, provider="cpu", quiet=True))
 
@@ -130,3 +131,17 @@ def test_info_describes_a_family_model_as_text_and_json(tiny_family_onnx: Path) 
     assert "training:\n  command: " in text.stdout
     data = CliRunner().invoke(app, ["info", str(tiny_family_onnx), "--json"])
     assert json.loads(data.stdout)["family"]["flakes"] == 2
+
+
+def test_eval_check_exits_2_below_the_ship_floor(tiny_family_onnx: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ncarender.cli import app
+
+    args = ["eval", str(tiny_family_onnx), "-k", "1", "--steps", "20", "--regrowth", "0"]
+    result = CliRunner().invoke(app, [*args, "--check", "--json"])
+    assert result.exit_code == 2, result.stderr
+    report = json.loads(result.stdout)
+    assert report["floor_checks"]["flakes"] is False and report["shippable"] is False
+    assert "ship floor (eval --check):" in result.stderr and "fidelity goal" in result.stderr
+    assert CliRunner().invoke(app, args).exit_code == 0  # without --check: measured, not judged by the exit code

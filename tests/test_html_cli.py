@@ -15,6 +15,7 @@ from ncarender.writers.formats import FORMATS, get_format
 from ncarender.writers.html import PageResult, write_page
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "snowflake.onnx"
+DEFAULT = Path(__file__).resolve().parents[1] / "models" / "snowflakes.onnx"
 runner = CliRunner()
 
 
@@ -31,21 +32,25 @@ def test_the_html_record() -> None:
 
 def test_writes_the_page_of_write_page(tmp_path: Path) -> None:
     out = tmp_path / "snowflake.html"
-    code, stdout, err = run(str(out))
+    code, stdout, err = run(str(out))  # the default model, the snowflake family
     assert code == 0, err
     assert stdout == ""
-    assert out.read_bytes() == write_page(SHIPPED, tmp_path / "api.html").path.read_bytes()
+    assert out.read_bytes() == write_page(DEFAULT, tmp_path / "api.html").path.read_bytes()
     size = out.stat().st_size
     assert err.splitlines() == [
-        f"wrote {out} ({size:,} bytes, 72x72 grid, seed 0)",
-        'embed it: <iframe src="snowflake.html" width="360" height="336" title="A growing snowflake"></iframe>',
+        f"wrote {out} ({size:,} bytes, 40x40 grid, seed 0, flake 0 of 16)",
+        'embed it: <iframe src="snowflake.html" width="360" height="208" title="A growing snowflake"></iframe>',
     ]
+    code, _, err = run(str(out), "--model", "snowflake")  # the emoji by name
+    assert code == 0, err
+    assert out.read_bytes() == write_page(SHIPPED, tmp_path / "api.html").path.read_bytes()
+    assert f"({out.stat().st_size:,} bytes, 72x72 grid, seed 0)" in err
 
 
 def test_options_reach_the_page(tmp_path: Path) -> None:
     out = tmp_path / "p.html"
     args = ("--seed", "7", "--size", "40x56", "--scale", "3", "-b", "transparent", "--speed", "12.5")
-    code, _, err = run(str(out), *args)
+    code, _, err = run(str(out), *args, "--model", "snowflake")
     assert code == 0, err
     want = write_page(
         SHIPPED, tmp_path / "api.html", seed=7, size=(40, 56), scale=3, background="transparent", steps_per_second=12.5
@@ -57,12 +62,12 @@ def test_options_reach_the_page(tmp_path: Path) -> None:
 def test_default_output_is_model_seed_n(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert run("--seed", "3", "-q") == (0, "", "")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["snowflake-seed3.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snowflakes-seed3.html"]
 
 
 def test_json_prints_the_page_result(tmp_path: Path) -> None:
     out = tmp_path / "p.html"
-    code, stdout, err = run(str(out), "--json", "--quiet")
+    code, stdout, err = run(str(out), "--json", "--quiet", "--model", "snowflake")
     assert (code, err) == (0, "")
     summary = json.loads(stdout)
     assert set(summary) == {f.name for f in fields(PageResult)} - {"draw"}  # draw: a continuous family only
@@ -85,7 +90,8 @@ def test_a_family_page(tiny_family_onnx: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (("page.html", "--flake", "1"), "--flake needs a family model"),
+        (("page.html", "--flake", "1", "--model", "snowflake"), "--flake needs a family model"),
+        (("page.html", "--flake", "16"), "--flake 16 is out of range: this model has 16 flakes (0-15)"),
         (("page.html", "-b", "plaid"), "unknown background 'plaid'"),
         (("page.txt",), "should end in .html"),
         (("missing/page.html",), "does not exist"),

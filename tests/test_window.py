@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ncarender.render import to_rgba8
-from ncarender.runtime import MaskStream, NCASession, default_model_path, initial_states, open_model
+from ncarender.runtime import MaskStream, NCASession, initial_states, open_model
 from ncarender.runtime import buffers as buffers_module
 from ncarender.runtime.buffers import BoundRollout
 from ncarender.runtime.rollout import live_region, roll_out
@@ -20,7 +20,7 @@ from ncarender.spec import Damage, RenderSpec
 
 @pytest.fixture(scope="module")
 def shipped() -> NCASession:
-    return open_model(default_model_path(), provider="cpu", quiet=True)
+    return open_model("snowflake", provider="cpu", quiet=True)
 
 
 def _bias_model(path: Path, *, gain: float = 1.0) -> Path:
@@ -252,7 +252,7 @@ def test_windows_grow_in_buckets_and_reuse_their_buffers(shipped: NCASession) ->
 def test_device_paths_window_like_the_host(shipped: NCASession, dtype: type[np.generic], graphs: bool) -> None:
     """The CUDA code paths on the CPU: the state in onnxruntime buffers moved by the device helpers, masks
     uploaded in blocks (bytes, widened) and cut on the device, or a graph's buffers per window shape."""
-    session = open_model(default_model_path(), provider="cpu", quiet=True)
+    session = open_model("snowflake", provider="cpu", quiet=True)
     session.graphs.active = graphs  # on the CPU graph ids are ignored; the bookkeeping is the same
     height, width, seeds, steps = 64, 56, [2, 9], 90
     spec = RenderSpec(tuple(seeds), steps, 1, (height, width), damage=(Damage(50, 0.0, 0.1, 0.3),))

@@ -13,7 +13,9 @@ from .app import emit_json
 def eval_family(
     session: NCASession, num_seeds: int | None, steps: Sequence[int] | None, regrowth: int | None, json_out: bool
 ) -> bool:
-    """Measure the family model of ``session``, print the table on stderr (and JSON on stdout); True if it passed.
+    """Measure the family model of ``session``, print the table on stderr (and JSON on stdout).
+
+    Returns True if the model holds its kind's ship floor (``eval --check`` exits 2 otherwise).
 
     ``num_seeds``: mask seeds per flake (default 4), or a continuous family's held-out seeds (default 48).
     """
@@ -29,11 +31,11 @@ def eval_family(
         typer.echo(format_params_report(params_report), err=True)
         if json_out:
             emit_json(params_report.to_json())
-        return params_report.passed
+        return params_report.shippable
     from ..evaluate_family import evaluate_family, format_family_report
 
     report = evaluate_family(session, mask_seeds=num_seeds or 4, steps=family_steps, regrowth_samples=regrowth)
     typer.echo(format_family_report(report), err=True)
     if json_out:
         emit_json(report.to_json())
-    return report.passed
+    return report.shippable

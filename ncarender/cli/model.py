@@ -321,7 +321,12 @@ def eval_(
             "Default 24 (a family model: two per flake, at least 24)."
         ),
     ] = None,
-    check: Annotated[bool, typer.Option("--check", help="Exit 2 if the model misses the quality bar.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Exit 2 if the model misses its ship floor (a model with no floor: its quality bar)."
+        ),
+    ] = False,
     provider: ProviderOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:

@@ -16,24 +16,48 @@ __all__ = ["BUILTIN_MODELS", "DEFAULT_MODEL", "BuiltinModel", "builtin_names", "
 
 @dataclass(frozen=True)
 class BuiltinModel:
-    """A shipped model: its name, its file in ``ncarender.models`` and one line on what it grows."""
+    """A shipped model: its name, its file in ``ncarender.models``, one line on what it grows, its flakes and grid.
+
+    ``flakes`` is the number of different flakes its seeds grow (0: a new one from every seed); ``grid`` the
+    grid it was trained on, ``(H, W)`` cells. Both are checked against the file's metadata by the tests.
+    """
 
     name: str
     file: str
     about: str
+    flakes: int
+    grid: tuple[int, int]
 
 
 #: The shipped models by name, the default first.
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     m.name: m
-    for m in (BuiltinModel("snowflake", "snowflake.onnx", "the emoji snowflake: one flake, grown from every seed"),)
+    for m in (
+        BuiltinModel(
+            "snowflakes",
+            "snowflakes.onnx",
+            "16 different snowflakes of Reiter's automaton: seed N grows flake N mod 16, its growth from seed N",
+            16,
+            (40, 40),
+        ),
+        BuiltinModel(
+            "snowflakes-per-seed",
+            "snowflakes-per-seed.onnx",
+            "a new crystal from every seed: seed N draws its own automaton parameters (continuous family)",
+            0,
+            (32, 32),
+        ),
+        BuiltinModel(
+            "snowflake", "snowflake.onnx", "the emoji snowflake: one flake, grown from every seed", 1, (72, 72)
+        ),
+    )
 }
 #: The model a command uses without ``--model``.
-DEFAULT_MODEL = "snowflake"
+DEFAULT_MODEL = "snowflakes"
 
 
 def builtin_names() -> str:
-    """The built-in names for messages and help: ``snowflake, snowflakes``."""
+    """The built-in names for messages and help: ``snowflakes, snowflakes-per-seed, snowflake``."""
     return ", ".join(BUILTIN_MODELS)
 
 
