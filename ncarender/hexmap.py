@@ -3,9 +3,9 @@
 A hex model's state is the axial array ``field[r, q]`` of a hexagonal lattice (:mod:`ncarender.lattice`). Cell
 ``(r, q)`` lies, relative to the seed cell ``(H // 2, W // 2)`` and in neighbour spacings, ``q + r / 2`` above and
 ``r * sqrt(3) / 2`` right of it: the neighbour ``(dr, dq) = (0, +1)`` is straight up, so one arm of a flake points
-up, as in the square targets (:func:`ncarender.train.crystal_image.crystal_target`, whose sampling this mirrors
-float for float). The cells are *flat-topped* hexagons (neighbours above and below share a flat edge) and the flake
-is upright and centred on the seed cell.
+up, as in the square targets (:func:`ncarender.train.crystal_image.crystal_target`, whose sample points and cube
+rounding this mirrors; the averages agree to ~1e-6). The cells are *flat-topped* hexagons (neighbours above and
+below share a flat edge) and the flake is upright and centred on the seed cell.
 
 A :class:`HexView` samples the cells at ``supersample ** 2`` points per pixel (the nearest cell centre of each
 point, by cube rounding) and averages them: anti-aliased cell edges, as the square targets are sampled; points
