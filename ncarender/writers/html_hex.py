@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnx
 
-from ..hexmap import render_view
+from ..hexmap import SUPERSAMPLE, render_view
 from ..lattice import HEX_OFFSETS, MASK_ORBIT, hex_orbits
 
 if TYPE_CHECKING:
@@ -116,11 +116,21 @@ def _b64(array: np.ndarray, dtype: str) -> str:
 def hex_page_config(mask_kind: str, height: int, width: int) -> dict[str, object]:
     """The keys a hex model's page config adds: ``lattice``, ``orbits`` (an orbit-mask model's representatives,
     ``(H * W,)``) and ``view``: the picture at scale 1 (``H x W`` pixels, the canvas), each pixel the weighted sum
-    of ``K`` cells (``index`` int32 ``(H * W, K)``, ``H * W`` for no cell; ``weight`` float32)."""
+    of ``K`` cells (``index`` ``(H * W, K)`` uint16, or int32 from 65,536 cells, ``H * W`` for no cell; the weight
+    ``counts / samples``, ``counts`` uint8: exactly the float32 weights of :class:`~ncarender.hexmap.HexView`)."""
     view = render_view((height, width), 1)
+    samples = SUPERSAMPLE * SUPERSAMPLE
+    counts = np.rint(view.weight * samples)  # the weights are whole counts of samples: exact in a byte
+    wide = height * width >= 2**16  # cell indices (and H * W, no cell) in two bytes where they fit
     out: dict[str, object] = {
         "lattice": "hex",
-        "view": {"k": int(view.index.shape[1]), "index": _b64(view.index, "<i4"), "weight": _b64(view.weight, "<f4")},
+        "view": {
+            "k": int(view.index.shape[1]),
+            "indexBytes": 4 if wide else 2,
+            "index": _b64(view.index, "<i4" if wide else "<u2"),
+            "counts": _b64(counts, "u1"),
+            "samples": samples,
+        },
     }
     if mask_kind == MASK_ORBIT:
         out["orbits"] = [int(i) for i in hex_orbits(height, width)]

@@ -20,26 +20,30 @@
 
 const HEX_SQRT3_2 = Math.sqrt(3) / 2;
 
-/** Little-endian int32 base64 -> Int32Array. */
-function decodeInts(b64) {
+/** Little-endian integers of `bytes` bytes each (1, 2 unsigned; 4 signed) in base64 -> Int32Array. */
+function decodeInts(b64, bytes) {
   const bin = typeof atob === "function" ? atob(b64) : Buffer.from(b64, "base64").toString("binary");
   const view = new DataView(new ArrayBuffer(bin.length));
   for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i));
-  const out = new Int32Array(bin.length >> 2);
-  for (let i = 0; i < out.length; i++) out[i] = view.getInt32(4 * i, true);
+  const out = new Int32Array(bin.length / bytes);
+  for (let i = 0; i < out.length; i++)
+    out[i] = bytes === 1 ? view.getUint8(i) : bytes === 2 ? view.getUint16(2 * i, true) : view.getInt32(4 * i, true);
   return out;
 }
 
 class HexNCA extends NCA {
-  /** cfg: as NCA's (or FamilyNCA's), plus view {k, index, weight} and, for an orbit-mask model, orbits. */
+  /** cfg: as NCA's (or FamilyNCA's), plus view {k, indexBytes, index, counts, samples} and, for an orbit-mask
+   * model, orbits. */
   constructor(cfg) {
     super(cfg);
     const { H, W, PH, PW, CT } = this;
     this.orbits = cfg.orbits ? Int32Array.from(cfg.orbits) : null;
     if (this.orbits && this.orbits.length !== H * W) throw new Error("hex.js: orbits need one entry per cell");
     this.viewK = cfg.view.k;
-    this.viewIndex = decodeInts(cfg.view.index);
-    this.viewWeight = decodeFloats(cfg.view.weight);
+    this.viewIndex = decodeInts(cfg.view.index, cfg.view.indexBytes);
+    const counts = decodeInts(cfg.view.counts, 1);
+    this.viewWeight = new Float64Array(counts.length); // count / samples: exact, as hexmap's float32 weights
+    for (let i = 0; i < counts.length; i++) this.viewWeight[i] = counts[i] / cfg.view.samples;
     if (this.viewIndex.length !== H * W * this.viewK) throw new Error("hex.js: the view does not fit the grid");
     this.uniform = new Float64Array(H * W);
     this.drawn = new Uint8Array(H * W);
