@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NCAError
+from .hexmap import frame_grid, frame_view, writer_scale
 from .render import Background, parse_background, to_rgba8
 from .runtime import NCASession, open_model
 from .runtime.seeds import flakes_of
@@ -109,6 +110,16 @@ class Renderer:
         """The ONNX model file."""
         return self.session.path
 
+    def frame_grid(self, grid: tuple[int, int], scale: int) -> tuple[int, int]:
+        """The frames' size for a rollout on ``grid`` at ``scale``: the grid (a square model; writers scale it),
+        or a hex model's picture ``(H * scale, W * scale)`` (:mod:`ncarender.hexmap`)."""
+        return frame_grid(self.session.info.lattice, grid, scale)
+
+    def writer_output(self, output: OutputSpec) -> OutputSpec:
+        """``output`` as its writer takes it: a hex model's frames are mapped at the scale already (scale 1)."""
+        scale = writer_scale(self.session.info.lattice, output.options.scale)
+        return output if scale == output.options.scale else replace(output, options=replace(output.options, scale=1))
+
     def check_fits(self, n: int, grid: tuple[int, int]) -> None:
         """Refuse, before anything is allocated, a rollout of ``n`` seeds on ``grid`` that would not fit in memory."""
         self.session.check_grid(n, *grid)
@@ -150,9 +161,14 @@ class Renderer:
         *,
         timings: dict[str, float] | None = None,
         failed: dict[int, int] | None = None,
+        scales: Sequence[int] | None = None,
     ) -> Iterator[tuple[int, list[np.ndarray]]]:
         """The frames of ``spec`` over several backgrounds from one rollout: ``(step, [uint8 (N, H, W, 4) per
-        background])`` (see :meth:`frames`)."""
+        background])`` (see :meth:`frames`). A hex model's frames are its picture at ``scales[i]`` (default 1)
+        for background ``i`` (:meth:`frame_grid`); a square model's are its cells whatever the scales."""
+        grid = spec.grid(self.grid)
+        lattice = self.session.info.lattice
+        views = [frame_view(lattice, grid, sc) for sc in (scales or [1] * len(backgrounds))]
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
@@ -165,7 +181,10 @@ class Renderer:
                 t["rollout"] += time.perf_counter() - t0
                 return
             t1 = time.perf_counter()
-            converted = [to_rgba8(state, bg) for bg in backgrounds]
+            converted = [
+                to_rgba8(state, bg) if view is None else view.rgba(state, bg)
+                for bg, view in zip(backgrounds, views, strict=True)
+            ]
             t["rollout"] += t1 - t0
             t["convert"] += time.perf_counter() - t1
             yield step, converted
@@ -243,8 +262,8 @@ class Renderer:
         seeds = spec.seeds
         if not seeds:
             raise NCAError("nothing to render: no seeds")
-        tile = spec.grid(self.grid)
-        self.check_fits(len(seeds), tile)
+        self.check_fits(len(seeds), spec.grid(self.grid))
+        tile = self.frame_grid(spec.grid(self.grid), output.options.scale)
         grid, blank = tile, None
         if len(seeds) > 1:
             from .writers.sheet import tile_frames, tile_grid
@@ -257,7 +276,8 @@ class Renderer:
         timings: dict[str, float] = {"startup": self.open_seconds}
 
         def frames() -> Iterator[np.ndarray]:
-            for step, (rgba,) in self.composites(spec, [output.background], timings=timings):
+            scales = [output.options.scale]
+            for step, (rgba,) in self.composites(spec, [output.background], timings=timings, scales=scales):
                 yield rgba[0] if len(seeds) == 1 else tile_frames(rgba, columns, blank=blank)
                 if progress is not None:
                     progress(step, spec.steps)
@@ -268,7 +288,7 @@ class Renderer:
             frames(),
             n_frames=spec.n_frames,
             grid=grid,
-            options=output.options,
+            options=self.writer_output(output).options,
             threaded=output.record.streams,
             timings=timings,
             tile=tile,

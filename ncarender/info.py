@@ -55,6 +55,8 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
         "training": info.training,
         "providers_available": available_providers(),
         **_family(info.family),
+        # a hex model names its lattice and mask kind (a square model's info stays as it was)
+        **({} if info.lattice.name == "square" else {"lattice": info.lattice.name, "mask": info.mask_kind}),
     }
 
 

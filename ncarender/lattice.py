@@ -6,7 +6,7 @@ Two lattices:
   ``(N, C, H, W)`` is a square grid, perception is identity + Sobel-x + Sobel-y, alive masking and the code
   relay take the max over the 3x3 square around a cell.
 * ``hex``: the state ``(N, C, H, W)`` is the *axial* array of a hexagonal lattice, ``field[r, q]`` (row ``r``,
-  column ``q``), the layout Reiter's automaton (:mod:`ncarender.train.reiter`) grows its crystals on. The six
+  column ``q``), the layout Reiter's automaton (:mod:`ncarender.family.reiter`) grows its crystals on. The six
   neighbours of a cell are the shifts ``(dr, dq)`` in :data:`HEX_OFFSETS`: ``(0, ±1), (±1, 0), (-1, +1),
   (+1, -1)``. In a 3x3 window ``[dr + 1, dq + 1]`` they are every cell but the two corners ``(-1, -1)`` and
   ``(+1, +1)`` (:data:`HEX_NEIGHBOURHOOD`), so a hex step is still a 3x3 depthwise convolution, with two zero
@@ -46,6 +46,7 @@ __all__ = [
     "SQUARE",
     "Lattice",
     "check_mask_kind",
+    "hex_max",
     "hex_orbits",
     "lattice_named",
 ]
@@ -156,3 +157,16 @@ def hex_orbits(height: int, width: int) -> np.ndarray:
     if height < 1 or width < 1:
         raise NCAError(f"a hex array needs at least one cell, not {height}x{width}")
     return _hex_orbits_cached(int(height), int(width))
+
+
+def hex_max(x: np.ndarray) -> np.ndarray:
+    """Max over each cell and its six axial neighbours within the grid: ``(N, K, H, W)`` -> ``(N, K, H, W)``.
+
+    The hex step's alive test and code relay (a hex ONNX graph's ``Max`` of shifted slices), in numpy.
+    """
+    height, width = x.shape[2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    out = x.copy()
+    for dr, dq in HEX_OFFSETS:
+        np.maximum(out, padded[:, :, 1 + dr : 1 + dr + height, 1 + dq : 1 + dq + width], out=out)
+    return out

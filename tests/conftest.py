@@ -146,3 +146,16 @@ def tiny_family_onnx(tiny_family_checkpoint: Path, tmp_path_factory: pytest.Temp
     out = tmp_path_factory.mktemp("tiny-family-onnx") / "family.onnx"
     export_checkpoint(tiny_family_checkpoint, out, steps=100)
     return out
+
+
+def reference_masks(seeds: list[int], steps: int, height: int, width: int, fire: float) -> np.ndarray:
+    """The masks' definition: step t of seed s is the t-th ``(H, W)`` float32 draw of ``default_rng(s)`` < fire.
+
+    Returns ``(steps, N, 1, H, W)`` float32 0/1.
+    """
+    rngs = [np.random.default_rng(s) for s in seeds]
+    per_step = [
+        np.stack([rng.random((height, width), dtype=np.float32) < np.float32(fire) for rng in rngs])
+        for _ in range(steps)
+    ]
+    return np.stack(per_step)[:, :, None].astype(np.float32)

@@ -62,12 +62,13 @@ def write_gallery(
         raise NCAError(f"--at must be from 0 to --steps ({spec.steps}), got {at}")
     grid = spec.grid(renderer.grid)
     flakes = [renderer.flake_of(seed, spec.flake) for seed in seed_list]
+    scale = spec.output.options.scale
     writer = GalleryWriter(
         Path(path),
         seeds=seed_list,
         step=at,
-        grid=grid,
-        output=spec.output,
+        grid=renderer.frame_grid(grid, scale),  # a hex model's tiles: its picture at the scale (hexmap)
+        output=renderer.writer_output(spec.output),
         flakes=None if flakes[0] is None else [int(f) for f in flakes if f is not None],
     )
     per_batch = batch_size or default_batch_size(len(seed_list), grid, n_frames=1)
@@ -78,7 +79,7 @@ def write_gallery(
         for start in range(0, len(seed_list), per_batch):
             chunk = upto.with_seeds(seed_list[start : start + per_batch])
             last = None
-            for step, (rgba,) in renderer.composites(chunk, [spec.output.background]):
+            for step, (rgba,) in renderer.composites(chunk, [spec.output.background], scales=[scale]):
                 if step == at:
                     last = rgba
             assert last is not None

@@ -138,24 +138,38 @@ def _roll_out(
     chunk: Sequence[tuple[int, Sequence[OutputSpec]]],
     grid: tuple[int, int],
     tick: Callable[[], None],
-) -> tuple[list[Background], list[np.ndarray], dict[int, int], float]:
-    """One rollout of ``spec`` for the seeds of ``chunk``, converted over every background their outputs use.
+) -> tuple[list[tuple[Background, int]], list[np.ndarray], dict[int, int], float]:
+    """One rollout of ``spec`` for the seeds of ``chunk``, converted over every background their outputs use
+    (and, for a hex model, every scale: :meth:`Renderer.frame_grid <ncarender.api.Renderer.frame_grid>`).
 
-    Returns the backgrounds, one frame stack uint8 ``(n, F, H, W, 4)`` per background
+    Returns the looks ``(background, scale)``, one frame stack uint8 ``(n, F, H, W, 4)`` per look
     (seed ``i``'s frames are ``stack[i]``), the failed seeds (``{index: step}``) and the
     seconds per seed. ``tick`` runs every few frames (to record finished encoders).
     """
-    backgrounds = list(dict.fromkeys(s.background for _, specs in chunk for s in specs))
-    stacks = [np.empty((len(chunk), spec.n_frames, *grid, 4), dtype=np.uint8) for _ in backgrounds]
+    looks = list(dict.fromkeys(_look(renderer, s) for _, specs in chunk for s in specs))
+    backgrounds = [bg for bg, _ in looks]
+    stacks = [
+        np.empty((len(chunk), spec.n_frames, *renderer.frame_grid(grid, scale), 4), dtype=np.uint8)
+        for _, scale in looks
+    ]
     failed: dict[int, int] = {}
     timings: dict[str, float] = {}
     rollout = spec.with_seeds(seed for seed, _ in chunk)
-    for k, (_, frames) in enumerate(renderer.composites(rollout, backgrounds, timings=timings, failed=failed)):
+    scales = [scale for _, scale in looks]
+    for k, (_, frames) in enumerate(
+        renderer.composites(rollout, backgrounds, timings=timings, failed=failed, scales=scales)
+    ):
         for stack, rgba in zip(stacks, frames, strict=True):
             stack[:, k] = rgba
         if k % 8 == 0:
             tick()
-    return backgrounds, stacks, failed, (timings["rollout"] + timings["convert"]) / len(chunk)
+    return looks, stacks, failed, (timings["rollout"] + timings["convert"]) / len(chunk)
+
+
+def _look(renderer: Renderer, output: OutputSpec) -> tuple[Background, int]:
+    """What an output's frames depend on: its background, and for a hex model its scale (else 1)."""
+    scale = output.options.scale if renderer.writer_output(output) is not output else 1
+    return output.background, scale
 
 
 def _prepare_outdir(outdir: Path) -> None:
@@ -229,8 +243,12 @@ def run_batch(
     first_seed, first_specs = todo[0]
     for output in first_specs:  # every user-fixable option error, before anything is rendered
         path = outdir / output_name(first_seed, output.format)
-        open_writer(output.format, path, n_frames=spec.n_frames, grid=grid, options=output.options).abort()
-    n_backgrounds = len({s.background for s in specs})
+        writes = renderer.writer_output(output)
+        frame_grid = renderer.frame_grid(grid, output.options.scale)
+        open_writer(output.format, path, n_frames=spec.n_frames, grid=frame_grid, options=writes.options).abort()
+    # frame stacks per seed, in grids' worth: one per background (a hex model's: its pictures at their scales)
+    kinds = {_look(renderer, s) for s in specs}
+    n_backgrounds = math.ceil(sum(math.prod(renderer.frame_grid(grid, sc)) for _, sc in kinds) / math.prod(grid))
     size_per_batch = settings.batch_size or default_batch_size(
         len(todo), grid, n_frames=spec.n_frames, n_backgrounds=n_backgrounds
     )
@@ -250,7 +268,7 @@ def run_batch(
     try:
         try:
             for chunk in chunks:
-                backgrounds, stacks, failed, share = _roll_out(renderer, spec, chunk, grid, run.collect)
+                looks, stacks, failed, share = _roll_out(renderer, spec, chunk, grid, run.collect)
                 for i, (seed, seed_specs) in enumerate(chunk):
                     if i in failed:
                         failure: dict[str, object] = {
@@ -265,7 +283,7 @@ def run_batch(
                         continue
                     for output in seed_specs:
                         name = output_name(seed, output.format)
-                        frames_of_seed = stacks[backgrounds.index(output.background)][i]
+                        frames_of_seed = stacks[looks.index(_look(renderer, output))][i]
                         record: dict[str, object] = {
                             "seed": seed,
                             "format": output.format,
@@ -281,7 +299,8 @@ def run_batch(
                             params = None if family is None else family.seed_map.params_of_flake(flake)
                             if params is not None:  # a continuous family: the parameters this seed grew
                                 record["params"] = params
-                        run.submit(EncodeTask(output, outdir / name, frames_of_seed), record, share)
+                        task = EncodeTask(renderer.writer_output(output), outdir / name, frames_of_seed)
+                        run.submit(task, record, share)
                 del stacks
                 # At most one chunk's outputs wait while the next chunk rolls out.
                 run.collect(wait_until=sum(len(ss) for _, ss in chunk))

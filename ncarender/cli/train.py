@@ -117,6 +117,21 @@ def train(
         int, typer.Option(help="A family's flake-code channels (after the state channels); ignored for one target.")
     ] = 8,
     fire_rate: Annotated[float, typer.Option(help="Probability that a cell updates in a step.")] = 0.5,
+    lattice: Annotated[
+        str,
+        typer.Option(
+            help="square, or hex: the state is the axial array of the hexagonal lattice the family's crystals grow "
+            "on (targets coloured per hex cell, no resampling; identity + six-neighbour Laplacian perception). "
+            "hex needs a family TARGET (reiter:...)."
+        ),
+    ] = "square",
+    mask: Annotated[
+        str | None,
+        typer.Option(
+            help="Update mask: cell (a Bernoulli draw per cell) or orbit (one per orbit of the hexagon's twelve "
+            "symmetries: six-fold symmetric flakes, bit for bit; hex only). Default: orbit on hex, else cell."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
@@ -155,6 +170,12 @@ def train(
         from ..train.loop import TrainConfig
         from ..train.loop import train as run_training
         from ..train.model import NCAConfig
+    from ..lattice import MASK_CELL, MASK_ORBIT, check_mask_kind, lattice_named
+
+    chosen = lattice_named(lattice, source="--lattice")
+    mask_kind = check_mask_kind(mask or (MASK_ORBIT if chosen.has_orbits else MASK_CELL), chosen, source="--mask")
+    if chosen.has_orbits and not resume and not is_family_spec(target):
+        raise NCAError(f"--lattice {chosen.name} trains a family (TARGET reiter:..., e.g. reiter:16), not {target!r}")
     # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
     cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
     cfg.validate()
@@ -179,7 +200,12 @@ def train(
                 "--size and --pad do not apply to a family: its grid is part of the spec, "
                 f"as in {target.split('@')[0]}@{size} (see `ncarender family --help`)"
             )
-        family = family_targets(target, code_channels if "code_channels" in changes else None)
+        if chosen.has_orbits:
+            from ..family.hex_targets import hex_family_targets
+
+            family = hex_family_targets(target, code_channels if "code_channels" in changes else None)
+        else:
+            family = family_targets(target, code_channels if "code_channels" in changes else None)
         tgt = family.targets[0]
     else:
         tgt = None if resume else load_target(target, size=size, pad=pad)
@@ -198,6 +224,8 @@ def train(
                 hidden=hidden,
                 fire_rate=fire_rate,
                 code_channels=family.code_channels if family is not None else (code_channels if resume else 0),
+                lattice=chosen.name,
+                mask=mask_kind,
             ),
             target_name=(family.spec if family is not None else target) if tgt is not None else target,
             family=family,

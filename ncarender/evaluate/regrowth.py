@@ -102,9 +102,11 @@ def regrowth(
     seeds: Sequence[int],
     target_of: Callable[[int], np.ndarray],
     grid: tuple[int, int],
+    view: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> RegrowthReport:
     """Damage and regrow one sample per seed (sample i: seed ``seeds[i]``, disc i), each compared with
-    ``target_of(seed)`` ``(4, H, W)``. A sample that goes non-finite counts as ``inf``."""
+    ``target_of(seed)`` ``(4, H, W)``. A sample that goes non-finite counts as ``inf``. ``view`` maps a final
+    state ``(1, C, H, W)`` and its seed to the RGBA ``(1, 4, h, w)`` the target is in (a hex model's square view)."""
     report = RegrowthReport(discs=damage_distribution(len(seeds)), seeds=[int(s) for s in seeds])
     steps = GROW_STEPS + AFTER_STEPS
     for seed, disc in zip(report.seeds, report.discs, strict=True):
@@ -114,6 +116,8 @@ def regrowth(
         except NonFiniteStateError:
             report.samples.append(float("inf"))
             continue
+        if view is not None:
+            final = view(final, seed)
         diff = final[0, :4] - target_of(seed)
         report.samples.append(float((diff * diff).mean()))
     return report

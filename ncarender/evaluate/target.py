@@ -92,6 +92,8 @@ def evaluate(
     also regrowth over that many random discs (:mod:`ncarender.evaluate.regrowth`, seeds 0, 1, ...).
     """
     session = model if isinstance(model, NCASession) else open_model(model, provider=provider, quiet=True)
+    if session.info.lattice.name != "square":  # judged in the square view, which a family's crystals define
+        raise NCAError(f"{session.path}: eval judges hex models that grow a Reiter family (reiter:K), not one target")
     if target is None:
         target = session.info.target()
         if target is None:

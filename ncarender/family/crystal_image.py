@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import NCAError
 from .reiter import DEFAULT_DIAMETER, DEFAULT_SIZE, SQRT3_2, HexCrystal, neighbour_sum
 
-__all__ = ["crystal_target", "target_mse"]
+__all__ = ["CORE", "RIM", "crystal_target", "palette_position", "target_mse"]
 
 
 def _hex_round(qf: np.ndarray, rf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,13 +29,13 @@ def _hex_round(qf: np.ndarray, rf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: Straight-alpha colours of the palette: dim blue ice -> white at the old core and on the ridges.
-_RIM = np.array([0.40, 0.62, 0.90])
-_CORE = np.array([0.96, 0.98, 1.00])
+RIM = np.array([0.40, 0.62, 0.90])
+CORE = np.array([0.96, 0.98, 1.00])
 #: Weight of the ridge highlight in the palette position (the rest is the ice's age).
 _RIDGE_WEIGHT = 0.45
 
 
-def _shade(crystal: HexCrystal) -> np.ndarray:
+def palette_position(crystal: HexCrystal) -> np.ndarray:
     """Palette position in [0, 1] of every cell, float64 ``(N, N)`` (0 off the ice).
 
     Ice keeps gaining ``gamma`` a step, so ``s - 1`` is about its age: the core
@@ -71,7 +71,7 @@ def _sample_cells(crystal: HexCrystal, size: int, diameter: float, supersample: 
     inside = (np.abs(q) + np.abs(r) + np.abs(q + r)) // 2 < d
     qi, ri = np.where(inside, q + d, d), np.where(inside, r + d, d)
     ice = inside & crystal.ice[ri, qi]
-    return np.where(ice, _shade(crystal)[ri, qi], 0.0), ice
+    return np.where(ice, palette_position(crystal)[ri, qi], 0.0), ice
 
 
 def crystal_target(
@@ -83,7 +83,7 @@ def crystal_target(
     cells from the centre, one arm pointing up. Each cell averages
     ``supersample**2`` point samples of the hex field: alpha is the ice coverage
     (anti-aliased edges), colour runs from icy blue at the young rim to white at
-    the old core and ridges (see :func:`_shade`).
+    the old core and ridges (see :func:`palette_position`).
     """
     if size < 4:
         raise NCAError(f"target size must be at least 4 cells, got {size}")
@@ -93,7 +93,7 @@ def crystal_target(
         raise NCAError(f"supersample must be at least 1, got {supersample}")
     shade, ice = _sample_cells(crystal, size, diameter, supersample)
     t = shade[..., None]
-    colour = np.where(ice[..., None], _RIM + (_CORE - _RIM) * t, 0.0)  # (S, S, 3), premultiplied by coverage 0/1
+    colour = np.where(ice[..., None], RIM + (CORE - RIM) * t, 0.0)  # (S, S, 3), premultiplied by coverage 0/1
     samples = np.concatenate([colour, ice[..., None].astype(np.float64)], axis=-1)
     acc = np.zeros((size, size, 4))
     for a in range(supersample):  # a fixed summation order

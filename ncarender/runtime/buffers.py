@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .masks import MaskStream
+from .symmetry import WindowOrbits
 from .window import REACH, Box, DeviceOps, Window, WindowPlanner, box_of_profiles, grow, nonzero_box
 
 if TYPE_CHECKING:
@@ -222,6 +223,24 @@ class BoundRollout:
         rows, cols = self.window.index
         out[:, :, rows, cols] = part
         return out
+
+    def symmetrise(self, orbits: WindowOrbits) -> None:
+        """Take every cell of the current state from its orbit's representative, on the current window (one
+        gather into the other buffer; a device state makes a host round trip). See :mod:`.symmetry`."""
+        if self._loaded is None or (self.live and self.box is None):
+            return
+        w = self.window
+        index = orbits.index(w.top, w.left, w.height, w.width)
+        if not self.staged:
+            arrays = self.bucket.arrays
+            WindowOrbits.gather(arrays[self.current], index, arrays[1 - self.current])
+            self.current = 1 - self.current
+            return
+        value = self.bucket.values[self.current]
+        part = value.numpy()
+        out = np.empty_like(part)
+        WindowOrbits.gather(part, index, out)
+        value.update_inplace(out)
 
     # ---- the window
 

@@ -21,6 +21,11 @@ class MaskStream:
     ``prefetch`` draws the next block on a background thread while the caller uses the current one.
     ``dtype=np.uint8`` gives the same masks as 0/1 bytes (a quarter of the bytes to upload to a GPU).
     Draws past the end of a rollout are harmless: every rollout starts from fresh generators.
+
+    ``orbits`` (a hex model with mask kind ``orbit``): ``(H * W,)`` int64 orbit representatives
+    (:func:`ncarender.lattice.hex_orbits`); each step's per-cell uniform draw is gathered by them before the
+    comparison, so every cell fires with its orbit's representative (one Bernoulli draw per orbit) and the
+    generator advances exactly as for a per-cell mask. None (every square model): the per-cell masks above.
     """
 
     def __init__(
@@ -34,7 +39,12 @@ class MaskStream:
         workers: int = 1,
         prefetch: bool = False,
         dtype: type[np.generic] = np.float32,
+        orbits: np.ndarray | None = None,
     ) -> None:
+        if orbits is not None and orbits.shape != (height * width,):
+            raise ValueError(f"orbits must have shape ({height * width},), got {orbits.shape}")
+        #: Orbit representatives ``(H * W,)`` whose draws every cell takes, or None (a draw per cell).
+        self.orbits = orbits
         self.rngs = [np.random.default_rng(int(s)) for s in seeds]
         self.fire = np.float32(fire_rate)
         self.block = block
@@ -61,7 +71,11 @@ class MaskStream:
 
     def _draw_seed(self, i: int, out: np.ndarray) -> None:
         self.rngs[i].random(dtype=np.float32, out=self._uniform[i])
-        np.less(self._uniform[i], self.fire, out=out[:, i, 0], casting="unsafe")
+        uniform = self._uniform[i]
+        if self.orbits is not None:  # (block, H, W): each cell takes its orbit representative's draw
+            block, height, width = uniform.shape
+            uniform = uniform.reshape(block, height * width)[:, self.orbits].reshape(block, height, width)
+        np.less(uniform, self.fire, out=out[:, i, 0], casting="unsafe")
 
     def _fill(self, slot: int) -> int:
         out = self._blocks[slot]

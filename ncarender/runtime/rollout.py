@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import NCAError
+from ..hexmap import damage_keep
 from ..spec import Damage, RenderSpec
 from .buffers import BoundRollout
 from .masks import MaskStream
 from .resources import usable_cores
 from .seeds import states_for_seeds
+from .symmetry import WindowOrbits, mask_orbits
 
 if TYPE_CHECKING:
     from .session import NCASession
@@ -94,8 +96,9 @@ def roll_out(
     for d in spec.damage:
         by_step.setdefault(d.step, []).append(d)
     use_graph = nca.graphs.use_for(n, height, width)
+    orbits = mask_orbits(nca.info, height, width)
     if nca.device == "cpu":  # one step's masks at a time, drawn on this thread: the cores run onnxruntime
-        masks = MaskStream(seeds, height, width, nca.info.fire_rate)
+        masks = MaskStream(seeds, height, width, nca.info.fire_rate, orbits=orbits)
     else:  # the host would idle while the GPU runs: draw blocks of steps ahead, seeds in parallel
         block = max(1, min(spec.steps, CUDA_MASK_BLOCK_BYTES // (4 * n * height * width)))
         masks = MaskStream(
@@ -108,6 +111,7 @@ def roll_out(
             prefetch=True,
             # a graph's one mask buffer is refilled from the host each step: float32 there
             dtype=np.uint8 if COMPACT_MASK_UPLOAD and not use_graph else np.float32,
+            orbits=orbits,
         )
     try:
         runner = BoundRollout(
@@ -117,14 +121,19 @@ def roll_out(
         if include_seed_frame:
             yield 0, runner.get_state()
         steps, every = spec.steps, spec.every
+        # a hex model with orbit masks: each step's state gathered by the orbits until damage (.symmetry)
+        symmetry = None if orbits is None else WindowOrbits(orbits, height, width)
         for t in range(1, steps + 1):
             if t - 1 in by_step:  # damage applies to the state after t-1 steps
+                symmetry = None  # and breaks the symmetry on purpose
                 state = runner.get_state()
                 with np.errstate(invalid="ignore"):  # an exploded state (inf * 0) is caught below, not warned
                     for d in by_step[t - 1]:
-                        state *= d.keep_mask(height, width)
+                        state *= damage_keep(nca.info.lattice, d, height, width)
                 runner.set_state(state)
             runner.run()
+            if symmetry is not None:
+                runner.symmetrise(symmetry)
             if t % every == 0 or t == steps:
                 frame = runner.get_state()
                 if not np.isfinite(frame).all():

@@ -122,7 +122,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise NCAError(f"checkpoint {path} has format version {data['format_version']}; upgrade ncarender")
     try:
         config = NCAConfig(**data["model_config"])
-    except TypeError as exc:
+    except (TypeError, NCAError) as exc:  # NCAError: a lattice or mask kind this ncarender does not know
         raise NCAError(f"checkpoint {path} has a bad model config: {exc}") from None
     target = data["target"]
     if not isinstance(target, torch.Tensor) or target.ndim != 3 or target.shape[0] != 4:
@@ -132,7 +132,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if not isinstance(state_dict, dict) or set(state_dict) != expected:
         raise NCAError(f"checkpoint {path} does not hold NCA weights (want {', '.join(sorted(expected))})")
     shapes = {
-        "w1.weight": (config.hidden, 3 * config.channels + config.code_channels, 1, 1),
+        "w1.weight": (config.hidden, config.perception_channels + config.code_channels, 1, 1),
         "w1.bias": (config.hidden,),
         "w2.weight": (config.channels, config.hidden, 1, 1),
     }
@@ -151,17 +151,22 @@ def load_checkpoint(path: Path) -> Checkpoint:
     )
 
 
-def _regrown_targets(spec: str, count: int, path: Path) -> torch.Tensor:
+def _regrown_targets(spec: str, count: int, path: Path, *, hex_lattice: bool = False) -> torch.Tensor:
     """A continuous family's targets ``(N, 4, H, W)``, regrown from its spec (the checkpoint keeps only the spec)."""
     from ..family.family import make_family
 
     try:
-        family = make_family(spec)
+        if hex_lattice:  # on the crystals' own lattice (the targets of a --lattice hex run)
+            from ..family.hex_targets import hex_family_targets
+
+            targets = hex_family_targets(spec, None).targets
+        else:
+            targets = make_family(spec).targets
     except NCAError as exc:
         raise NCAError(f"checkpoint {path}: cannot regrow its family: {exc}") from None
-    if len(family) != count:
-        raise NCAError(f"checkpoint {path}: its family {spec!r} regrows {len(family)} flakes, it lists {count}")
-    return torch.from_numpy(np.array(family.targets))
+    if len(targets) != count:
+        raise NCAError(f"checkpoint {path}: its family {spec!r} regrows {len(targets)} flakes, it lists {count}")
+    return torch.from_numpy(np.array(targets))
 
 
 def _load_family(raw: object, config: NCAConfig, target_shape: tuple[int, ...], path: Path) -> FamilyTargets | None:
@@ -176,7 +181,7 @@ def _load_family(raw: object, config: NCAConfig, target_shape: tuple[int, ...], 
     targets, codes, params = raw.get("targets"), raw.get("codes"), raw.get("params") or []
     spec, draws = str(raw.get("spec", "family")), raw.get("draws") or []
     if targets is None and isinstance(draws, list) and draws:  # a family whose targets are regrown (its draws kept)
-        targets = _regrown_targets(spec, len(draws), path)
+        targets = _regrown_targets(spec, len(draws), path, hex_lattice=config.hex)
     if not isinstance(targets, torch.Tensor) or not isinstance(codes, torch.Tensor) or not isinstance(params, list):
         raise bad
     try:

@@ -23,9 +23,10 @@ from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import NCAError
 from ..family.targets import target_to_png_bytes
+from ..lattice import MASK_CELL, MASK_ORBIT, SQUARE, hex_orbits
 from ..metadata import FAMILY_FORMAT_VERSION, FORMAT_VERSION, META
 from .checkpoint import Checkpoint, load_checkpoint
-from .model import NCA, seed_state
+from .model import NCA, NCAConfig, seed_state
 
 __all__ = [
     "HALF_PARITY_TOLERANCE",
@@ -124,7 +125,18 @@ def _metadata(ckpt: Checkpoint, precision: str) -> dict[str, str]:
         META.version: __version__,
         META.training: json.dumps(ckpt.provenance, sort_keys=True, default=str),
         **family,
+        **_lattice_metadata(cfg),
     }
+
+
+def _lattice_metadata(cfg: NCAConfig) -> dict[str, str]:
+    """``META.lattice`` and ``META.mask`` unless they are the defaults (a square model's metadata keeps its bytes)."""
+    out = {}
+    if cfg.lattice != SQUARE.name:
+        out[META.lattice] = cfg.lattice
+    if cfg.mask != MASK_CELL:
+        out[META.mask] = cfg.mask
+    return out
 
 
 class OnnxStep(nn.Module):
@@ -136,7 +148,8 @@ class OnnxStep(nn.Module):
     generic kernel that took ~30% of the step. Here perception is three depthwise convs of ``C`` channels each
     (the identity one too, so that all three stay blocked and the concatenation is done in NCHWc), concatenated
     filter-major (channel ``k*C + c``), and the first layer's input columns are permuted to match. Everything
-    after the first layer is the model's own code.
+    after the first layer is the model's own code. A hex model has two filters per channel (identity, ``lap6``:
+    ``k_identity``, ``k_lap6``) and takes its neighbourhood maxima over the cell and its six neighbours.
 
     ``half=True``: perception and both layers compute in float16 (half the memory traffic; tensor cores on a
     GPU); the state, the residual update, the mask and the alive test stay float32, so the contract and the
@@ -146,6 +159,7 @@ class OnnxStep(nn.Module):
     k_identity: torch.Tensor  # (C, 1, 3, 3) each
     k_sobel_x: torch.Tensor
     k_sobel_y: torch.Tensor
+    k_lap6: torch.Tensor  # (C, 1, 3, 3), hex models only
     w1_weight: torch.Tensor  # (hidden, 3C, 1, 1), input channel k*C + c
     w1_bias: torch.Tensor  # (hidden,)
     w2_weight: torch.Tensor  # (C, hidden, 1, 1)
@@ -156,11 +170,13 @@ class OnnxStep(nn.Module):
         self.half_precision = half
         dtype = torch.float16 if half else torch.float32
         c = model.config.channels
-        kernel = model.kernel  # (3C, 1, 3, 3), output channel 3c + k
-        for k, name in enumerate(("k_identity", "k_sobel_x", "k_sobel_y")):
-            self.register_buffer(name, kernel[k::3].to(dtype).clone(), persistent=False)  # (C, 1, 3, 3)
-        order = torch.arange(3 * c).view(c, 3).T.reshape(-1)  # new channel k*C + c <- old channel 3c + k
-        order = torch.cat([order, torch.arange(3 * c, 3 * c + model.config.code_channels)])  # codes stay last
+        self.kernel_names = ("k_identity", "k_lap6") if model.config.hex else ("k_identity", "k_sobel_x", "k_sobel_y")
+        f = len(self.kernel_names)
+        kernel = model.kernel  # (fC, 1, 3, 3), output channel f*c + k
+        for k, name in enumerate(self.kernel_names):
+            self.register_buffer(name, kernel[k::f].to(dtype).clone(), persistent=False)  # (C, 1, 3, 3)
+        order = torch.arange(f * c).view(c, f).T.reshape(-1)  # new channel k*C + c <- old channel f*c + k
+        order = torch.cat([order, torch.arange(f * c, f * c + model.config.code_channels)])  # codes stay last
         weight = model.w1.weight.detach()  # (hidden, 3C [+ D], 1, 1)
         self.register_buffer("w1_weight", weight[:, order].to(dtype).clone(), persistent=False)
         bias = model.w1.bias
@@ -171,7 +187,7 @@ class OnnxStep(nn.Module):
     def forward(self, state: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """One step: ``state`` ``(N, C, H, W)``, ``mask`` ``(N, 1, H, W)`` -> ``(N, C, H, W)``, all float32."""
         model, c = self.model, self.model.config.channels
-        kernels = (self.k_identity, self.k_sobel_x, self.k_sobel_y)
+        kernels = tuple(getattr(self, name) for name in self.kernel_names)
         if model.config.code_channels:
             return self._forward_coded(state, mask)
         x = state.to(torch.float16) if self.half_precision else state
@@ -190,9 +206,9 @@ class OnnxStep(nn.Module):
         perception of the C NCA channels, and written back as relayed; only the C channels are updated.
         """
         model, c = self.model, self.model.config.channels
-        kernels = (self.k_identity, self.k_sobel_x, self.k_sobel_y)
+        kernels = tuple(getattr(self, name) for name in self.kernel_names)
         nca = state[:, :c]
-        relay = F.max_pool2d(state[:, c:], 3, stride=1, padding=1)  # (N, D, H, W)
+        relay = model.neighbourhood_max(state[:, c:])  # (N, D, H, W): max-pool 3x3, or the hex max
         dtype = torch.float16 if self.half_precision else torch.float32
         x, code = nca.to(dtype), relay.to(dtype)
         percept = torch.cat([*(F.conv2d(x, k, padding=1, groups=c) for k in kernels), code], dim=1)
@@ -276,9 +292,12 @@ def parity_measures(
     x_t = _parity_seeds(model, n, size, codes)
     x_o = x_t.numpy().copy()
     worst = visible = final = 0.0
+    orbits = hex_orbits(*size) if model.config.mask == MASK_ORBIT else None
     with torch.no_grad():
         for _ in range(steps):
             mask = (rng.random((n, 1, *size), dtype=np.float32) < model.config.fire_rate).astype(np.float32)
+            if orbits is not None:  # one draw per symmetry orbit, as the renderers draw it
+                mask = np.ascontiguousarray(mask.reshape(n, 1, -1)[..., orbits].reshape(n, 1, *size))
             x_t = model(x_t, torch.from_numpy(mask))
             x_o = session.step(x_o, mask)
             worst = max(worst, float(np.abs(x_t.numpy() - x_o).max()))

@@ -31,8 +31,9 @@ from ..family.conditioning import FamilyTargets
 from .checkpoint import Checkpoint, save_checkpoint, save_pool
 from .config import TrainConfig, TrainResult, resolve_device
 from .curve import loss_curve_path, write_loss_curve
+from .hex import lattice_damage, rollout_hex
 from .model import NCAConfig
-from .rollout import damage, rollout_cropped, seed_states_nhwc
+from .rollout import rollout_cropped, seed_states_nhwc
 from .run import Run, fill_pool, set_up
 
 __all__ = ["TrainConfig", "TrainResult", "resolve_device", "rollout_cropped", "train"]
@@ -81,7 +82,7 @@ def _batch(run: Run, iteration: int) -> tuple[torch.Tensor, torch.Tensor | None,
         if config.mode == "regenerate" and config.damage_count > 0:
             k = min(config.damage_count, config.batch_size - 1)
             if k > 0:
-                x0[-k:] = damage(x0[-k:], run.gen)
+                x0[-k:] = lattice_damage(run.model, x0[-k:], run.gen)
     elif run.codes is None:
         height, width, channels = run.size
         x0 = seed_states_nhwc(config.batch_size, height, width, channels, run.dev)
@@ -100,9 +101,13 @@ def _step(run: Run, iteration: int, skipped: int, notify: Callable[[str], None])
     config, model = run.config, run.model
     x0, idx, labels = _batch(run, iteration)
     steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=run.gen))
-    x = rollout_cropped(model, x0, steps, run.mask_fn(config.batch_size))
+    if model.config.hex:  # the whole axial array, symmetrised, with the growth penalty
+        x, penalty = rollout_hex(model, x0, steps, run.mask_fn(config.batch_size))
+    else:
+        x, penalty = rollout_cropped(model, x0, steps, run.mask_fn(config.batch_size)), None
     err = (x[..., :4] - run.targets_of(labels)) ** 2
     loss = err.mean()
+    objective = loss if penalty is None else loss + penalty
     with torch.no_grad():
         per_sample = err.mean(dim=(1, 2, 3))
         blown = ~torch.isfinite(per_sample) | (per_sample > BLOWN_UP_MSE)
@@ -129,7 +134,7 @@ def _step(run: Run, iteration: int, skipped: int, notify: Callable[[str], None])
     else:
         skipped = 0
         run.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         with torch.no_grad():
             for p in model.parameters():
                 if p.grad is not None:
@@ -139,6 +144,8 @@ def _step(run: Run, iteration: int, skipped: int, notify: Callable[[str], None])
         value = float(loss.detach())
     if run.pool is not None and idx is not None:
         run.pool[idx] = x.detach()
+    if penalty is not None:
+        run.penalties.append(float(penalty.detach()))
     return value, skipped
 
 
@@ -154,6 +161,8 @@ def _save(run: Run, iteration: int, seconds: float) -> None:
         "scheduler": run.sched.state_dict(),
         "generator": run.gen.get_state(),
     }
+    if run.penalties:
+        train_state["penalties"] = run.penalties
     prov = _provenance(run.config, run.dev)
     prov.update(iterations=iteration, final_loss=losses[-1] if losses else float("nan"), seconds=seconds)
     save_checkpoint(

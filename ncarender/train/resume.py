@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ..errors import NCAError
+from .hex import rollout_hex
 from .model import NCA, NCAConfig
 from .rollout import rollout_cropped
 
@@ -34,7 +35,7 @@ RESUMABLE: tuple[str, ...] = (
 )
 
 #: Model settings that can be compared with a checkpoint's (a resumed run keeps all of them).
-MODEL_SETTINGS: tuple[str, ...] = ("channels", "hidden", "fire_rate", "code_channels")
+MODEL_SETTINGS: tuple[str, ...] = ("channels", "hidden", "fire_rate", "code_channels", "lattice", "mask")
 
 
 def _flag(name: str) -> str:
@@ -121,5 +122,8 @@ def warm_pool(
             for start in range(0, len(slots), chunk):
                 idx = slots[start : start + chunk].to(pool.device)
                 n = int(torch.randint(steps[0], steps[1] + 1, (1,), generator=gen))
-                pool[idx] = rollout_cropped(model, pool[idx], n, mask_fn(len(idx)))
+                if model.config.hex:  # symmetrised like training's rollouts (see .hex)
+                    pool[idx] = rollout_hex(model, pool[idx], n, mask_fn(len(idx)))[0]
+                else:
+                    pool[idx] = rollout_cropped(model, pool[idx], n, mask_fn(len(idx)))
     return pool

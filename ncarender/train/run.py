@@ -20,6 +20,7 @@ from ..errors import NCAError
 from ..family.conditioning import FamilyTargets
 from .checkpoint import Checkpoint, load_checkpoint, pool_path
 from .config import TrainConfig, resolve_device
+from .hex import mask_drawer
 from .model import NCA, NCAConfig
 from .resume import check_kept_model, move_lr_decay, resumed_settings, warm_pool
 from .rollout import seed_states_nhwc
@@ -50,6 +51,8 @@ class Run:
     codes: torch.Tensor | None
     flake_of: torch.Tensor
     losses: list[float] = field(default_factory=list)
+    #: A hex run's growth penalty per iteration (the loss stays the RGBA MSE).
+    penalties: list[float] = field(default_factory=list)
     start_iter: int = 0
     seconds_before: float = 0.0
     pool: torch.Tensor | None = None
@@ -71,14 +74,9 @@ class Run:
         return self.tgt if self.family_tgt is None or labels is None else self.family_tgt[labels.to(self.dev)]
 
     def mask_fn(self, n: int) -> Callable[[], torch.Tensor]:
-        """A source of update masks ``(n, H, W, 1)`` drawn from the run's generator."""
+        """A source of update masks ``(n, H, W, 1)`` drawn from the run's generator: per cell, or per orbit (hex)."""
         height, width, _ = self.size
-
-        def draw() -> torch.Tensor:
-            u = torch.rand((n, height, width, 1), generator=self.gen)
-            return (u < self.model.config.fire_rate).to(self.dev, torch.float32)
-
-        return draw
+        return mask_drawer(self.model, n, height, width, self.gen, self.dev)
 
 
 def set_up(
@@ -97,6 +95,7 @@ def set_up(
     dev = resolve_device(device)
     start_iter = 0
     losses: list[float] = []
+    penalties: list[float] = []
     seconds_before = 0.0
     gen = torch.Generator(device="cpu")
     gen.manual_seed(config.seed)
@@ -113,6 +112,7 @@ def set_up(
         train_state = ckpt.train_state
         start_iter = int(train_state["iteration"])
         losses = [float(v) for v in train_state["losses"]]
+        penalties = [float(v) for v in train_state.get("penalties", [])]
         seconds_before = float(train_state.get("seconds", 0.0))
         gen.set_state(train_state["generator"])
         if pool_path(out).exists():
@@ -136,7 +136,7 @@ def set_up(
     if not resume:
         # Initialise the weights from the run's seed so a run is repeatable.
         init = torch.Generator().manual_seed(config.seed)
-        bound = 1.0 / math.sqrt(3 * model.config.channels + model.config.code_channels)
+        bound = 1.0 / math.sqrt(model.w1.in_channels)  # 3C + D (hex: 2C + D)
         with torch.no_grad():
             model.w1.weight.uniform_(-bound, bound, generator=init)
             if model.w1.bias is not None:
@@ -171,6 +171,7 @@ def set_up(
         codes=codes,
         flake_of=flake_of,
         losses=losses,
+        penalties=penalties,
         start_iter=start_iter,
         seconds_before=seconds_before,
     )

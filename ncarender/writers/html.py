@@ -31,6 +31,7 @@ from ..errors import NCAError
 from ..render import parse_background
 from .formats import PAGE_MAX_GRID, PAGE_STEPS_PER_SECOND, get_format
 from .html_graph import StepWeights, read_step
+from .html_hex import hex_page_config
 from .options import RESAMPLES
 
 __all__ = ["MAX_GRID", "PageResult", "PageWriter", "StepWeights", "build_page", "read_step", "write_page"]
@@ -178,6 +179,9 @@ def _page_text(
         if draws is not None:  # a continuous family: the parameter draw of each code, to name it on the page
             config["draws"] = draws
         nca_js, page_js = f"{nca_js}\n{_asset('family.js')}", f"{page_js}\n{_asset('family_page.js')}"
+    if weights.lattice == "hex":  # the hex step, drawing and erase (hex.js, after family.js: it extends either)
+        config.update(hex_page_config(weights.mask_kind, height, width))
+        nca_js = f"{nca_js}\n{_asset('hex.js')}"
     if resample == "smooth":  # the browser's smooth scaling; a nearest page is exactly what it was before
         page_js = f"{page_js}\n{_asset('smooth.js')}"
     title = html.escape(f"{weights.target_name or 'NCA'} — a live neural cellular automaton")

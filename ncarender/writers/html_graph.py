@@ -26,12 +26,15 @@ from onnx import TensorProto, numpy_helper
 
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
+from .html_hex import attr_ints, check_hex_alive, hex_max_source
 from .html_step import StepWeights
 
 __all__ = ["StepWeights", "read_step"]
 
 #: Operators of an ncarender step graph; any other one means an architecture the page does not know.
-_OPS = frozenset({"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Greater", "And", "Cast", "Constant"})
+_OPS = frozenset(
+    {"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Max", "Greater", "And", "Cast", "Constant"}
+)
 
 
 def _tensors(graph: onnx.GraphProto, source: str) -> dict[str, np.ndarray]:
@@ -50,13 +53,6 @@ def _tensors(graph: onnx.GraphProto, source: str) -> dict[str, np.ndarray]:
         if value.dtype == np.float16:
             raise NCAError(f"{source}: tensor {name!r} is float16; the page runs float32 models only")
     return out
-
-
-def _ints(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
-    for a in node.attribute:
-        if a.name == name:
-            return list(a.ints) if a.ints else [int(a.i)]
-    return default
 
 
 class _Graph:
@@ -94,7 +90,7 @@ def _conv_weight(g: _Graph, node: onnx.NodeProto, what: str) -> tuple[np.ndarray
     bias = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
     if weight is None or (len(node.input) > 2 and node.input[2] and bias is None):
         raise g.fail(f"the weights of the {what} are computed in the graph, not stored")
-    if _ints(node, "strides", [1, 1]) != [1, 1] or _ints(node, "dilations", [1, 1]) != [1, 1]:
+    if attr_ints(node, "strides", [1, 1]) != [1, 1] or attr_ints(node, "dilations", [1, 1]) != [1, 1]:
         raise g.fail(f"the {what} has strides or dilations")
     return weight.astype(np.float32), None if bias is None else bias.astype(np.float32)
 
@@ -126,20 +122,27 @@ def _state_slice(g: _Graph, name: str, total: int) -> tuple[int, int] | None:
 
 def _is_pool3x3(node: onnx.NodeProto) -> bool:
     return (
-        _ints(node, "kernel_shape", []) == [3, 3]
-        and _ints(node, "pads", [0, 0, 0, 0]) == [1, 1, 1, 1]
-        and _ints(node, "strides", [1, 1]) == [1, 1]
-        and _ints(node, "dilations", [1, 1]) == [1, 1]
-        and _ints(node, "ceil_mode", [0]) == [0]
+        attr_ints(node, "kernel_shape", []) == [3, 3]
+        and attr_ints(node, "pads", [0, 0, 0, 0]) == [1, 1, 1, 1]
+        and attr_ints(node, "strides", [1, 1]) == [1, 1]
+        and attr_ints(node, "dilations", [1, 1]) == [1, 1]
+        and attr_ints(node, "ceil_mode", [0]) == [0]
     )
 
 
 def _relay(g: _Graph, name: str, channels: int, codes: int) -> onnx.NodeProto:
     """The MaxPool node that makes ``name``: the relay ``maxpool3x3(state[:, C:C+D])`` of a family model."""
     pool = g.made_by(_through_casts(g, name), "MaxPool")
-    if pool is None or not _is_pool3x3(pool):
+    hexed = hex_max_source(g, _through_casts(g, name)) if pool is None else None
+    source = pool.input[0] if pool is not None else None if hexed is None else hexed[1]
+    if pool is not None and not _is_pool3x3(pool):
+        pool = None
+    if source is None or (pool is None and hexed is None):
         raise g.fail("the first layer's last input is not the relayed codes (a 3x3 max-pool, padding 1)")
-    if _state_slice(g, _through_casts(g, pool.input[0]), channels + codes) != (channels, channels + codes):
+    if hexed is not None:
+        pool = hexed[0]  # the hex relay: its Max node stands for the pool
+    assert pool is not None
+    if _state_slice(g, _through_casts(g, source), channels + codes) != (channels, channels + codes):
         raise g.fail(f"the relay does not pool the code channels {channels}-{channels + codes - 1} of the state")
     return pool
 
@@ -155,7 +158,7 @@ def _perception(
     """
     concat = g.made_by(name, "Concat")
     if concat is not None:
-        if _ints(concat, "axis", [0]) != [1]:
+        if attr_ints(concat, "axis", [0]) != [1]:
             raise g.fail("the perception is concatenated along an axis other than channels")
         parts = list(concat.input)
     else:
@@ -181,9 +184,9 @@ def _perception(
         if (
             weight.ndim != 4
             or weight.shape[1:] != (1, 3, 3)
-            or _ints(conv, "group", [1]) != [channels]
+            or attr_ints(conv, "group", [1]) != [channels]
             or filters % channels
-            or _ints(conv, "pads", [0, 0, 0, 0]) != [1, 1, 1, 1]
+            or attr_ints(conv, "pads", [0, 0, 0, 0]) != [1, 1, 1, 1]
         ):
             raise g.fail(
                 f"the perception conv has weights {weight.shape}; "
@@ -202,8 +205,12 @@ def _perception(
 def _check_alive(g: _Graph, threshold: float, relay: onnx.NodeProto | None) -> None:
     """Two alive tests, ``maxpool3x3(state[:, 3:4]) > threshold``, with the metadata's threshold.
 
-    ``relay``: a family model's code relay, the one other MaxPool of the graph.
+    ``relay``: a family model's code relay, the one other MaxPool of the graph. A hex graph's tests take the
+    six-neighbour max instead (:func:`~ncarender.writers.html_hex.check_hex_alive`).
     """
+    if g.of_type("Max"):
+        check_hex_alive(g, threshold, relay)
+        return
     pools = [p for p in g.of_type("MaxPool") if p is not relay]
     greater = g.of_type("Greater")
     if len(pools) != 2 or len(greater) != 2:
@@ -230,7 +237,7 @@ def _check_output(g: _Graph, updated: str, relay: onnx.NodeProto) -> None:
         concat = g.made_by(name, "Concat")
         if (
             concat is not None
-            and _ints(concat, "axis", [0]) == [1]
+            and attr_ints(concat, "axis", [0]) == [1]
             and [_through_casts(g, i) for i in concat.input] == [updated, relay.output[0]]
         ):
             return
@@ -304,7 +311,7 @@ def read_step(model: Path | str) -> StepWeights:
         raise g.fail(f"the metadata says {info.hidden} hidden units, the graph has {hidden}")
     update = layer2[0].output[0]
     for cast in g.of_type("Cast"):  # a float32 -> float32 Cast may follow the second layer (``.to(float32)``)
-        if _ints(cast, "to", [0]) != [TensorProto.FLOAT]:
+        if attr_ints(cast, "to", [0]) != [TensorProto.FLOAT]:
             raise g.fail("the graph casts to a type other than float32")
         if cast.input[0] == update:
             update = cast.output[0]
@@ -314,6 +321,8 @@ def read_step(model: Path | str) -> StepWeights:
         raise g.fail("the update is not applied as state + update * mask")
     if len(g.of_type("Conv")) != 2 + sum(1 for n in g.of_type("Conv") if n.input[0] == nca):
         raise g.fail("the graph has convolutions that are neither perception nor the update network")
+    if bool(g.of_type("Max")) != (info.lattice.name == "hex"):
+        raise g.fail(f"the metadata says lattice {info.lattice.name}, the graph's alive test is the other one's")
     _check_alive(g, info.alive_threshold, relay)
     if relay is not None:
         _check_output(g, added[0].output[0], relay)
@@ -337,4 +346,6 @@ def read_step(model: Path | str) -> StepWeights:
         code_channels=d,
         codes=_page_codes(info),
         seed_map=None if info.family is None else info.family.seed_map,
+        lattice=info.lattice.name,
+        mask_kind=info.mask_kind,
     )

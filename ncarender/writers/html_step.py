@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..lattice import hex_max
+
 if TYPE_CHECKING:
     from ..family.seed_maps import SeedMap
 
@@ -48,6 +50,10 @@ class StepWeights:
     code_channels: int = 0
     codes: np.ndarray | None = None  # (K, D) float32 >= 0, a family model's flake codes
     seed_map: SeedMap | None = None  # a family model: how a seed becomes a flake and its code
+    #: ``hex``: the alive tests and the relay take the max over a cell and its six axial neighbours
+    #: (:mod:`~ncarender.writers.html_hex`); ``square``: over the 3x3 square. ``mask_kind``: the metadata's.
+    lattice: str = "square"
+    mask_kind: str = "cell"
 
     @property
     def flakes(self) -> int:
@@ -65,7 +71,7 @@ class StepWeights:
                 for dx in range(3):
                     if kernel[dy, dx] != 0.0:
                         percept[:, j] += kernel[dy, dx] * padded[:, c, dy : dy + height, dx : dx + width]
-        relay = _maxpool3x3(state[:, self.channels :])
+        relay = self._pool(state[:, self.channels :])
         inputs = np.concatenate([percept, relay], axis=1)
         hidden = np.maximum(np.einsum("hp,nyxp->nyxh", self.w1, inputs.transpose(0, 2, 3, 1)) + self.b1, 0.0)
         update = (np.einsum("ch,nyxh->nyxc", self.w2, hidden) + self.b2).transpose(0, 3, 1, 2)
@@ -75,7 +81,10 @@ class StepWeights:
         return (out * (pre & self._alive(nca))).astype(np.float32)
 
     def _alive(self, state: np.ndarray) -> np.ndarray:
-        return _maxpool3x3(state[:, 3:4]) > np.float32(self.threshold)
+        return self._pool(state[:, 3:4]) > np.float32(self.threshold)
+
+    def _pool(self, x: np.ndarray) -> np.ndarray:
+        return hex_max(x) if self.lattice == "hex" else _maxpool3x3(x)
 
 
 def _maxpool3x3(x: np.ndarray) -> np.ndarray:

@@ -7,23 +7,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from conftest import reference_masks
 
 from ncarender.render import Background, to_rgba8
 from ncarender.runtime import MaskStream, open_model
 from ncarender.spec import RenderSpec
-
-
-def reference_masks(seeds: list[int], steps: int, height: int, width: int, fire: float) -> np.ndarray:
-    """The masks' definition: step t of seed s is the t-th ``(H, W)`` float32 draw of ``default_rng(s)`` < fire.
-
-    Returns ``(steps, N, 1, H, W)`` float32 0/1.
-    """
-    rngs = [np.random.default_rng(s) for s in seeds]
-    per_step = [
-        np.stack([rng.random((height, width), dtype=np.float32) < np.float32(fire) for rng in rngs])
-        for _ in range(steps)
-    ]
-    return np.stack(per_step)[:, :, None].astype(np.float32)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,92 @@
+"""How much of a family model's growth strays off the palette, and (hex, orbit masks) how symmetric it grows.
+
+    python benchmarks/growth_palette.py models/training/reiter16hex.pt [--steps 10-60] [--seeds 16]
+
+Grows seeds 0..S-1 (flake ``seed % K``, masks from ``torch.Generator().manual_seed(seed)``) from a training
+checkpoint (square or hex, torch) and counts, over the steps asked for, the *visible* cells (alpha > 0.1)
+whose straight colour lies more than 0.15 from the family's rim-core palette segment (issue 25, item 7; the
+bar is < 2%). A hex model with orbit masks is grown the way training grows it (each step gathered by the
+orbits) and also reports the largest RGBA spread within a symmetry orbit one step after a gather, at the last step
+(inside the hexagon the array holds whole).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ncarender.family.crystal_image import CORE, RIM
+from ncarender.lattice import MASK_ORBIT
+from ncarender.train.checkpoint import load_checkpoint
+from ncarender.train.export import model_from_checkpoint
+from ncarender.train.hex import orbit_index, symmetrise
+from ncarender.train.model import seed_state
+
+#: A cell is visible above this alpha; off the palette beyond this straight-colour distance.
+VISIBLE_ALPHA = 0.1
+OFF_DISTANCE = 0.15
+
+
+def off_palette(rgba: np.ndarray) -> tuple[int, int]:
+    """``(visible cells, of them off the palette)`` of premultiplied ``(..., 4)`` RGBA."""
+    rgba = np.clip(rgba, 0.0, 1.0)
+    a = rgba[..., 3]
+    vis = a > VISIBLE_ALPHA
+    straight = np.clip(rgba[..., :3][vis] / a[vis][:, None], 0.0, 1.0)  # (V, 3)
+    line = CORE - RIM
+    t = np.clip(((straight - RIM) @ line) / (line @ line), 0.0, 1.0)
+    dist = np.linalg.norm(straight - (RIM + t[:, None] * line), axis=1)
+    return int(vis.sum()), int((dist > OFF_DISTANCE).sum())
+
+
+def main() -> None:
+    """Grow, count, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--steps", default="10-60", help="first-last step counted (inclusive)")
+    parser.add_argument("--seeds", type=int, default=16)
+    args = parser.parse_args()
+    first, last = (int(v) for v in args.steps.split("-"))
+    ckpt = load_checkpoint(args.checkpoint)
+    if ckpt.family is None:
+        sys.exit("not a family checkpoint")
+    model = model_from_checkpoint(ckpt)
+    torch.set_num_threads(1)
+    _, height, width = ckpt.target.shape
+    k = ckpt.family.k
+    codes = torch.from_numpy(ckpt.family.codes[np.arange(args.seeds) % k])
+    x = seed_state(args.seeds, (height, width), model.config.channels, codes)
+    orbit = model.config.mask == MASK_ORBIT
+    rep = orbit_index(height, width) if orbit else None
+    # Cells whose neighbours all have their whole orbit in the array (hex distance < the array's hex radius).
+    rows, cols = np.mgrid[0:height, 0:width]
+    r, q = rows - height // 2, cols - width // 2
+    inner = torch.from_numpy(np.flatnonzero((np.abs(q) + np.abs(r) + np.abs(q + r)) // 2 < min(height, width) // 2))
+    gens = [torch.Generator().manual_seed(s) for s in range(args.seeds)]
+    visible = off = 0
+    spread = 0.0
+    with torch.no_grad():
+        for step in range(1, last + 1):
+            mask = torch.cat([model.random_mask(x[i : i + 1], gens[i]) for i in range(args.seeds)])
+            x = model(x, mask)
+            if rep is not None:
+                if step == last:  # the spread rounding alone would leave, before the gather
+                    flat = x[:, :4].reshape(args.seeds, 4, -1)[..., inner]
+                    spread = float((flat - x[:, :4].reshape(args.seeds, 4, -1)[..., rep[inner]]).abs().max())
+                x = symmetrise(x.permute(0, 2, 3, 1), rep).permute(0, 3, 1, 2)
+            if step >= first:
+                v, o = off_palette(x[:, :4].permute(0, 2, 3, 1).numpy())
+                visible, off = visible + v, off + o
+    print(f"{args.checkpoint}: {model.config.lattice} lattice, {model.config.mask} masks, seeds 0-{args.seeds - 1}")
+    share = 100.0 * off / max(visible, 1)
+    print(f"visible cells off the palette, steps {first}-{last}: {off} of {visible} ({share:.1f}%)")
+    if orbit:
+        print(f"largest RGBA spread within an orbit one step after a gather (float rounding): {spread:.2g}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Training on the hex lattice: targets per hex cell, growth penalties, masks and damage, the train command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from ncarender.cli import app  # noqa: E402
+from ncarender.errors import NCAError  # noqa: E402
+from ncarender.family.hex_targets import crystal_cells, hex_family_targets, ice_radius  # noqa: E402
+from ncarender.family.reiter import ReiterParams, grow_crystal  # noqa: E402
+from ncarender.lattice import hex_orbits  # noqa: E402
+from ncarender.train.checkpoint import load_checkpoint  # noqa: E402
+from ncarender.train.hex import (  # noqa: E402
+    lattice_damage,
+    mask_drawer,
+    overflow_penalty,
+    palette_penalty,
+    train_rollout,
+)
+from ncarender.train.model import NCA  # noqa: E402
+from ncarender.train.rollout import seed_states_nhwc  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def family4() -> object:
+    return hex_family_targets("reiter:4@16")
+
+
+def test_hex_targets_are_the_crystal_per_cell_symmetric_and_on_the_palette(family4: object) -> None:
+    fam = family4
+    k, four, h, w = fam.targets.shape  # type: ignore[attr-defined]
+    assert (k, four) == (4, 4) and h == w and h % 2 == 1
+    rep = hex_orbits(h, w)
+    flat = fam.targets.reshape(k, 4, -1)  # type: ignore[attr-defined]
+    assert (flat == flat[..., rep]).all()  # exactly six-fold symmetric about the seed cell
+    assert set(np.unique(fam.targets[:, 3])) == {0.0, 1.0}  # type: ignore[attr-defined]  # no resampling
+    assert (fam.targets[:, 3, h // 2, w // 2] == 1).all()  # type: ignore[attr-defined]  # the seed cell is ice
+    x = torch.from_numpy(np.moveaxis(np.array(fam.targets), 1, -1).copy())  # type: ignore[attr-defined]
+    assert float(palette_penalty(x)) < 1e-10
+    assert fam.spec == "reiter:4@16" and fam.codes.shape == (4, 8)  # type: ignore[attr-defined]
+
+
+def test_crystal_cells_keep_the_field_and_refuse_to_cut_ice() -> None:
+    crystal = grow_crystal(ReiterParams(1.0, 0.4, 0.001), domain=12)
+    radius = ice_radius(crystal)
+    cells = crystal_cells(crystal, radius + 1)
+    d, r = crystal.domain, radius + 1
+    assert np.array_equal(cells[3] > 0, crystal.ice[d - r : d + r + 1, d - r : d + r + 1])
+    assert crystal_cells(crystal, d + 3).shape == (4, 2 * d + 7, 2 * d + 7)  # padded beyond the domain
+    with pytest.raises(NCAError, match="cuts it"):
+        crystal_cells(crystal, radius - 1)
+
+
+def test_palette_penalty_sees_off_palette_colour_and_overflow() -> None:
+    x = torch.zeros(1, 1, 3, 16)
+    x[0, 0, 0, :4] = torch.tensor([0.4, 0.62, 0.9, 1.0])  # the rim colour, opaque: on the palette
+    x[0, 0, 1, :4] = torch.tensor([0.2, 0.31, 0.45, 0.5])  # the same, half covered: on the palette
+    assert float(palette_penalty(x)) < 1e-12
+    magenta = x.clone()
+    magenta[0, 0, 2, :4] = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    assert float(palette_penalty(magenta)) > 0.05
+    darker = x.clone()
+    darker[0, 0, 2, :4] = torch.tensor([0.2, 0.31, 0.45, 1.0])  # on the line, past the rim end
+    assert float(palette_penalty(darker)) > 1e-3
+    big = x.clone()
+    big[0, 0, 0, 5] = 10.0  # a hidden channel past its range
+    assert float(overflow_penalty(big, 16)) > 0 and float(overflow_penalty(x, 16)) == 0
+
+
+def test_square_masks_are_the_draws_square_training_always_made() -> None:
+    model = NCA(channels=8, hidden=8)
+    got = mask_drawer(model, 2, 6, 5, torch.Generator().manual_seed(3), torch.device("cpu"))()
+    u = torch.rand((2, 6, 5, 1), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(got, (u < 0.5).to(torch.float32))
+    x = seed_states_nhwc(2, 6, 5, 8, torch.device("cpu"))
+    state, penalty = train_rollout(model, x, 3, lambda: torch.ones(2, 6, 5, 1))
+    assert penalty is None and state.shape == x.shape
+
+
+def test_hex_damage_is_a_round_disc_in_the_flakes_geometry() -> None:
+    model = NCA(channels=4, hidden=8, lattice="hex")
+    x = torch.ones(64, 21, 21, 4)
+    out = lattice_damage(model, x, torch.Generator().manual_seed(0))
+    erased = (out[..., 0] == 0).sum(dim=(1, 2)).float()
+    assert float(erased.min()) > 0 and float(erased.max()) < 21 * 21
+    # A disc of radius r (in half-widths of 10 cells) covers about pi (10 r)^2 / (sqrt(3) / 2) cells.
+    assert 0.5 * np.pi * 100 * 0.01 / 0.866 < float(erased.min())
+
+
+def test_train_hex_family_on_the_command_line_then_export(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ckpt = tmp_path / "h.pt"
+    args = ["train", "reiter:2@16", "--lattice", "hex", "-o", str(ckpt), "--iterations", "3", "--hidden", "8"]
+    args += ["--pool-size", "8", "--batch-size", "4", "--steps-min", "4", "--steps-max", "6", "--json", "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    loaded = load_checkpoint(ckpt)
+    assert (loaded.model_config.lattice, loaded.model_config.mask) == ("hex", "orbit")
+    assert loaded.family is not None and loaded.family.targets.shape[1:] == (4, 23, 23)
+    assert len(loaded.train_state["penalties"]) == 3
+    result = runner.invoke(app, ["export", str(ckpt), "--parity-steps", "20", "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["max_abs_diff"] < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["reiter:2", "--lattice", "triangle"], "unknown lattice 'triangle'"),
+        (["reiter:2", "--lattice", "hex", "--mask", "stripes"], "unknown mask kind 'stripes'"),
+        (["reiter:2", "--mask", "orbit"], "needs the hex lattice"),
+        (["snowflake", "--lattice", "hex"], "trains a family"),
+    ],
+)
+def test_bad_lattice_or_mask_is_one_error_line(tmp_path: Path, extra: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["train", *extra, "-o", str(tmp_path / "x.pt")])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0]
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_a_hex_run_resumes_without_its_pool(tmp_path: Path) -> None:
+    from ncarender.train.checkpoint import pool_path
+    from ncarender.train.loop import TrainConfig, train
+    from ncarender.train.model import NCAConfig
+
+    fam = hex_family_targets("reiter:2@12")
+    out = tmp_path / "h.pt"
+    cfg = TrainConfig(iterations=2, batch_size=2, pool_size=4, steps_min=3, steps_max=4, checkpoint_every=1)
+    model_cfg = NCAConfig(channels=8, hidden=8, code_channels=8, lattice="hex", mask="orbit")
+    train(fam.targets[0], out, config=cfg, model_config=model_cfg, family=fam, device="cpu")
+    pool_path(out).unlink()
+    cfg.iterations = 3
+    result = train(np.zeros((4, 1, 1), np.float32), out, config=cfg, device="cpu", resume=True, warm_rounds=1)
+    assert result.iterations == 3 and load_checkpoint(out).model_config.lattice == "hex"
+
+
+def test_a_continuous_family_trains_on_the_lattice_and_reloads(tmp_path: Path) -> None:
+    ckpt = tmp_path / "p.pt"
+    args = ["train", "reiter:params:3@12", "--lattice", "hex", "-o", str(ckpt), "--iterations", "1", "--hidden", "8"]
+    args += ["--pool-size", "4", "--batch-size", "2", "--steps-min", "3", "--steps-max", "3", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    loaded = load_checkpoint(ckpt)  # the checkpoint keeps only the spec: the targets regrow on the lattice
+    assert loaded.family is not None and len(loaded.family.draws) == 3
+    assert loaded.family.targets.shape[2] == loaded.family.targets.shape[3] == loaded.target.shape[1]
+    assert set(np.unique(loaded.family.targets[:, 3])) == {0.0, 1.0}
