@@ -12,9 +12,9 @@ from ncarender.spec import Damage
 
 def _axial_crystal(params_index: int = 0) -> tuple[np.ndarray, object]:
     """A Reiter crystal coloured per cell as the square targets shade it: premultiplied RGBA ``(1, 4, N, N)``."""
+    from ncarender.family import crystal_image as ci
     from ncarender.family.family import _candidates, family_domain
     from ncarender.family.reiter import grow_crystal
-    from ncarender.family import crystal_image as ci
 
     params = next(p for i, p in enumerate(_candidates(0)) if i == params_index)
     crystal = grow_crystal(params, domain=family_domain(32))

@@ -36,9 +36,9 @@ def hex_family(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _axial_flake(k: int) -> np.ndarray:
     """Flake ``k`` of the family coloured per hex cell as its square target shades it, ``(1, 4, 49, 49)``."""
+    from ncarender.family import crystal_image as ci
     from ncarender.family.family import make_family, parse_family_spec
     from ncarender.family.reiter import evolve, family_domain
-    from ncarender.family import crystal_image as ci
 
     family = make_family(SPEC)
     crystal = evolve(family.params[k], family.steps[k], domain=family_domain(parse_family_spec(SPEC).diameter))
