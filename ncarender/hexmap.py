@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import NCAError
-from .lattice import HEX, Lattice
+from .lattice import HEX, Lattice, hex_round
 
 if TYPE_CHECKING:
     from .spec import Damage
@@ -53,18 +53,6 @@ __all__ = [
 _SQRT3_2 = math.sqrt(3.0) / 2.0
 #: Point samples per pixel side (anti-aliasing), as the square targets.
 SUPERSAMPLE = 4
-
-
-def _hex_round(qf: np.ndarray, rf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest axial cell of fractional axial coordinates (cube rounding; as the square targets)."""
-    sf = -qf - rf
-    q, r, s = np.rint(qf), np.rint(rf), np.rint(sf)
-    dq, dr, ds = np.abs(q - qf), np.abs(r - rf), np.abs(s - sf)
-    fix_q = (dq > dr) & (dq > ds)
-    fix_r = ~fix_q & (dr > ds)
-    q = np.where(fix_q, -r - s, q)
-    r = np.where(fix_r, -q - s, r)
-    return q.astype(np.int64), r.astype(np.int64)
 
 
 def cell_offsets(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +116,7 @@ def _sample(grid: tuple[int, int], size: tuple[int, int], per_px: float, supersa
     py, px = np.meshgrid(offs_y, offs_x, indexing="ij")
     x, y = -py * per_px, px * per_px  # one arm points up (the square targets' expressions)
     rf = y / _SQRT3_2
-    q, r = _hex_round(x - 0.5 * rf, rf)
+    q, r = hex_round(x - 0.5 * rf, rf)
     row, col = r + height // 2, q + width // 2
     inside = (row >= 0) & (row < height) & (col >= 0) & (col < width)
     flat = np.where(inside, row * width + col, height * width)  # (rows_px * ss, cols_px * ss)

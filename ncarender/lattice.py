@@ -48,6 +48,7 @@ __all__ = [
     "check_mask_kind",
     "hex_max",
     "hex_orbits",
+    "hex_round",
     "lattice_named",
 ]
 
@@ -170,3 +171,19 @@ def hex_max(x: np.ndarray) -> np.ndarray:
     for dr, dq in HEX_OFFSETS:
         np.maximum(out, padded[:, :, 1 + dr : 1 + dr + height, 1 + dq : 1 + dq + width], out=out)
     return out
+
+
+def hex_round(qf: np.ndarray, rf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest axial cell ``(q, r)`` int64 of fractional axial coordinates, any shape (cube rounding).
+
+    The one rounding of points to hex cells: the square targets sample crystals with it, and the hex picture
+    of a hex model's state (:mod:`ncarender.hexmap`) too.
+    """
+    sf = -qf - rf
+    q, r, s = np.rint(qf), np.rint(rf), np.rint(sf)
+    dq, dr, ds = np.abs(q - qf), np.abs(r - rf), np.abs(s - sf)
+    fix_q = (dq > dr) & (dq > ds)
+    fix_r = ~fix_q & (dr > ds)
+    q = np.where(fix_q, -r - s, q)
+    r = np.where(fix_r, -q - s, r)
+    return q.astype(np.int64), r.astype(np.int64)

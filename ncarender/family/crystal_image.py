@@ -11,21 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NCAError
+from ..lattice import hex_round
 from .reiter import DEFAULT_DIAMETER, DEFAULT_SIZE, SQRT3_2, HexCrystal, neighbour_sum
 
 __all__ = ["CORE", "RIM", "crystal_target", "palette_position", "target_mse"]
-
-
-def _hex_round(qf: np.ndarray, rf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest axial cell of fractional axial coordinates (cube rounding)."""
-    sf = -qf - rf
-    q, r, s = np.rint(qf), np.rint(rf), np.rint(sf)
-    dq, dr, ds = np.abs(q - qf), np.abs(r - rf), np.abs(s - sf)
-    fix_q = (dq > dr) & (dq > ds)
-    fix_r = ~fix_q & (dr > ds)
-    q = np.where(fix_q, -r - s, q)
-    r = np.where(fix_r, -q - s, r)
-    return q.astype(np.int64), r.astype(np.int64)
 
 
 #: Straight-alpha colours of the palette: dim blue ice -> white at the old core and on the ridges.
@@ -67,7 +56,7 @@ def _sample_cells(crystal: HexCrystal, size: int, diameter: float, supersample: 
     py, px = np.meshgrid(offs, offs, indexing="ij")
     x, y = -py * per_px, px * per_px  # one arm points up
     rf = y / SQRT3_2
-    q, r = _hex_round(x - 0.5 * rf, rf)
+    q, r = hex_round(x - 0.5 * rf, rf)
     inside = (np.abs(q) + np.abs(r) + np.abs(q + r)) // 2 < d
     qi, ri = np.where(inside, q + d, d), np.where(inside, r + d, d)
     ice = inside & crystal.ice[ri, qi]
