@@ -59,6 +59,8 @@ class TrainConfig:
     damage_count: int = 3
     seed: int = 0
     checkpoint_every: int = 200
+    #: A hex model's palette penalty along the rollout (:func:`.hex.palette_penalty`); 0: off. Recorded only if set.
+    palette_weight: float = 0.0
 
     def validate(self) -> None:
         """Raise :class:`NCAError` on a setting that cannot train."""
@@ -76,6 +78,8 @@ class TrainConfig:
             raise NCAError(f"--lr must be positive, got {self.lr}")
         if self.checkpoint_every < 1:
             raise NCAError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
+        if not 0.0 <= self.palette_weight < math.inf:
+            raise NCAError(f"--palette-weight must be 0 or more, got {self.palette_weight}")
 
 
 @dataclass
@@ -101,6 +105,14 @@ def resolve_device(device: str) -> torch.device:
             raise NCAError("--device cuda asked for, but this torch build sees no CUDA device")
         return torch.device("cuda")
     raise NCAError(f"unknown device {device!r}; choose auto, cpu or cuda")
+
+
+def _recorded(config: TrainConfig) -> dict[str, object]:
+    """The run's settings as the checkpoint records them: ``palette_weight`` only where set (square bytes kept)."""
+    out = asdict(config)
+    if not config.palette_weight:
+        del out["palette_weight"]
+    return out
 
 
 def _program() -> str:
@@ -268,7 +280,7 @@ def train(
             "iteration": iteration,
             "losses": losses,
             "seconds": seconds,
-            "config": asdict(config),
+            "config": _recorded(config),
             "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(),
             "generator": gen.get_state(),
@@ -325,7 +337,9 @@ def train(
                 x0 = seeds(labels)
             steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=gen))
             if model.config.hex:  # the whole axial array, symmetrised, with the growth penalty
-                x, penalty = rollout_hex(model, x0, steps, mask_fn(config.batch_size))
+                x, penalty = rollout_hex(
+                    model, x0, steps, mask_fn(config.batch_size), palette_weight=config.palette_weight
+                )
             else:
                 x, penalty = rollout_cropped(model, x0, steps, mask_fn(config.batch_size)), None
             err = (x[..., :4] - targets_of(labels)) ** 2
