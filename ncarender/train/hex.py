@@ -51,8 +51,9 @@ PENALTY_FROM = 8
 #: The penalties look at every this-many steps (and always at the last).
 PENALTY_EVERY = 4
 #: Default weight of :func:`palette_penalty` in a hex model's loss (``train --palette-weight``): off. At 1.0 from
-#: the first iteration it kept seeds from growing at all (reiter:4@16, 300 iterations: 7-37 live cells at step 80
-#: against 115-205 ice cells; without it 300-420), so it is for a run that already grows (``--resume``).
+#: the first iteration it kept seeds from growing at all (reiter:4@16, 300 iterations, live cells at step 80 against
+#: 115-205 ice cells: 7-37 with it; 85-381, one flake of four not growing, with the overflow penalty alone; 300-420
+#: with neither), so it is for a run that already grows (``--resume``).
 PALETTE_WEIGHT = 0.0
 #: Weight of :func:`overflow_penalty` in a hex model's loss.
 OVERFLOW_WEIGHT = 1.0
