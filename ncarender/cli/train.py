@@ -132,6 +132,14 @@ def train(
             "symmetries: six-fold symmetric flakes, bit for bit; hex only). Default: orbit on hex, else cell."
         ),
     ] = None,
+    palette_weight: Annotated[
+        float,
+        typer.Option(
+            help="A hex model: weight of a penalty on colours off the family's rim-core palette line along the "
+            "rollout (0: off). It keeps growth on the palette, but from the start it stops seeds growing: "
+            "add it with --resume to a run that grows."
+        ),
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,8 @@ class TrainConfig:
     damage_count: int = 3
     seed: int = 0
     checkpoint_every: int = 200
+    #: A hex model's palette penalty along the rollout (:func:`.hex.palette_penalty`); 0: off. Recorded only if set.
+    palette_weight: float = 0.0
 
     def validate(self) -> None:
         """Raise :class:`NCAError` on a setting that cannot train."""
@@ -49,6 +52,8 @@ class TrainConfig:
             raise NCAError(f"--lr must be positive, got {self.lr}")
         if self.checkpoint_every < 1:
             raise NCAError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
+        if not 0.0 <= self.palette_weight < math.inf:
+            raise NCAError(f"--palette-weight must be 0 or more, got {self.palette_weight}")
 
 
 @dataclass

@@ -50,8 +50,11 @@ __all__ = [
 PENALTY_FROM = 8
 #: The penalties look at every this-many steps (and always at the last).
 PENALTY_EVERY = 4
-#: Weight of :func:`palette_penalty` in a hex model's loss (the loss is RGBA MSE, ~1e-3 when trained).
-PALETTE_WEIGHT = 1.0
+#: Default weight of :func:`palette_penalty` in a hex model's loss (``train --palette-weight``): off. At 1.0 from
+#: the first iteration it kept seeds from growing at all (reiter:4@16, 300 iterations, live cells at step 80 against
+#: 115-205 ice cells: 7-37 with it; 85-381, one flake of four not growing, with the overflow penalty alone; 300-420
+#: with neither), so it is for a run that already grows (``--resume``).
+PALETTE_WEIGHT = 0.0
 #: Weight of :func:`overflow_penalty` in a hex model's loss.
 OVERFLOW_WEIGHT = 1.0
 #: Hidden channels may range over [-HIDDEN_LIMIT, HIDDEN_LIMIT] freely (reiter16w's reach about 5 at step 200).
@@ -125,16 +128,22 @@ def overflow_penalty(x: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def rollout_hex(
-    model: NCA, state: torch.Tensor, steps: int, mask_fn: Callable[[], torch.Tensor]
+    model: NCA,
+    state: torch.Tensor,
+    steps: int,
+    mask_fn: Callable[[], torch.Tensor],
+    *,
+    palette_weight: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Roll a hex model's ``state`` ``(N, H, W, C)`` forward ``steps`` steps; returns it and the growth penalty.
 
     With orbit masks, the samples that start exactly symmetric are gathered by their orbits after each step
-    (:func:`symmetrise`), so they stay symmetric bit for bit. The penalty is ``PALETTE_WEIGHT`` times
-    :func:`palette_penalty` plus ``OVERFLOW_WEIGHT`` times :func:`overflow_penalty`, averaged over the looked-at
-    steps (a zero tensor if none).
+    (:func:`symmetrise`), so they stay symmetric bit for bit. The penalty is ``palette_weight`` (default
+    :data:`PALETTE_WEIGHT`) times :func:`palette_penalty` plus ``OVERFLOW_WEIGHT`` times :func:`overflow_penalty`,
+    averaged over the looked-at steps (a zero tensor if none).
     """
     n, height, width, _ = state.shape
+    weight = PALETTE_WEIGHT if palette_weight is None else palette_weight
     rep = orbit_index(height, width, state.device) if model.config.mask == MASK_ORBIT else None
     keep = None
     if rep is not None:
@@ -150,7 +159,8 @@ def rollout_hex(
         if rep is not None:
             x = symmetrise(x, rep) if keep is None else torch.where(keep, symmetrise(x, rep), x)
         if t >= PENALTY_FROM and ((steps - 1 - t) % PENALTY_EVERY == 0):
-            penalty = penalty + PALETTE_WEIGHT * palette_penalty(x)
+            if weight:
+                penalty = penalty + weight * palette_penalty(x)
             penalty = penalty + OVERFLOW_WEIGHT * overflow_penalty(x, model.config.channels)
             looked += 1
     return x, penalty / max(looked, 1)

@@ -102,7 +102,7 @@ def _step(run: Run, iteration: int, skipped: int, notify: Callable[[str], None])
     x0, idx, labels = _batch(run, iteration)
     steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=run.gen))
     if model.config.hex:  # the whole axial array, symmetrised, with the growth penalty
-        x, penalty = rollout_hex(model, x0, steps, run.mask_fn(config.batch_size))
+        x, penalty = rollout_hex(model, x0, steps, run.mask_fn(config.batch_size), palette_weight=config.palette_weight)
     else:
         x, penalty = rollout_cropped(model, x0, steps, run.mask_fn(config.batch_size)), None
     err = (x[..., :4] - run.targets_of(labels)) ** 2
@@ -156,7 +156,7 @@ def _save(run: Run, iteration: int, seconds: float) -> None:
         "iteration": iteration,
         "losses": losses,
         "seconds": seconds,
-        "config": asdict(run.config),
+        "config": _recorded(run.config),
         "optimizer": run.opt.state_dict(),
         "scheduler": run.sched.state_dict(),
         "generator": run.gen.get_state(),
@@ -180,6 +180,14 @@ def _save(run: Run, iteration: int, seconds: float) -> None:
     if run.pool is not None:
         save_pool(run.out, run.pool.detach().cpu())
     write_loss_curve(losses, loss_curve_path(run.out), title=f"{run.target_name}: {iteration} iterations")
+
+
+def _recorded(config: TrainConfig) -> dict[str, object]:
+    """The run's settings as the checkpoint records them: ``palette_weight`` only where set (square bytes kept)."""
+    out = asdict(config)
+    if not config.palette_weight:
+        del out["palette_weight"]
+    return out
 
 
 def _silent(message: str) -> None:

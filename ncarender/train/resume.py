@@ -32,6 +32,7 @@ RESUMABLE: tuple[str, ...] = (
     "lr_decay_at",
     "damage_count",
     "checkpoint_every",
+    "palette_weight",
 )
 
 #: Model settings that can be compared with a checkpoint's (a resumed run keeps all of them).

@@ -154,3 +154,15 @@ def test_a_continuous_family_trains_on_the_lattice_and_reloads(tmp_path: Path) -
     assert loaded.family is not None and len(loaded.family.draws) == 3
     assert loaded.family.targets.shape[2] == loaded.family.targets.shape[3] == loaded.target.shape[1]
     assert set(np.unique(loaded.family.targets[:, 3])) == {0.0, 1.0}
+
+
+def test_the_palette_weight_is_recorded_only_when_set(tmp_path: Path) -> None:
+    ckpt = tmp_path / "w.pt"
+    args = ["train", "reiter:2@12", "--lattice", "hex", "-o", str(ckpt), "--iterations", "1", "--hidden", "8"]
+    args += ["--pool-size", "4", "--batch-size", "2", "--steps-min", "9", "--steps-max", "9", "-q"]
+    assert CliRunner().invoke(app, [*args, "--palette-weight", "0.5"]).exit_code == 0
+    assert load_checkpoint(ckpt).train_state["config"]["palette_weight"] == 0.5
+    assert CliRunner().invoke(app, [*args, "--force"]).exit_code == 0
+    assert "palette_weight" not in load_checkpoint(ckpt).train_state["config"]
+    result = CliRunner().invoke(app, [*args, "--palette-weight", "-1"])
+    assert result.exit_code == 1 and "--palette-weight must be 0 or more" in result.stderr
