@@ -5,7 +5,9 @@
 Grows seeds 0..S-1 (flake ``seed % K``, masks from ``torch.Generator().manual_seed(seed)``) from a training
 checkpoint (square or hex, torch) and counts, over the steps asked for, the *visible* cells (alpha > 0.1)
 whose straight colour lies more than 0.15 from the family's rim-core palette segment (issue 25, item 7; the
-bar is < 2%). A hex model with orbit masks is grown the way training grows it (each step gathered by the
+bar is < 2%), then the MSE of each seed's RGBA against its own target at ``--mse-at`` on the model's own grid
+(axial cells for a hex model: not the square view ``eval`` judges in) and whether it is nearest its own.
+A hex model with orbit masks is grown the way training grows it (each step gathered by the
 orbits) and also reports the largest RGBA spread within a symmetry orbit one step after a gather, at the last step
 (inside the hexagon the array holds whole).
 """
@@ -49,6 +51,7 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--steps", default="10-60", help="first-last step counted (inclusive)")
     parser.add_argument("--seeds", type=int, default=16)
+    parser.add_argument("--mse-at", type=int, default=200, help="also grow on to this step: MSE per flake (0: no)")
     args = parser.parse_args()
     first, last = (int(v) for v in args.steps.split("-"))
     ckpt = load_checkpoint(args.checkpoint)
@@ -70,7 +73,7 @@ def main() -> None:
     visible = off = 0
     spread = 0.0
     with torch.no_grad():
-        for step in range(1, last + 1):
+        for step in range(1, max(last, args.mse_at) + 1):
             mask = torch.cat([model.random_mask(x[i : i + 1], gens[i]) for i in range(args.seeds)])
             x = model(x, mask)
             if rep is not None:
@@ -78,12 +81,21 @@ def main() -> None:
                     flat = x[:, :4].reshape(args.seeds, 4, -1)[..., inner]
                     spread = float((flat - x[:, :4].reshape(args.seeds, 4, -1)[..., rep[inner]]).abs().max())
                 x = symmetrise(x.permute(0, 2, 3, 1), rep).permute(0, 3, 1, 2)
-            if step >= first:
+            if first <= step <= last:
                 v, o = off_palette(x[:, :4].permute(0, 2, 3, 1).numpy())
                 visible, off = visible + v, off + o
     print(f"{args.checkpoint}: {model.config.lattice} lattice, {model.config.mask} masks, seeds 0-{args.seeds - 1}")
     share = 100.0 * off / max(visible, 1)
     print(f"visible cells off the palette, steps {first}-{last}: {off} of {visible} ({share:.1f}%)")
+    if args.mse_at:
+        targets = ckpt.family.targets  # (K, 4, H, W)
+        grown = x[:, :4].numpy().astype(np.float64)
+        mse = ((grown[:, None] - targets[None].astype(np.float64)) ** 2).mean(axis=(2, 3, 4))  # (seeds, K)
+        own = mse[np.arange(args.seeds), np.arange(args.seeds) % k]
+        nearest = mse.argmin(axis=1) == np.arange(args.seeds) % k
+        print(f"MSE vs own target on the model's own grid at step {args.mse_at}: mean {own.mean():.3g}, ", end="")
+        print(f"best {own.min():.3g}, worst {own.max():.3g}; nearest its own: {int(nearest.sum())} of {args.seeds}")
+        print("  per seed: " + " ".join(f"{v:.2g}" for v in own))
     if orbit:
         print(f"largest RGBA spread within an orbit one step after a gather (float rounding): {spread:.2g}")
 
