@@ -48,7 +48,10 @@ SizeOpt = Annotated[
     str | None,
     typer.Option("--size", help="Grid size in cells, N or HxW (default: the size the model was trained on)."),
 ]
-ScaleOpt = Annotated[int, typer.Option("--scale", help="Pixels per cell (nearest neighbour).")]
+ScaleOpt = Annotated[
+    int,
+    typer.Option("--scale", help="Pixels per cell, scaled as --resample says (a hex model: per neighbour spacing)."),
+]
 FpsOpt = Annotated[float, typer.Option("--fps", help="Frames per second.")]
 EveryOpt = Annotated[int, typer.Option("--every", help="Keep a frame every N steps (plus the first and last).")]
 BackgroundOpt = Annotated[
