@@ -4,6 +4,7 @@ model, a small training config and the CLI runner."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
     from ncarender.train.loop import TrainConfig
 
 # Tiny models gain nothing from threads; one thread keeps the suite light on a 2-core machine.
@@ -159,3 +162,38 @@ def reference_masks(seeds: list[int], steps: int, height: int, width: int, fire:
         for _ in range(steps)
     ]
     return np.stack(per_step)[:, :, None].astype(np.float32)
+
+
+def write_frames(fmt: str, path: Path, frames: list[np.ndarray], **options: object) -> dict[str, object]:
+    """Write ``frames`` with a plain writer and return its summary."""
+    from ncarender.writers.options import WriterOptions
+    from ncarender.writers.output import open_writer
+
+    grid = frames[0].shape[:2]
+    with open_writer(fmt, path, n_frames=len(frames), grid=(grid[0], grid[1]), options=WriterOptions(**options)) as w:
+        for frame in frames:
+            w.add(frame)
+    assert w.summary is not None
+    return w.summary
+
+
+# ---- the page tests: one headless Chromium per module and a fresh tab per test
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[BrowserContext]:
+    from browser import chromium
+
+    with chromium() as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser: BrowserContext) -> Iterator[Page]:
+    """A new tab; fails the test on any script error in the page."""
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    tab.close()
+    assert not errors, errors

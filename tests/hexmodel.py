@@ -10,12 +10,16 @@ but is chaotic enough that float rounding would show. :func:`numpy_step` is the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ncarender.lattice import HEX_LAPLACIAN, HEX_OFFSETS
+
+if TYPE_CHECKING:
+    from ncarender.train.model import NCA
 
 CHANNELS = 8
 HIDDEN = 16
@@ -160,3 +164,41 @@ def numpy_step(state: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray
     updated = x + (np.tanh(raw) - 0.25 * x) * mask
     live = (hex_max(x[:, 3:4]) > THRESHOLD) & (hex_max(updated[:, 3:4]) > THRESHOLD)
     return (updated * live).astype(np.float32)
+
+
+# ---- torch hex models (the trainer's), for export and page tests
+
+
+def random_hex(code_channels: int = 0, hidden: int = 16, seed: int = 0, mask: str = "orbit") -> NCA:
+    """A random torch hex NCA (8 channels) whose alpha only grows: the flake spreads and stays alive."""
+    import torch
+
+    from ncarender.train.model import NCA
+
+    torch.manual_seed(seed)
+    model = NCA(channels=8, hidden=hidden, code_channels=code_channels, lattice="hex", mask=mask)
+    torch.nn.init.normal_(model.w2.weight, std=0.02)
+    with torch.no_grad():
+        model.w2.weight[3] = model.w2.weight[3].abs()  # alpha only grows: the flake spreads and stays alive
+    return model
+
+
+def hex_checkpoint(tmp_path: Path, code_channels: int = 3) -> Path:
+    """:func:`random_hex` saved as a checkpoint (a family of 2 flakes when ``code_channels``) in ``tmp_path``."""
+    from ncarender.train.checkpoint import Checkpoint, save_checkpoint
+
+    model = random_hex(code_channels)
+    ckpt = Checkpoint(
+        model_config=model.config,
+        state_dict={k: v.detach() for k, v in model.state_dict().items()},
+        target=np.zeros((4, 15, 15), np.float32),
+        target_name="hex",
+    )
+    if code_channels:
+        from ncarender.family.conditioning import FamilyTargets
+
+        codes = np.random.default_rng(0).random((2, code_channels)).astype(np.float32)
+        ckpt.family = FamilyTargets(np.zeros((2, 4, 15, 15), np.float32), codes, "reiter:2")
+    path = tmp_path / "hex.pt"
+    save_checkpoint(path, ckpt)
+    return path

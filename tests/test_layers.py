@@ -155,3 +155,15 @@ def test_a_render_loads_neither_torch_nor_the_trainer(tmp_path: Path) -> None:
     )
     assert (tmp_path / "a.gif").stat().st_size > 0
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_no_test_imports_another_test_module() -> None:
+    # Shared helpers live in conftest.py, browser.py and hexmodel.py; a test module is never imported.
+    offenders = []
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            offenders += [f"{path.name} imports {n}" for n in names if n.split(".")[0].startswith("test_")]
+    assert offenders == []

@@ -9,6 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from hexmodel import hex_checkpoint, random_hex  # noqa: E402
+
 from ncarender.errors import NCAError  # noqa: E402
 from ncarender.lattice import HEX, HEX_OFFSETS, hex_orbits  # noqa: E402
 from ncarender.metadata import META  # noqa: E402
@@ -18,15 +20,6 @@ from ncarender.train.hex import is_symmetric, mask_drawer, orbit_index, rollout_
 from ncarender.train.hex_ops import hex_max  # noqa: E402
 from ncarender.train.model import NCA, NCAConfig, seed_state  # noqa: E402
 from ncarender.train.rollout import seed_states_nhwc  # noqa: E402
-
-
-def _random_hex(code_channels: int = 0, hidden: int = 16, seed: int = 0, mask: str = "orbit") -> NCA:
-    torch.manual_seed(seed)
-    model = NCA(channels=8, hidden=hidden, code_channels=code_channels, lattice="hex", mask=mask)
-    torch.nn.init.normal_(model.w2.weight, std=0.02)
-    with torch.no_grad():
-        model.w2.weight[3] = model.w2.weight[3].abs()  # alpha only grows: the flake spreads and stays alive
-    return model
 
 
 def test_hex_max_is_the_max_over_the_cell_and_its_six() -> None:
@@ -63,7 +56,7 @@ def test_hex_alive_ignores_the_two_corners() -> None:
 
 @pytest.mark.parametrize("code_channels", [0, 3])
 def test_forward_and_forward_nhwc_agree(code_channels: int) -> None:
-    model = _random_hex(code_channels)
+    model = random_hex(code_channels)
     codes = torch.rand(2, code_channels) if code_channels else None
     x = seed_state(2, 13, 8, codes)
     gen = torch.Generator().manual_seed(1)
@@ -88,7 +81,7 @@ def test_config_keys_only_where_not_default_and_bad_names_refused() -> None:
 
 
 def test_orbit_masks_fire_whole_orbits() -> None:
-    model = _random_hex()
+    model = random_hex()
     draw = mask_drawer(model, 3, 11, 11, torch.Generator().manual_seed(0), torch.device("cpu"))
     m = draw().reshape(3, -1)
     rep = orbit_index(11, 11)
@@ -96,7 +89,7 @@ def test_orbit_masks_fire_whole_orbits() -> None:
 
 
 def test_a_grown_flake_stays_exactly_symmetric_for_1000_steps() -> None:
-    model = _random_hex(code_channels=2, hidden=8)
+    model = random_hex(code_channels=2, hidden=8)
     gen = torch.Generator().manual_seed(0)
     x0 = seed_states_nhwc(2, 15, 15, 8, torch.device("cpu"), torch.rand(2, 2))
     with torch.no_grad():
@@ -114,7 +107,7 @@ def test_a_grown_flake_stays_exactly_symmetric_for_1000_steps() -> None:
 
 
 def test_a_damaged_sample_is_not_symmetrised() -> None:
-    model = _random_hex(hidden=8)
+    model = random_hex(hidden=8)
     x0 = seed_states_nhwc(2, 11, 11, 8, torch.device("cpu"))
     x0[1, 5, 6, 3:] = 1.0  # an extra live cell next to the seed: sample 1 is asymmetric
     draw = mask_drawer(model, 2, 11, 11, torch.Generator().manual_seed(0), torch.device("cpu"))
@@ -123,29 +116,11 @@ def test_a_damaged_sample_is_not_symmetrised() -> None:
     assert is_symmetric(x, orbit_index(11, 11)).tolist() == [True, False]
 
 
-def _hex_checkpoint(tmp_path: Path, code_channels: int = 3) -> Path:
-    model = _random_hex(code_channels)
-    ckpt = Checkpoint(
-        model_config=model.config,
-        state_dict={k: v.detach() for k, v in model.state_dict().items()},
-        target=np.zeros((4, 15, 15), np.float32),
-        target_name="hex",
-    )
-    if code_channels:
-        from ncarender.family.conditioning import FamilyTargets
-
-        codes = np.random.default_rng(0).random((2, code_channels)).astype(np.float32)
-        ckpt.family = FamilyTargets(np.zeros((2, 4, 15, 15), np.float32), codes, "reiter:2")
-    path = tmp_path / "hex.pt"
-    save_checkpoint(path, ckpt)
-    return path
-
-
 @pytest.mark.parametrize("code_channels", [0, 3])
 def test_hex_onnx_matches_torch_and_names_its_lattice(tmp_path: Path, code_channels: int) -> None:
     from ncarender.runtime import open_model
 
-    path = _hex_checkpoint(tmp_path, code_channels)
+    path = hex_checkpoint(tmp_path, code_channels)
     assert load_checkpoint(path).model_config.lattice == "hex"
     result = export_checkpoint(path, steps=60)
     assert result.max_abs_diff < 1e-4
@@ -184,7 +159,7 @@ def test_square_model_exports_no_lattice_keys(tmp_path: Path) -> None:
 
 
 def test_a_checkpoint_naming_an_unknown_lattice_is_one_error(tmp_path: Path) -> None:
-    path = _hex_checkpoint(tmp_path, 0)
+    path = hex_checkpoint(tmp_path, 0)
     data = torch.load(path, weights_only=True)
     data["model_config"]["lattice"] = "triangle"
     torch.save(data, path)

@@ -3,13 +3,11 @@ exact symmetry with orbit masks, the picture drawn with the one mapping, and the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from browser import chromium
 
 from ncarender.hexmap import cell_offsets, render_view
 from ncarender.lattice import hex_orbits
@@ -18,7 +16,7 @@ from ncarender.spec import RenderSpec
 from ncarender.writers.html import read_step, write_page
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import Page
 
 pytest.importorskip("torch")
 GRID = (21, 21)
@@ -26,12 +24,12 @@ GRID = (21, 21)
 
 def _export(folder: Path, code_channels: int) -> Path:
     """A random hex model of the hex trainer (alpha grows), exported with its metadata (lattice hex, orbit masks)."""
-    from test_hex_model import _hex_checkpoint
+    from hexmodel import hex_checkpoint
 
     from ncarender.train.export import export_checkpoint
 
     folder.mkdir(parents=True, exist_ok=True)
-    return export_checkpoint(_hex_checkpoint(folder, code_channels), folder / "hex.onnx", steps=10).path
+    return export_checkpoint(hex_checkpoint(folder, code_channels), folder / "hex.onnx", steps=10).path
 
 
 @pytest.fixture(scope="module")
@@ -49,22 +47,6 @@ def test_read_step_reproduces_onnxruntime(models: dict[int, Path], codes: int) -
     x = rng.random((2, session.info.channels, 13, 11), dtype=np.float32)
     mask = (rng.random((2, 1, 13, 11)) < 0.5).astype(np.float32)
     np.testing.assert_allclose(weights.step(x, mask), session.step(x, mask), atol=1e-5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[BrowserContext]:
-    with chromium() as context:
-        yield context
-
-
-@pytest.fixture
-def page(browser: BrowserContext) -> Iterator[Page]:
-    tab = browser.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    tab.close()
-    assert not errors, errors
 
 
 def _open(page: Page, model: Path, folder: Path, background: str = "transparent") -> None:

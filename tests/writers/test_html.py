@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from browser import chromium
 from conftest import tiny_target
 from onnx import TensorProto, helper, numpy_helper
 
@@ -255,25 +254,8 @@ def test_a_target_name_is_inserted_as_it_is(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[BrowserContext]:
-    with chromium() as context:
-        yield context
-
-
-@pytest.fixture(scope="module")
 def shipped_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_page(SHIPPED, tmp_path_factory.mktemp("page") / "snowflake.html").path
-
-
-@pytest.fixture
-def page(browser: BrowserContext) -> Iterator[Page]:
-    """A new tab; fails the test on any script error in the page."""
-    tab = browser.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    tab.close()
-    assert not errors, errors
 
 
 def open_page(page: Page, path: Path) -> None:

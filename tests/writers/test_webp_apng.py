@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser import chromium
+from conftest import write_frames
 from PIL import Image
 
 from ncarender.errors import NCAError
@@ -35,15 +36,6 @@ def soft_frames(n: int, grid: tuple[int, int] = GRID, *, seed: int = 0) -> list[
         frame[0, -1, :3] = (i, 255 - i, 7)  # every frame differs
         frames.append(frame)
     return frames
-
-
-def write(fmt: str, path: Path, frames: list[np.ndarray], **options: object) -> dict[str, object]:
-    grid = frames[0].shape[:2]
-    with open_writer(fmt, path, n_frames=len(frames), grid=(grid[0], grid[1]), options=WriterOptions(**options)) as w:
-        for frame in frames:
-            w.add(frame)
-    assert w.summary is not None
-    return w.summary
 
 
 def decode(path: Path) -> tuple[list[np.ndarray], list[float], dict[str, object]]:
@@ -82,7 +74,7 @@ def apng_delays(path: Path) -> list[tuple[int, int]]:
 def test_frames_size_alpha_and_loop(tmp_path: Path, fmt: str, loop: bool) -> None:
     frames = soft_frames(7)
     path = tmp_path / f"a.{fmt}"
-    summary = write(fmt, path, frames, scale=3, fps=20, hold=0.5, loop=loop, transparent=True)
+    summary = write_frames(fmt, path, frames, scale=3, fps=20, hold=0.5, loop=loop, transparent=True)
     assert summary["frames"] == summary["rendered_frames"] == 7
     assert (summary["width"], summary["height"]) == (27, 18)
     assert summary["duration_ms"] == 7 * 50 + 500
@@ -99,7 +91,7 @@ def test_frames_size_alpha_and_loop(tmp_path: Path, fmt: str, loop: bool) -> Non
 
 def test_webp_timing_is_exact_to_the_millisecond(tmp_path: Path) -> None:
     frames = soft_frames(7)
-    summary = write("webp", tmp_path / "a.webp", frames, fps=30, hold=0.25, transparent=True)
+    summary = write_frames("webp", tmp_path / "a.webp", frames, fps=30, hold=0.25, transparent=True)
     _, durations, _ = decode(tmp_path / "a.webp")
     assert durations == [33, 34, 33, 33, 34, 33, 33 + 250]  # frame i starts at round(i * 1000 / 30)
     assert sum(durations) == summary["duration_ms"] == round(7 * 1000 / 30) + 250
@@ -107,17 +99,17 @@ def test_webp_timing_is_exact_to_the_millisecond(tmp_path: Path) -> None:
 
 def test_apng_delays_are_exact_fractions(tmp_path: Path) -> None:
     frames = soft_frames(5)
-    summary = write("apng", tmp_path / "a.apng", frames, fps=29.97, hold=1.0, transparent=True)
+    summary = write_frames("apng", tmp_path / "a.apng", frames, fps=29.97, hold=1.0, transparent=True)
     assert apng_delays(tmp_path / "a.apng") == [(100, 2997)] * 4 + [(3097, 2997)]  # 1/29.97 s, and + 1 s
     assert summary["frame_delay"] == [100, 2997]
-    write("apng", tmp_path / "b.apng", frames, fps=30, hold=0.0, transparent=True)
+    write_frames("apng", tmp_path / "b.apng", frames, fps=30, hold=0.0, transparent=True)
     assert apng_delays(tmp_path / "b.apng") == [(1, 30)] * 5
 
 
 @pytest.mark.parametrize("fmt", ["webp", "apng"])
 def test_repeated_frames_merge_and_keep_the_total_duration(tmp_path: Path, fmt: str) -> None:
     a, b = soft_frames(2)
-    summary = write(fmt, tmp_path / f"a.{fmt}", [a, a, a, b, b], fps=10, hold=0.1, transparent=True)
+    summary = write_frames(fmt, tmp_path / f"a.{fmt}", [a, a, a, b, b], fps=10, hold=0.1, transparent=True)
     decoded, durations, _ = decode(tmp_path / f"a.{fmt}")
     assert summary["frames"] == len(decoded) == 2 and summary["rendered_frames"] == 5
     assert durations == [300.0, 300.0]
@@ -133,13 +125,13 @@ def test_frame_times_and_apng_delays() -> None:
 
 
 def test_fps_above_50_plays_at_50_as_a_gif_does(tmp_path: Path) -> None:
-    summary = write("apng", tmp_path / "a.apng", soft_frames(3), fps=120, hold=0, transparent=True)
+    summary = write_frames("apng", tmp_path / "a.apng", soft_frames(3), fps=120, hold=0, transparent=True)
     assert summary["fps"] == 50 and apng_delays(tmp_path / "a.apng") == [(1, 50)] * 3
 
 
 def test_webp_lossy_keeps_alpha_and_is_close(tmp_path: Path) -> None:
     frames = soft_frames(4, grid=(24, 30))
-    summary = write("webp", tmp_path / "q.webp", frames, scale=2, quality=90, transparent=True)
+    summary = write_frames("webp", tmp_path / "q.webp", frames, scale=2, quality=90, transparent=True)
     assert summary["lossless"] is False and summary["quality"] == 90
     decoded, _, _ = decode(tmp_path / "q.webp")
     for got, frame in zip(decoded, frames, strict=True):
@@ -147,7 +139,7 @@ def test_webp_lossy_keeps_alpha_and_is_close(tmp_path: Path) -> None:
         assert np.abs(got[..., 3].astype(int) - want[..., 3]).max() <= 2  # alpha at alpha_quality 100
         visible = want[..., 3] == 255
         assert np.abs(got[visible][:, :3].astype(int) - want[visible][:, :3]).mean() < 40  # noise is hard
-    write("webp", tmp_path / "l.webp", frames, scale=2, transparent=True)
+    write_frames("webp", tmp_path / "l.webp", frames, scale=2, transparent=True)
     assert (tmp_path / "q.webp").read_bytes() != (tmp_path / "l.webp").read_bytes()
 
 
@@ -156,8 +148,8 @@ def test_opaque_frames_and_determinism(tmp_path: Path, fmt: str) -> None:
     frames = [f.copy() for f in soft_frames(4)]
     for f in frames:
         f[..., 3] = 255
-    write(fmt, tmp_path / f"a.{fmt}", frames, scale=2)
-    write(fmt, tmp_path / f"b.{fmt}", frames, scale=2)
+    write_frames(fmt, tmp_path / f"a.{fmt}", frames, scale=2)
+    write_frames(fmt, tmp_path / f"b.{fmt}", frames, scale=2)
     assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
     decoded, _, _ = decode(tmp_path / f"a.{fmt}")
     for got, frame in zip(decoded, frames, strict=True):
@@ -191,7 +183,7 @@ def test_a_full_disk_is_one_error_and_leaves_nothing(tmp_path: Path, fmt: str, m
 
     monkeypatch.setattr(Image.Image, "save", full)
     with pytest.raises(NCAError, match=r"cannot write .*No space left on device"):
-        write(fmt, tmp_path / f"a.{fmt}", soft_frames(3), transparent=True)
+        write_frames(fmt, tmp_path / f"a.{fmt}", soft_frames(3), transparent=True)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -221,7 +213,7 @@ def _blinking(n: int = 6) -> list[np.ndarray]:
 @pytest.mark.parametrize("fmt", ["webp", "apng"])
 def test_chromium_plays_it_with_its_alpha(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"a.{fmt}"
-    write(fmt, path, _blinking(), scale=8, fps=5, transparent=True)  # 200 ms a frame, 64x64 pixels
+    write_frames(fmt, path, _blinking(), scale=8, fps=5, transparent=True)  # 200 ms a frame, 64x64 pixels
     page_path = tmp_path / "page.html"
     page_path.write_text(
         f'<!doctype html><body style="margin:0;background:#ff0000"><img id="a" src="{path.name}"></body>'

@@ -9,6 +9,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from conftest import write_frames
 from PIL import GifImagePlugin, Image
 
 from ncarender.errors import NCAError
@@ -40,16 +41,6 @@ def make_frames(n: int, grid: tuple[int, int] = GRID, *, transparent: bool = Fal
         frame[-1, -1, 0] = i  # every frame differs
         frames.append(frame)
     return frames
-
-
-def write(fmt: str, path: Path, frames: list[np.ndarray], **options: object) -> dict[str, object]:
-    """Write ``frames`` with a plain writer and return its summary."""
-    grid = frames[0].shape[:2]
-    with open_writer(fmt, path, n_frames=len(frames), grid=(grid[0], grid[1]), options=WriterOptions(**options)) as w:
-        for frame in frames:
-            w.add(frame)
-    assert w.summary is not None
-    return w.summary
 
 
 def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
@@ -155,7 +146,7 @@ def test_sheet_indices(n: int, options: dict[str, int], expected: list[int]) -> 
 @pytest.mark.parametrize(("transparent", "loop"), [(False, True), (True, False)])
 def test_gif_frames_palette_loop_and_pixels(tmp_path: Path, transparent: bool, loop: bool) -> None:
     frames = make_frames(7, transparent=transparent)
-    summary = write("gif", tmp_path / "a.gif", frames, scale=3, fps=20, loop=loop, transparent=transparent)
+    summary = write_frames("gif", tmp_path / "a.gif", frames, scale=3, fps=20, loop=loop, transparent=transparent)
     assert summary["frames"] == summary["rendered_frames"] == 7
     assert (summary["width"], summary["height"]) == (21, 15)
 
@@ -176,15 +167,15 @@ def test_gif_frames_palette_loop_and_pixels(tmp_path: Path, transparent: bool, l
 
 def test_gif_is_deterministic(tmp_path: Path) -> None:
     frames = make_frames(6)
-    write("gif", tmp_path / "a.gif", frames)
-    write("gif", tmp_path / "b.gif", frames)
+    write_frames("gif", tmp_path / "a.gif", frames)
+    write_frames("gif", tmp_path / "b.gif", frames)
     assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
 
 
 def test_gif_merges_repeats_and_keeps_total_duration(tmp_path: Path) -> None:
     a, b = make_frames(2)
     frames = [a, a, b, b, b]
-    summary = write("gif", tmp_path / "a.gif", frames, fps=30, hold=0.256)
+    summary = write_frames("gif", tmp_path / "a.gif", frames, fps=30, hold=0.256)
     images, durations = gif_frames(tmp_path / "a.gif")
     assert summary["frames"] == len(images) == 2
     assert durations == [60, 3 * 30 + 260]
@@ -195,7 +186,7 @@ def test_gif_empty_frame_after_transparent_frame(tmp_path: Path) -> None:
     """Pillow writes a second file header before such a frame; the writer removes it."""
     first, last = make_frames(2, transparent=True)
     empty = np.zeros_like(first)
-    write("gif", tmp_path / "a.gif", [first, empty, last], scale=2, transparent=True)
+    write_frames("gif", tmp_path / "a.gif", [first, empty, last], scale=2, transparent=True)
     assert (tmp_path / "a.gif").read_bytes().count(b"GIF8") == 1
     images, durations = gif_frames(tmp_path / "a.gif")
     assert len(images) == 3 and durations == [50, 50, 50]
@@ -205,7 +196,7 @@ def test_gif_empty_frame_after_transparent_frame(tmp_path: Path) -> None:
 
 
 def test_gif_single_frame_and_all_transparent(tmp_path: Path) -> None:
-    summary = write("gif", tmp_path / "a.gif", [np.zeros((*GRID, 4), np.uint8)] * 3, transparent=True, hold=1.0)
+    summary = write_frames("gif", tmp_path / "a.gif", [np.zeros((*GRID, 4), np.uint8)] * 3, transparent=True, hold=1.0)
     assert summary["frames"] == 1
     images, durations = gif_frames(tmp_path / "a.gif")
     assert len(images) == 1 and durations == [3 * 50 + 1000]
@@ -217,7 +208,7 @@ def test_gif_many_colours_map_to_nearest(tmp_path: Path) -> None:
     frames = [rng.integers(0, 256, size=(16, 16, 4), dtype=np.uint8) for _ in range(3)]
     for frame in frames:
         frame[..., 3] = 255
-    summary = write("gif", tmp_path / "a.gif", frames, scale=1)
+    summary = write_frames("gif", tmp_path / "a.gif", frames, scale=1)
     assert summary["colors"] == 256
     images, _ = gif_frames(tmp_path / "a.gif")
     with Image.open(tmp_path / "a.gif") as im:
@@ -243,7 +234,7 @@ def read_mp4(path: Path) -> tuple[dict[str, object], list[np.ndarray]]:
 @pytest.mark.parametrize(("scale", "hold", "size", "count"), [(3, 0.0, (22, 16), 6), (2, 0.25, (14, 10), 8)])
 def test_mp4_metadata(tmp_path: Path, scale: int, hold: float, size: tuple[int, int], count: int) -> None:
     frames = make_frames(6)
-    summary = write("mp4", tmp_path / "a.mp4", frames, scale=scale, fps=8, hold=hold)
+    summary = write_frames("mp4", tmp_path / "a.mp4", frames, scale=scale, fps=8, hold=hold)
     assert (summary["width"], summary["height"], summary["frames"]) == (*size, count)
     meta, decoded = read_mp4(tmp_path / "a.mp4")
     assert meta["codec"] == "h264"
@@ -254,8 +245,8 @@ def test_mp4_metadata(tmp_path: Path, scale: int, hold: float, size: tuple[int, 
 
 def test_mp4_pixels_padding_and_determinism(tmp_path: Path) -> None:
     frames = [np.full((*GRID, 4), (40 * i, 200, 120 - 20 * i, 255), dtype=np.uint8) for i in range(4)]
-    write("mp4", tmp_path / "a.mp4", frames, scale=3, crf=0)
-    write("mp4", tmp_path / "b.mp4", frames, scale=3, crf=0)
+    write_frames("mp4", tmp_path / "a.mp4", frames, scale=3, crf=0)
+    write_frames("mp4", tmp_path / "b.mp4", frames, scale=3, crf=0)
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
     _, decoded = read_mp4(tmp_path / "a.mp4")
     for got, frame in zip(decoded, frames, strict=True):
@@ -268,7 +259,7 @@ def test_mp4_pixels_padding_and_determinism(tmp_path: Path) -> None:
 
 def test_sheet_and_atlas(tmp_path: Path) -> None:
     frames = make_frames(10, transparent=True)
-    summary = write("sheet", tmp_path / "s.png", frames, scale=2, fps=10, hold=0.5, sheet_frames=4, columns=3)
+    summary = write_frames("sheet", tmp_path / "s.png", frames, scale=2, fps=10, hold=0.5, sheet_frames=4, columns=3)
     assert summary["atlas"] == str(tmp_path / "s.json")
     assert summary["source_frames"] == [0, 3, 6, 9]
     with Image.open(tmp_path / "s.png") as im:
@@ -295,7 +286,7 @@ def test_sheet_and_atlas(tmp_path: Path) -> None:
 
 def test_png_frames(tmp_path: Path) -> None:
     frames = make_frames(3, transparent=True)
-    summary = write("frames", tmp_path / "seq", frames, scale=2)
+    summary = write_frames("frames", tmp_path / "seq", frames, scale=2)
     names = sorted(p.name for p in (tmp_path / "seq").iterdir())
     assert names == ["frame-00000.png", "frame-00001.png", "frame-00002.png"]
     assert summary["frames"] == 3 and summary["pattern"] == "frame-%05d.png"
@@ -308,8 +299,8 @@ def test_png_frames(tmp_path: Path) -> None:
 
 def test_png_frames_replace_an_earlier_render_only(tmp_path: Path) -> None:
     folder = tmp_path / "seq"
-    write("frames", folder, make_frames(5))
-    write("frames", folder, make_frames(2))
+    write_frames("frames", folder, make_frames(5))
+    write_frames("frames", folder, make_frames(2))
     assert sorted(p.name for p in folder.iterdir()) == ["frame-00000.png", "frame-00001.png"]
     (folder / "notes.txt").write_text("mine")
     with pytest.raises(NCAError, match="holds other files"):
@@ -388,7 +379,7 @@ class FailingWriter(FrameWriter):
 
 def test_threaded_writer_matches_plain_writer(tmp_path: Path) -> None:
     frames = make_frames(5)
-    write("gif", tmp_path / "a.gif", frames)
+    write_frames("gif", tmp_path / "a.gif", frames)
     with ThreadedWriter(open_writer("gif", tmp_path / "b.gif", n_frames=5, grid=GRID), maxsize=2) as writer:
         for frame in frames:
             writer.add(frame)
@@ -430,7 +421,7 @@ def test_opaque_gif_stores_only_the_changed_rectangle(tmp_path: Path) -> None:
     changed = base.copy()
     changed[3:5, 6:9, :3] = (250, 10, 10)  # rows 3-4, columns 6-8
     frames = [base, changed, base]
-    write("gif", tmp_path / "a.gif", frames, scale=2, fps=10)
+    write_frames("gif", tmp_path / "a.gif", frames, scale=2, fps=10)
     data = (tmp_path / "a.gif").read_bytes()
     descriptors = []
     pos = data.find(b"\x21\xf9\x04")
