@@ -169,25 +169,27 @@ def numpy_step(state: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray
 # ---- torch hex models (the trainer's), for export and page tests
 
 
-def random_hex(code_channels: int = 0, hidden: int = 16, seed: int = 0, mask: str = "orbit") -> NCA:
+def random_hex(
+    code_channels: int = 0, hidden: int = 16, seed: int = 0, mask: str = "orbit", lap_gain: float = 1.0
+) -> NCA:
     """A random torch hex NCA (8 channels) whose alpha only grows: the flake spreads and stays alive."""
     import torch
 
     from ncarender.train.model import NCA
 
     torch.manual_seed(seed)
-    model = NCA(channels=8, hidden=hidden, code_channels=code_channels, lattice="hex", mask=mask)
+    model = NCA(channels=8, hidden=hidden, code_channels=code_channels, lattice="hex", mask=mask, lap_gain=lap_gain)
     torch.nn.init.normal_(model.w2.weight, std=0.02)
     with torch.no_grad():
         model.w2.weight[3] = model.w2.weight[3].abs()  # alpha only grows: the flake spreads and stays alive
     return model
 
 
-def hex_checkpoint(tmp_path: Path, code_channels: int = 3) -> Path:
+def hex_checkpoint(tmp_path: Path, code_channels: int = 3, lap_gain: float = 1.0) -> Path:
     """:func:`random_hex` saved as a checkpoint (a family of 2 flakes when ``code_channels``) in ``tmp_path``."""
     from ncarender.train.checkpoint import Checkpoint, save_checkpoint
 
-    model = random_hex(code_channels)
+    model = random_hex(code_channels, lap_gain=lap_gain)
     ckpt = Checkpoint(
         model_config=model.config,
         state_dict={k: v.detach() for k, v in model.state_dict().items()},

@@ -132,6 +132,14 @@ def train(
             "symmetries: six-fold symmetric flakes, bit for bit; hex only). Default: orbit on hex, else cell."
         ),
     ] = None,
+    lap_gain: Annotated[
+        float,
+        typer.Option(
+            help="A hex model: the gain of its six-neighbour Laplacian perception, gain x (mean of the six - cell). "
+            "1 is the normalised Laplacian; 6 the plain sum of the six minus six times the cell. Part of the model "
+            "(its ONNX file carries it)."
+        ),
+    ] = 1.0,
     palette_weight: Annotated[
         float,
         typer.Option(
@@ -187,6 +195,10 @@ def train(
     # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
     cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
     cfg.validate()
+    if "lap_gain" in changes and not chosen.has_orbits and not resume:
+        raise NCAError("--lap-gain sets a hex model's Laplacian perception: it needs --lattice hex")
+    if not 0.0 < lap_gain < float("inf"):
+        raise NCAError(f"--lap-gain must be positive, got {lap_gain}")
     if warm_rounds < 0:
         raise NCAError(f"--warm-rounds must be 0 or more, got {warm_rounds}")
     if not 0.0 < fire_rate <= 1.0:
@@ -234,6 +246,7 @@ def train(
                 code_channels=family.code_channels if family is not None else (code_channels if resume else 0),
                 lattice=chosen.name,
                 mask=mask_kind,
+                lap_gain=lap_gain if chosen.has_orbits else 1.0,
             ),
             target_name=(family.spec if family is not None else target) if tgt is not None else target,
             family=family,

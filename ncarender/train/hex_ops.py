@@ -13,6 +13,7 @@ Its step is the square step with two operations swapped:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -24,10 +25,17 @@ __all__ = ["HEX_FILTERS", "hex_max", "hex_max_nhwc", "hex_perception_kernel", "l
 HEX_FILTERS = 2
 
 
-def hex_perception_kernel(channels: int) -> torch.Tensor:
-    """Depthwise kernel ``(2*C, 1, 3, 3)``: identity and ``lap6`` per channel; output ``2c + k`` is filter ``k``."""
+def hex_perception_kernel(channels: int, gain: float = 1.0) -> torch.Tensor:
+    """Depthwise kernel ``(2*C, 1, 3, 3)``: identity and ``gain * lap6`` per channel; output ``2c + k`` is filter ``k``.
+
+    Gain 1 is :data:`~ncarender.lattice.HEX_LAPLACIAN` itself; another gain scales the integer stencil by
+    ``gain / 6`` (so gain 6 is exactly the sum of the six minus six times the cell).
+    """
     ident = torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
-    lap6 = torch.from_numpy(HEX_LAPLACIAN.copy())
+    if gain == 1.0:
+        lap6 = torch.from_numpy(HEX_LAPLACIAN.copy())
+    else:
+        lap6 = torch.from_numpy((HEX_LAPLACIAN.astype(np.float64) * 6.0).round() * (gain / 6.0)).to(torch.float32)
     filters = torch.stack([ident, lap6])  # (2, 3, 3)
     return filters.repeat(channels, 1, 1)[:, None]  # (2C, 1, 3, 3)
 
@@ -49,11 +57,11 @@ def hex_max_nhwc(x: torch.Tensor) -> torch.Tensor:
     return hex_max(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
-def lap6_nhwc(state: torch.Tensor) -> torch.Tensor:
-    """The normalised six-neighbour Laplacian ``mean(six neighbours) - cell`` of ``(N, H, W, C)``, zero padded.
+def lap6_nhwc(state: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    """The six-neighbour Laplacian ``gain * (mean(six neighbours) - cell)`` of ``(N, H, W, C)``, zero padded.
 
-    The same function as the ``lap6`` filter of :func:`hex_perception_kernel` (up to float rounding: the
-    six are summed in a fixed order here).
+    The same function as the ``lap6`` filter of :func:`hex_perception_kernel` with the same gain (up to float
+    rounding: the six are summed in a fixed order here).
     """
     p = F.pad(state, (0, 0, 1, 1, 1, 1))  # (N, H+2, W+2, C); cell (r, q) is p[r+1, q+1]
     six = (
@@ -61,4 +69,6 @@ def lap6_nhwc(state: torch.Tensor) -> torch.Tensor:
         + (p[:, 2:, 1:-1] + p[:, :-2, 1:-1])  # (+1, 0), (-1, 0)
         + (p[:, :-2, 2:] + p[:, 2:, :-2])  # (-1, +1), (+1, -1)
     )
-    return six * (1.0 / 6.0) - state
+    if gain == 1.0:
+        return six * (1.0 / 6.0) - state
+    return six * (gain / 6.0) - gain * state

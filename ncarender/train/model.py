@@ -47,9 +47,16 @@ class NCAConfig:
     lattice: str = SQUARE.name
     #: The update mask's kind: ``cell`` (per-cell Bernoulli) or ``orbit`` (one draw per symmetry orbit; hex).
     mask: str = MASK_CELL
+    #: A hex model's ``lap6`` gain: the perceived Laplacian is ``gain * (mean of the six - cell)`` (1: normalised;
+    #: 6: the unnormalised sum of the six minus six times the cell). Part of the model: its ONNX kernel carries it.
+    lap_gain: float = 1.0
 
     def __post_init__(self) -> None:
         check_mask_kind(self.mask, lattice_named(self.lattice, source="model config"), source="model config")
+        if not 0.0 < self.lap_gain < float("inf"):
+            raise ValueError(f"lap_gain must be positive and finite, got {self.lap_gain}")
+        if self.lap_gain != 1.0 and not self.hex:
+            raise ValueError("lap_gain applies to a hex model's lap6 perception only")
 
     @property
     def hex(self) -> bool:
@@ -78,6 +85,8 @@ class NCAConfig:
             del out["lattice"]
         if self.mask == MASK_CELL:
             del out["mask"]
+        if self.lap_gain == 1.0:
+            del out["lap_gain"]
         return out
 
 
@@ -113,14 +122,15 @@ class NCA(nn.Module):
         code_channels: int = 0,
         lattice: str = SQUARE.name,
         mask: str = MASK_CELL,
+        lap_gain: float = 1.0,
     ) -> None:
         super().__init__()
         if channels < 4:
             raise ValueError("an NCA needs at least 4 channels (RGBA)")
         if code_channels < 0:
             raise ValueError("code_channels must be >= 0")
-        self.config = NCAConfig(channels, hidden, fire_rate, alive_threshold, code_channels, lattice, mask)
-        kernel = hex_perception_kernel(channels) if self.config.hex else _perception_kernel(channels)
+        self.config = NCAConfig(channels, hidden, fire_rate, alive_threshold, code_channels, lattice, mask, lap_gain)
+        kernel = hex_perception_kernel(channels, lap_gain) if self.config.hex else _perception_kernel(channels)
         self.register_buffer("kernel", kernel, persistent=False)
         self.w1 = nn.Conv2d(self.config.perception_channels + code_channels, hidden, 1)
         self.w2 = nn.Conv2d(hidden, channels, 1, bias=False)
@@ -190,7 +200,8 @@ class NCA(nn.Module):
             relay = self.neighbourhood_max(full[..., c:].permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         if self.config.hex:
             # Interleave as channel 2*c + k to match the depthwise kernel's order.
-            percept = torch.stack([state, lap6_nhwc(state)], dim=-1).reshape(-1, 2 * c)  # (N*H*W, 2C)
+            lap = lap6_nhwc(state, self.config.lap_gain)
+            percept = torch.stack([state, lap], dim=-1).reshape(-1, 2 * c)  # (N*H*W, 2C)
         else:
             p = F.pad(state, (0, 0, 1, 1, 1, 1))  # zero pad H and W: (N, H+2, W+2, C)
             diff_w = p[:, :, 2:] - p[:, :, :-2]  # (N, H+2, W, C)

@@ -36,7 +36,7 @@ RESUMABLE: tuple[str, ...] = (
 )
 
 #: Model settings that can be compared with a checkpoint's (a resumed run keeps all of them).
-MODEL_SETTINGS: tuple[str, ...] = ("channels", "hidden", "fire_rate", "code_channels", "lattice", "mask")
+MODEL_SETTINGS: tuple[str, ...] = ("channels", "hidden", "fire_rate", "code_channels", "lattice", "mask", "lap_gain")
 
 
 def _flag(name: str) -> str:

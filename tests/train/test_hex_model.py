@@ -46,6 +46,61 @@ def test_hex_perception_is_identity_and_lap6() -> None:
     assert float(lap.sum()) == 0.0
 
 
+def test_lap_gain_scales_the_laplacian_on_both_paths() -> None:
+    model = NCA(channels=4, hidden=8, lattice="hex", lap_gain=6.0)
+    x = torch.zeros(1, 4, 5, 5)
+    x[0, 2, 2, 2] = 1.0
+    lap = model.perceive(x)[0, 5]
+    assert lap[2, 2] == -6.0 and all(lap[2 + dr, 2 + dq] == 1.0 for dr, dq in HEX_OFFSETS)
+    gained = random_hex(code_channels=2, lap_gain=6.0)
+    plain = random_hex(code_channels=2)
+    x = seed_state(1, 11, 8, torch.rand(1, 2))
+    gen = torch.Generator().manual_seed(0)
+    changed = 0
+    for _ in range(12):
+        mask = gained.random_mask(x, gen)
+        want = gained(x, mask)
+        got = gained.forward_nhwc(x.permute(0, 2, 3, 1), mask.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        changed += not torch.allclose(plain(x, mask), want)  # the gain changes the step
+        x = want
+    assert changed >= 6
+    assert NCAConfig(lattice="hex", lap_gain=6.0).to_dict()["lap_gain"] == 6.0
+    assert "lap_gain" not in NCAConfig(lattice="hex").to_dict()
+    with pytest.raises(ValueError, match="hex model's lap6"):
+        NCAConfig(lap_gain=6.0)
+    with pytest.raises(ValueError, match="positive"):
+        NCAConfig(lattice="hex", lap_gain=0.0)
+
+
+def test_the_onnx_kernel_carries_the_lap_gain(tmp_path: Path) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    from ncarender.runtime import open_model
+
+    path = hex_checkpoint(tmp_path, 0, lap_gain=6.0)
+    assert load_checkpoint(path).model_config.lap_gain == 6.0
+    result = export_checkpoint(path, steps=40)
+    assert result.max_abs_diff < 1e-4
+    graph = onnx.load(str(result.path)).graph
+    tensors = [numpy_helper.to_array(t) for t in graph.initializer]
+    tensors += [numpy_helper.to_array(a.t) for n in graph.node if n.op_type == "Constant" for a in n.attribute]
+    laps = [a for a in tensors if a.ndim == 4 and a.shape[1:] == (1, 3, 3) and a[0, 0, 1, 1] < 0]
+    assert laps and all(float(a[0, 0, 1, 1]) == -6.0 for a in laps)
+    model = NCA.from_config(load_checkpoint(path).model_config)
+    model.load_state_dict(load_checkpoint(path).state_dict)
+    x = seed_state(2, 13, 8)
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for _ in range(15):
+            x = model(x, model.random_mask(x, gen))
+        mask = model.random_mask(x, gen)
+        want = model(x, mask).numpy()
+    got = open_model(result.path, provider="cpu", quiet=True).step(x.numpy(), mask.numpy())
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 def test_hex_alive_ignores_the_two_corners() -> None:
     model = NCA(channels=4, hidden=8, lattice="hex")
     x = torch.zeros(1, 4, 5, 5)

@@ -166,3 +166,17 @@ def test_the_palette_weight_is_recorded_only_when_set(tmp_path: Path) -> None:
     assert "palette_weight" not in load_checkpoint(ckpt).train_state["config"]
     result = CliRunner().invoke(app, [*args, "--palette-weight", "-1"])
     assert result.exit_code == 1 and "--palette-weight must be 0 or more" in result.stderr
+
+
+def test_the_lap_gain_is_a_model_setting(tmp_path: Path) -> None:
+    ckpt = tmp_path / "g.pt"
+    args = ["train", "reiter:2@12", "--lattice", "hex", "-o", str(ckpt), "--iterations", "1", "--hidden", "8"]
+    args += ["--pool-size", "4", "--batch-size", "2", "--steps-min", "3", "--steps-max", "3", "-q"]
+    assert CliRunner().invoke(app, [*args, "--lap-gain", "6"]).exit_code == 0
+    assert load_checkpoint(ckpt).model_config.lap_gain == 6.0
+    resumed = ["train", "-o", str(ckpt), "--resume", "--iterations", "2", "-q", "--lap-gain", "1"]
+    result = CliRunner().invoke(app, resumed)
+    assert result.exit_code == 1 and "--lap-gain 1.0 differs from the checkpoint's 6.0" in result.stderr
+    square = CliRunner().invoke(app, ["train", "reiter:2", "--lap-gain", "6", "-o", str(tmp_path / "s.pt")])
+    assert square.exit_code == 1 and len(square.stderr.strip().splitlines()) == 1
+    assert "needs --lattice hex" in square.stderr and not (tmp_path / "s.pt").exists()
