@@ -181,6 +181,9 @@ class BaseWriter(FrameWriter):
             raise ValueError(f"expected a uint8 frame of shape {expected}, got {got}")
         try:
             self._add(frame, self.count)
+        except OSError as exc:  # a full disk, a removed folder: one error, nothing left behind
+            self.abort()
+            raise self._write_error(exc) from None
         except BaseException:
             self.abort()
             raise
@@ -195,12 +198,19 @@ class BaseWriter(FrameWriter):
             if self.count != self.n_frames:
                 raise ValueError(f"the {self.format} writer expected {self.n_frames} frames, got {self.count}")
             extra = self._finish()
+        except OSError as exc:
+            self.abort()
+            raise self._write_error(exc) from None
         except BaseException:
             self.abort()
             raise
         self._state = "closed"
         self.summary = self._summary(extra)
         return self.summary
+
+    def _write_error(self, exc: OSError) -> NCAError:
+        """The one-line error for an ``OSError`` while writing (the output was aborted: nothing is left)."""
+        return NCAError(f"cannot write {str(self.path)!r}: {exc.strerror or exc}")
 
     def _summary(self, extra: dict[str, object]) -> dict[str, object]:
         """The summary :meth:`close` returns: the common keys, then the format's ``extra`` ones."""

@@ -478,3 +478,32 @@ def test_outputs_the_format_cannot_hold_are_refused_on_open(
     with pytest.raises(NCAError, match=fragment):
         open_writer(fmt, tmp_path / f"o{suffix}", n_frames=3, grid=grid, options=WriterOptions(scale=scale))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["gif", "frames"])
+def test_a_full_disk_is_one_error_and_keeps_what_was_there(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    target = tmp_path / ("out.gif" if fmt == "gif" else "out")
+    if fmt == "gif":
+        target.write_bytes(b"old")
+    else:
+        target.mkdir()
+        (target / "frame-0000.png").write_bytes(b"old")
+
+    def full(self: object, fp: object, *args: object, **kwargs: object) -> None:
+        Path(str(fp)).write_text("partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if fmt == "gif":
+        monkeypatch.setattr(Path, "write_bytes", lambda self, data: full(self, self))
+    else:
+        monkeypatch.setattr(Image.Image, "save", full)
+    frames = [np.full((6, 5, 4), 40 * i, np.uint8) for i in range(3)]
+    with pytest.raises(NCAError, match=rf"cannot write '{target}': No space left on device"):
+        write_frames(fmt, target, frames)
+    kept = target.read_bytes() if fmt == "gif" else (target / "frame-0000.png").read_bytes()
+    assert kept == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
