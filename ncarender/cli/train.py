@@ -143,9 +143,9 @@ def train(
     palette_weight: Annotated[
         float,
         typer.Option(
-            help="A hex model: weight of a penalty on colours off the family's rim-core palette line along the "
-            "rollout (0: off). It keeps growth on the palette, but from the start it stops seeds growing: "
-            "add it with --resume to a run that grows."
+            help="A family model: weight of a penalty on colours off the family's rim-core palette line along the "
+            "rollout (0: off), so the flakes grow in the family's colours. From the first iteration it stops "
+            "seeds growing: add it with --resume to a run that grows."
         ),
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,

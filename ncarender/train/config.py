@@ -33,7 +33,7 @@ class TrainConfig:
     damage_count: int = 3
     seed: int = 0
     checkpoint_every: int = 200
-    #: A hex model's palette penalty along the rollout (:func:`.hex.palette_penalty`); 0: off. Recorded only if set.
+    #: A family model's palette penalty along the rollout (:func:`.hex.palette_penalty`); 0: off. Recorded only if set.
     palette_weight: float = 0.0
 
     def validate(self) -> None:

@@ -13,7 +13,8 @@ The training loop (:mod:`.loop`) asks this module, never the lattice itself:
   symmetry, and a sample damaged on purpose (asymmetric) is left alone. It also returns the growth penalty:
   :func:`palette_penalty` on the visible colour and :func:`overflow_penalty` on the state, averaged over
   the steps from :data:`PENALTY_FROM` on, every :data:`PENALTY_EVERY` steps (issue 25, item 7: the first
-  steps of a rollout are not free to pass through any colour);
+  steps of a rollout are not free to pass through any colour); a square family model takes the palette
+  penalty alone, and only when its weight is set;
 * :func:`lattice_damage`: Distill's damage disc, in the flake's own geometry on a hex model.
 """
 
@@ -167,16 +168,35 @@ def rollout_hex(
 
 
 def train_rollout(
-    model: NCA, state: torch.Tensor, steps: int, mask_fn: Callable[[], torch.Tensor]
+    model: NCA,
+    state: torch.Tensor,
+    steps: int,
+    mask_fn: Callable[[], torch.Tensor],
+    *,
+    palette_weight: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The training rollout of ``model``: ``(final state (N, H, W, C), penalty or None)``.
 
-    A square model: :func:`~.rollout.rollout_cropped` and no penalty (its training is unchanged); a hex
-    model: :func:`rollout_hex`.
+    A hex model: :func:`rollout_hex`. A square model: :func:`~.rollout.rollout_cropped`; with a
+    ``palette_weight``, also ``palette_weight`` times :func:`palette_penalty` averaged over the same steps as
+    on hex (per cell of the whole grid: the cells outside the live box are zero, on the palette), else no
+    penalty (its training is then unchanged, draw for draw).
     """
-    if not model.config.hex:
+    if model.config.hex:
+        return rollout_hex(model, state, steps, mask_fn, palette_weight=palette_weight)
+    if not palette_weight:
         return rollout_cropped(model, state, steps, mask_fn), None
-    return rollout_hex(model, state, steps, mask_fn)
+    cells = state.shape[0] * state.shape[1] * state.shape[2]
+    terms: list[torch.Tensor] = []
+
+    def observe(t: int, x: torch.Tensor) -> None:
+        if t >= PENALTY_FROM and (steps - 1 - t) % PENALTY_EVERY == 0:
+            terms.append(palette_penalty(x) * (x.shape[0] * x.shape[1] * x.shape[2] / cells))
+
+    x = rollout_cropped(model, state, steps, mask_fn, observe)
+    if not terms:
+        return x, torch.zeros((), dtype=state.dtype, device=state.device)
+    return x, palette_weight * torch.stack(terms).mean()
 
 
 def lattice_damage(model: NCA, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -31,7 +31,7 @@ from ..family.conditioning import FamilyTargets
 from .checkpoint import Checkpoint, save_checkpoint, save_pool
 from .config import TrainConfig, TrainResult, resolve_device
 from .curve import loss_curve_path, write_loss_curve
-from .hex import lattice_damage, rollout_hex
+from .hex import lattice_damage, train_rollout
 from .model import NCAConfig
 from .rollout import rollout_cropped, seed_states_nhwc
 from .run import Run, fill_pool, set_up
@@ -101,10 +101,8 @@ def _step(run: Run, iteration: int, skipped: int, notify: Callable[[str], None])
     config, model = run.config, run.model
     x0, idx, labels = _batch(run, iteration)
     steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=run.gen))
-    if model.config.hex:  # the whole axial array, symmetrised, with the growth penalty
-        x, penalty = rollout_hex(model, x0, steps, run.mask_fn(config.batch_size), palette_weight=config.palette_weight)
-    else:
-        x, penalty = rollout_cropped(model, x0, steps, run.mask_fn(config.batch_size)), None
+    # hex: the whole axial array, symmetrised, with the growth penalty; square: the live box (+ palette penalty)
+    x, penalty = train_rollout(model, x0, steps, run.mask_fn(config.batch_size), palette_weight=config.palette_weight)
     err = (x[..., :4] - run.targets_of(labels)) ** 2
     loss = err.mean()
     objective = loss if penalty is None else loss + penalty

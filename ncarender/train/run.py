@@ -132,6 +132,11 @@ def set_up(
                 )
         elif model.config.code_channels:
             raise NCAError("a model with code channels needs a family of targets")
+    if config.palette_weight and family is None:
+        raise NCAError(
+            f"--palette-weight keeps a family's growth on its rim-to-core palette; {target_name!r} is one image, "
+            "not a family (reiter:...)"
+        )
     torch.manual_seed(config.seed)
     if not resume:
         # Initialise the weights from the run's seed so a run is repeatable.

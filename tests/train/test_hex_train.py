@@ -180,3 +180,45 @@ def test_the_lap_gain_is_a_model_setting(tmp_path: Path) -> None:
     square = CliRunner().invoke(app, ["train", "reiter:2", "--lap-gain", "6", "-o", str(tmp_path / "s.pt")])
     assert square.exit_code == 1 and len(square.stderr.strip().splitlines()) == 1
     assert "needs --lattice hex" in square.stderr and not (tmp_path / "s.pt").exists()
+
+
+def test_a_square_family_rollout_takes_the_palette_penalty_over_the_whole_grid() -> None:
+    from ncarender.train.hex import PENALTY_EVERY, PENALTY_FROM
+
+    torch.manual_seed(0)
+    model = NCA(channels=8, hidden=16, code_channels=2)
+    torch.nn.init.normal_(model.w2.weight, std=0.05)
+    x0 = seed_states_nhwc(2, 21, 21, 8, torch.device("cpu"), torch.rand(2, 2))
+    steps = 20
+
+    def masks() -> object:
+        return mask_drawer(model, 2, 21, 21, torch.Generator().manual_seed(5), torch.device("cpu"))
+
+    plain, none = train_rollout(model, x0, steps, masks())
+    assert none is None  # no weight: the square rollout as it always was
+    x, penalty = train_rollout(model, x0, steps, masks(), palette_weight=0.5)
+    assert torch.equal(x, plain)
+    draw, full, want = masks(), x0, []
+    for t in range(steps):  # the same rollout on the whole grid, the penalty counted by hand
+        full = model.forward_nhwc(full, draw())
+        if t >= PENALTY_FROM and (steps - 1 - t) % PENALTY_EVERY == 0:
+            want.append(palette_penalty(full))
+    torch.testing.assert_close(full, x)
+    assert penalty is not None and float(penalty) > 0
+    torch.testing.assert_close(penalty, 0.5 * torch.stack(want).mean())
+    penalty.backward()  # it trains the model
+    assert model.w2.weight.grad is not None and float(model.w2.weight.grad.abs().sum()) > 0
+
+
+def test_the_palette_weight_needs_a_family(tmp_path: Path) -> None:
+    ckpt = tmp_path / "one.pt"
+    args = ["train", "snowflake", "-o", str(ckpt), "--iterations", "1", "--hidden", "8", "--palette-weight", "0.1"]
+    result = CliRunner().invoke(app, [*args, "--pool-size", "4", "--batch-size", "2", "--steps-min", "3"])
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "'snowflake' is one image, not a family" in result.stderr and not ckpt.exists()
+    fam = tmp_path / "sq.pt"
+    args = ["train", "reiter:2@12", "-o", str(fam), "--iterations", "2", "--hidden", "8", "--palette-weight", "0.2"]
+    args += ["--pool-size", "4", "--batch-size", "2", "--steps-min", "12", "--steps-max", "12", "-q"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    saved = load_checkpoint(fam).train_state
+    assert saved["config"]["palette_weight"] == 0.2 and len(saved["penalties"]) == 2

@@ -163,18 +163,18 @@ def test_a_blown_up_rollout_is_skipped_and_leaves_the_pool(tmp_path: Path, monke
     import ncarender.train.loop as loop
 
     calls = 0
-    real = loop.rollout_cropped
+    real = loop.train_rollout
 
-    def blow_up_once(model, state, steps, mask_fn):  # type: ignore[no-untyped-def]
+    def blow_up_once(model, state, steps, mask_fn, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
-        out = real(model, state, steps, mask_fn)
+        out, penalty = real(model, state, steps, mask_fn, **kwargs)
         if calls == 3:  # iteration 3: one sample explodes
             out = out.clone()
             out[1] = out[1] * 1e6 + 1.0
-        return out
+        return out, penalty
 
-    monkeypatch.setattr(loop, "rollout_cropped", blow_up_once)
+    monkeypatch.setattr(loop, "train_rollout", blow_up_once)
     out = tmp_path / "m.pt"
     weights: dict[int, dict[str, torch.Tensor]] = {}
 
