@@ -22,6 +22,18 @@ from ncarender.train.model import NCA, NCAConfig, seed_state  # noqa: E402
 from ncarender.train.rollout import seed_states_nhwc  # noqa: E402
 
 
+def grown_step(path: Path, x: torch.Tensor, steps: int, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grow ``x`` ``(N, C, H, W)`` ``steps`` steps with the checkpoint's torch model; ``(state, mask, next state)``."""
+    model = NCA.from_config(load_checkpoint(path).model_config)
+    model.load_state_dict(load_checkpoint(path).state_dict)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _ in range(steps):
+            x = model(x, model.random_mask(x, gen))
+        mask = model.random_mask(x, gen)
+        return x.numpy(), mask.numpy(), model(x, mask).numpy()
+
+
 def test_hex_max_is_the_max_over_the_cell_and_its_six() -> None:
     x = torch.randn(2, 3, 7, 9)
     got = hex_max(x)
@@ -88,16 +100,8 @@ def test_the_onnx_kernel_carries_the_lap_gain(tmp_path: Path) -> None:
     tensors += [numpy_helper.to_array(a.t) for n in graph.node if n.op_type == "Constant" for a in n.attribute]
     laps = [a for a in tensors if a.ndim == 4 and a.shape[1:] == (1, 3, 3) and a[0, 0, 1, 1] < 0]
     assert laps and all(float(a[0, 0, 1, 1]) == -6.0 for a in laps)
-    model = NCA.from_config(load_checkpoint(path).model_config)
-    model.load_state_dict(load_checkpoint(path).state_dict)
-    x = seed_state(2, 13, 8)
-    gen = torch.Generator().manual_seed(2)
-    with torch.no_grad():
-        for _ in range(15):
-            x = model(x, model.random_mask(x, gen))
-        mask = model.random_mask(x, gen)
-        want = model(x, mask).numpy()
-    got = open_model(result.path, provider="cpu", quiet=True).step(x.numpy(), mask.numpy())
+    x, mask, want = grown_step(path, seed_state(2, 13, 8), 15, seed=2)
+    got = open_model(result.path, provider="cpu", quiet=True).step(x, mask)
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
@@ -186,20 +190,12 @@ def test_hex_onnx_matches_torch_and_names_its_lattice(tmp_path: Path, code_chann
     props = {p.key: p.value for p in onnx.load(str(result.path)).metadata_props}
     assert props[META.lattice] == "hex" and props[META.mask] == "orbit"
     # The step itself, numerically, from a grown state on another grid size.
-    model = NCA.from_config(load_checkpoint(path).model_config)
-    model.load_state_dict(load_checkpoint(path).state_dict)
     codes = torch.rand(3, code_channels) if code_channels else None
-    x = seed_state(3, (17, 13), 8, codes)
-    gen = torch.Generator().manual_seed(3)
-    with torch.no_grad():
-        for _ in range(25):
-            x = model(x, model.random_mask(x, gen))
-        mask = model.random_mask(x, gen)
-        want = model(x, mask).numpy()
-    got = session.step(x.numpy(), mask.numpy())
+    x, mask, want = grown_step(path, seed_state(3, (17, 13), 8, codes), 25, seed=3)
+    got = session.step(x, mask)
     np.testing.assert_allclose(got, want, atol=1e-5)
     rep = hex_orbits(17, 13)
-    assert (mask.numpy().reshape(3, -1) == mask.numpy().reshape(3, -1)[:, rep]).all()
+    assert (mask.reshape(3, -1) == mask.reshape(3, -1)[:, rep]).all()
 
 
 def test_square_model_exports_no_lattice_keys(tmp_path: Path) -> None:
