@@ -36,6 +36,7 @@ __all__ = [
     "PALETTE_WEIGHT",
     "PENALTY_EVERY",
     "PENALTY_FROM",
+    "from_seed",
     "is_symmetric",
     "lattice_damage",
     "mask_drawer",
@@ -58,6 +59,8 @@ PENALTY_EVERY = 4
 PALETTE_WEIGHT = 0.0
 #: Weight of :func:`overflow_penalty` in a hex model's loss.
 OVERFLOW_WEIGHT = 1.0
+#: A cell is visible above this alpha (as ``eval``'s palette figure counts it).
+VISIBLE_ALPHA = 0.1
 #: Hidden channels may range over [-HIDDEN_LIMIT, HIDDEN_LIMIT] freely (reiter16w's reach about 5 at step 200).
 HIDDEN_LIMIT = 6.0
 
@@ -101,9 +104,11 @@ def palette_penalty(x: torch.Tensor) -> torch.Tensor:
     """How far the visible colour of ``x`` ``(N, H, W, C)`` strays from the family's palette: a scalar.
 
     The palette is the segment from the rim colour to the core colour (straight alpha). In premultiplied
-    terms a cell of alpha ``a`` belongs on the segment ``a * (rim + t (core - rim))``, ``t`` in [0, 1]; the
-    penalty is the squared distance to that segment (``a**2`` times the straight colour's squared distance,
-    no division by a small alpha), plus alpha outside [0, 1], averaged over the cells. A target is on it.
+    terms a cell of alpha ``a`` belongs on the segment ``a * (rim + t (core - rim))``, ``t`` in [0, 1]. The
+    penalty per cell is the squared premultiplied distance to that segment divided by ``max(a, 0.1)``, so a
+    visible cell counts ``a`` times its straight colour's squared distance (a faint speck counts, as it does to
+    the eye and to ``eval``'s palette figure, which counts every cell above alpha 0.1), an invisible one its
+    premultiplied distance times 10; plus alpha outside [0, 1]; averaged over the cells. A target is on it.
     """
     rim = torch.as_tensor(RIM, dtype=x.dtype, device=x.device)
     line = torch.as_tensor(CORE - RIM, dtype=x.dtype, device=x.device)
@@ -114,7 +119,17 @@ def palette_penalty(x: torch.Tensor) -> torch.Tensor:
     across = rel - along * line
     beyond = F.relu(-along) + F.relu(along - a)  # past the rim or the core end, in units of the segment
     alpha_out = F.relu(-a) + F.relu(a - 1.0)
-    return (across.pow(2).sum(dim=-1) + (beyond.pow(2) * norm2 + alpha_out.pow(2)).squeeze(-1)).mean()
+    dev2 = across.pow(2).sum(dim=-1, keepdim=True) + beyond.pow(2) * norm2  # (N, H, W, 1)
+    return (dev2 / a.clamp(min=VISIBLE_ALPHA) + alpha_out.pow(2)).mean()
+
+
+def from_seed(state: torch.Tensor) -> torch.Tensor:
+    """Bool ``(N,)``: the samples of ``state`` ``(N, H, W, C)`` that are a seed (at most one cell above alpha 0.1).
+
+    The palette penalty looks at these alone: growth from the seed is what it keeps on the palette (a pool's
+    grown states are on it already, and would dilute it eight to one).
+    """
+    return (state[..., 3] > VISIBLE_ALPHA).flatten(1).sum(dim=1) <= 1
 
 
 def overflow_penalty(x: torch.Tensor, channels: int) -> torch.Tensor:
@@ -140,8 +155,9 @@ def rollout_hex(
 
     With orbit masks, the samples that start exactly symmetric are gathered by their orbits after each step
     (:func:`symmetrise`), so they stay symmetric bit for bit. The penalty is ``palette_weight`` (default
-    :data:`PALETTE_WEIGHT`) times :func:`palette_penalty` plus ``OVERFLOW_WEIGHT`` times :func:`overflow_penalty`,
-    averaged over the looked-at steps (a zero tensor if none).
+    :data:`PALETTE_WEIGHT`) times :func:`palette_penalty` of the samples that started as seeds
+    (:func:`from_seed`) plus ``OVERFLOW_WEIGHT`` times :func:`overflow_penalty` of all, averaged over the
+    looked-at steps (a zero tensor if none).
     """
     n, height, width, _ = state.shape
     weight = PALETTE_WEIGHT if palette_weight is None else palette_weight
@@ -154,6 +170,9 @@ def rollout_hex(
             rep = None
     penalty = torch.zeros((), dtype=state.dtype, device=state.device)
     looked = 0
+    seeds = from_seed(state) if weight else None
+    if seeds is not None and not bool(seeds.any()):
+        weight = 0.0
     x = state
     for t in range(steps):
         x = model.forward_nhwc(x, mask_fn())
@@ -161,7 +180,7 @@ def rollout_hex(
             x = symmetrise(x, rep) if keep is None else torch.where(keep, symmetrise(x, rep), x)
         if t >= PENALTY_FROM and ((steps - 1 - t) % PENALTY_EVERY == 0):
             if weight:
-                penalty = penalty + weight * palette_penalty(x)
+                penalty = penalty + weight * palette_penalty(x[seeds])
             penalty = penalty + OVERFLOW_WEIGHT * overflow_penalty(x, model.config.channels)
             looked += 1
     return x, penalty / max(looked, 1)
@@ -178,20 +197,23 @@ def train_rollout(
     """The training rollout of ``model``: ``(final state (N, H, W, C), penalty or None)``.
 
     A hex model: :func:`rollout_hex`. A square model: :func:`~.rollout.rollout_cropped`; with a
-    ``palette_weight``, also ``palette_weight`` times :func:`palette_penalty` averaged over the same steps as
-    on hex (per cell of the whole grid: the cells outside the live box are zero, on the palette), else no
-    penalty (its training is then unchanged, draw for draw).
+    ``palette_weight``, also ``palette_weight`` times :func:`palette_penalty` of the samples that started as
+    seeds (:func:`from_seed`; zero if none did) averaged over the same steps as on hex (per cell of the whole
+    grid: the cells outside the live box are zero, on the palette), else no penalty (its training is then
+    unchanged, draw for draw).
     """
     if model.config.hex:
         return rollout_hex(model, state, steps, mask_fn, palette_weight=palette_weight)
-    if not palette_weight:
-        return rollout_cropped(model, state, steps, mask_fn), None
-    cells = state.shape[0] * state.shape[1] * state.shape[2]
+    seeds = from_seed(state)
+    if not palette_weight or not bool(seeds.any()):
+        x = rollout_cropped(model, state, steps, mask_fn)
+        return x, (None if not palette_weight else torch.zeros((), dtype=state.dtype, device=state.device))
+    cells = state.shape[1] * state.shape[2]
     terms: list[torch.Tensor] = []
 
     def observe(t: int, x: torch.Tensor) -> None:
         if t >= PENALTY_FROM and (steps - 1 - t) % PENALTY_EVERY == 0:
-            terms.append(palette_penalty(x) * (x.shape[0] * x.shape[1] * x.shape[2] / cells))
+            terms.append(palette_penalty(x[seeds]) * (x.shape[1] * x.shape[2] / cells))
 
     x = rollout_cropped(model, state, steps, mask_fn, observe)
     if not terms:

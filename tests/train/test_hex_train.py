@@ -19,6 +19,7 @@ from ncarender.family.reiter import ReiterParams, grow_crystal  # noqa: E402
 from ncarender.lattice import hex_orbits  # noqa: E402
 from ncarender.train.checkpoint import load_checkpoint  # noqa: E402
 from ncarender.train.hex import (  # noqa: E402
+    from_seed,
     lattice_damage,
     mask_drawer,
     overflow_penalty,
@@ -26,7 +27,7 @@ from ncarender.train.hex import (  # noqa: E402
     train_rollout,
 )
 from ncarender.train.model import NCA  # noqa: E402
-from ncarender.train.rollout import seed_states_nhwc  # noqa: E402
+from ncarender.train.rollout import rollout_cropped, seed_states_nhwc  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,9 @@ def test_palette_penalty_sees_off_palette_colour_and_overflow() -> None:
     magenta = x.clone()
     magenta[0, 0, 2, :4] = torch.tensor([1.0, 0.0, 1.0, 1.0])
     assert float(palette_penalty(magenta)) > 0.05
+    faint = x.clone()  # a faint magenta speck counts by its alpha, not its alpha squared
+    faint[0, 0, 2, :4] = torch.tensor([0.2, 0.0, 0.2, 0.2])
+    assert float(palette_penalty(faint)) == pytest.approx(0.2 * float(palette_penalty(magenta)), rel=1e-5)
     darker = x.clone()
     darker[0, 0, 2, :4] = torch.tensor([0.2, 0.31, 0.45, 1.0])  # on the line, past the rim end
     assert float(palette_penalty(darker)) > 1e-3
@@ -194,6 +198,9 @@ def test_a_square_family_rollout_takes_the_palette_penalty_over_the_whole_grid()
     def masks() -> object:
         return mask_drawer(model, 2, 21, 21, torch.Generator().manual_seed(5), torch.device("cpu"))
 
+    with torch.no_grad():  # sample 1 grows for a while first: not a seed, so not in the palette penalty
+        x0[1:] = rollout_cropped(model, x0[1:], 9, mask_drawer(model, 1, 21, 21, torch.Generator(), x0.device))
+    assert from_seed(x0).tolist() == [True, False]
     plain, none = train_rollout(model, x0, steps, masks())
     assert none is None  # no weight: the square rollout as it always was
     x, penalty = train_rollout(model, x0, steps, masks(), palette_weight=0.5)
@@ -202,7 +209,7 @@ def test_a_square_family_rollout_takes_the_palette_penalty_over_the_whole_grid()
     for t in range(steps):  # the same rollout on the whole grid, the penalty counted by hand
         full = model.forward_nhwc(full, draw())
         if t >= PENALTY_FROM and (steps - 1 - t) % PENALTY_EVERY == 0:
-            want.append(palette_penalty(full))
+            want.append(palette_penalty(full[:1]))
     torch.testing.assert_close(full, x)
     assert penalty is not None and float(penalty) > 0
     torch.testing.assert_close(penalty, 0.5 * torch.stack(want).mean())
