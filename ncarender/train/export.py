@@ -283,7 +283,10 @@ def parity_measures(
 ) -> tuple[float, float, float]:
     """The parity rollout's ``(max abs diff, worst RGBA MSE over the steps, RGBA MSE after the last step)``.
 
-    The RGBA MSE compares the clipped visible channels ``[:, :4]`` of the two states ``(n, C, H, W)``.
+    The RGBA MSE compares the clipped visible channels ``[:, :4]`` of the two states ``(n, C, H, W)``. An
+    orbit-mask model is rolled out as the renderers roll it out: both states gathered by the symmetry orbits
+    after each step (rounding alone would break the symmetry differently in the two, and a model's dynamics
+    can amplify that).
     """
     from ..runtime import open_model
 
@@ -293,6 +296,7 @@ def parity_measures(
     x_o = x_t.numpy().copy()
     worst = visible = final = 0.0
     orbits = hex_orbits(*size) if model.config.mask == MASK_ORBIT else None
+    gather = torch.from_numpy(orbits.copy()) if orbits is not None else None
     with torch.no_grad():
         for _ in range(steps):
             mask = (rng.random((n, 1, *size), dtype=np.float32) < model.config.fire_rate).astype(np.float32)
@@ -300,6 +304,9 @@ def parity_measures(
                 mask = np.ascontiguousarray(mask.reshape(n, 1, -1)[..., orbits].reshape(n, 1, *size))
             x_t = model(x_t, torch.from_numpy(mask))
             x_o = session.step(x_o, mask)
+            if orbits is not None:  # each cell from its orbit's representative, as the renderers keep it
+                x_t = x_t.reshape(n, x_t.shape[1], -1)[..., gather].reshape(x_t.shape)
+                x_o = np.ascontiguousarray(x_o.reshape(n, x_o.shape[1], -1)[..., orbits].reshape(x_o.shape))
             worst = max(worst, float(np.abs(x_t.numpy() - x_o).max()))
             if not np.isfinite(x_o).all():
                 worst = final = float("inf")
