@@ -101,7 +101,13 @@ def train(
     pool_size: Annotated[int, typer.Option(help="Sample pool size (persist, regenerate).")] = 1024,
     steps_min: Annotated[int, typer.Option(help="Fewest NCA steps per rollout.")] = 64,
     steps_max: Annotated[int, typer.Option(help="Most NCA steps per rollout.")] = 96,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-3,
+    lr: Annotated[
+        float,
+        typer.Option(
+            help="Adam learning rate. With --resume: the rate from here on, replacing the saved one and any drop "
+            "already taken (--lr-decay-at can schedule a new drop)."
+        ),
+    ] = 2e-3,
     lr_decay_at: Annotated[
         int,
         typer.Option(
@@ -154,9 +160,9 @@ def train(
     resume: Annotated[
         bool,
         typer.Option(
-            help="Continue the run saved at --output. It keeps its target, model, mode, pool size, learning rate "
-            "and seed (giving another value is an error); --iterations, --batch-size, --steps-min, --steps-max, "
-            "--lr-decay-at, --checkpoint-every and --device may change. Without the .pool.pt beside it, a fresh "
+            help="Continue the run saved at --output. It keeps its target, model, mode, pool size and seed (giving "
+            "another value is an error); --iterations, --lr, --batch-size, --steps-min, --steps-max, --lr-decay-at, "
+            "--palette-weight, --checkpoint-every and --device may change. Without the .pool.pt beside it, a fresh "
             "pool is first aged by the model (--warm-rounds)."
         ),
     ] = False,

@@ -26,6 +26,7 @@ __all__ = ["RESUMABLE", "check_kept_model", "move_lr_decay", "resumed_settings",
 #: Training settings a resumed run takes from the caller (all others come from the checkpoint).
 RESUMABLE: tuple[str, ...] = (
     "iterations",
+    "lr",
     "batch_size",
     "steps_min",
     "steps_max",
@@ -91,6 +92,14 @@ def check_kept_model(
                 f"{_flag(name)} {getattr(given, name)} differs from the checkpoint's {getattr(saved, name)}; "
                 f"a resumed run keeps its model (drop {_flag(name)}, or start a new run)"
             )
+
+
+def restart_lr(opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.MultiStepLR, lr: float) -> None:
+    """Make the (restored) optimiser run at ``lr`` from here on, whatever drops it took (``--resume --lr``)."""
+    for group in opt.param_groups:
+        group["lr"] = group["initial_lr"] = lr
+    sched.base_lrs = [lr] * len(opt.param_groups)
+    sched._last_lr = [lr] * len(opt.param_groups)
 
 
 def move_lr_decay(sched: torch.optim.lr_scheduler.MultiStepLR, at: int) -> None:

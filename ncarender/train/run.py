@@ -22,7 +22,7 @@ from .checkpoint import Checkpoint, load_checkpoint, pool_path
 from .config import TrainConfig, resolve_device
 from .hex import mask_drawer
 from .model import NCA, NCAConfig
-from .resume import check_kept_model, move_lr_decay, resumed_settings, warm_pool
+from .resume import check_kept_model, move_lr_decay, restart_lr, resumed_settings, warm_pool
 from .rollout import seed_states_nhwc
 
 __all__ = ["Run", "fill_pool", "set_up"]
@@ -158,6 +158,8 @@ def set_up(
     if ckpt is not None:
         opt.load_state_dict(ckpt.train_state["optimizer"])
         sched.load_state_dict(ckpt.train_state["scheduler"])
+        if "lr" in changes:
+            restart_lr(opt, sched, config.lr)
         if config.lr_decay_at != ckpt.train_state["config"]["lr_decay_at"]:
             move_lr_decay(sched, config.lr_decay_at)
     run = Run(

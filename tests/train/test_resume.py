@@ -51,6 +51,18 @@ def test_resume_takes_batch_steps_and_a_later_lr_drop(tmp_path: Path) -> None:
     assert _lr(out) == pytest.approx(2e-5)
 
 
+def test_resume_with_lr_restarts_the_rate_after_its_drops(tmp_path: Path) -> None:
+    out = tmp_path / "m.pt"
+    train(tiny_target(), out, config=_cfg(lr_decay_at=2), device="cpu")
+    assert _lr(out) == pytest.approx(2e-4)  # dropped at 2
+    train(tiny_target(), out, config=_cfg(iterations=5, lr=5e-4), device="cpu", resume=True, changes={"lr"})
+    assert _lr(out) == pytest.approx(5e-4) and load_checkpoint(out).train_state["config"]["lr"] == 5e-4
+    # ... and a drop scheduled from the new rate.
+    later = _cfg(iterations=8, lr=1e-3, lr_decay_at=7)
+    train(tiny_target(), out, config=later, device="cpu", resume=True, changes={"lr", "lr_decay_at"})
+    assert _lr(out) == pytest.approx(1e-4)
+
+
 def test_resume_without_changes_keeps_the_saved_settings(tmp_path: Path) -> None:
     out = tmp_path / "m.pt"
     train(tiny_target(), out, config=_cfg(batch_size=3), device="cpu")
@@ -76,7 +88,7 @@ def test_an_lr_drop_before_the_checkpoint_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
-        (["--lr", "0.01"], "--lr 0.01 differs from the checkpoint's 0.002"),
+        (["--lr", "-0.01"], "--lr must be positive"),
         (["--seed", "9"], "--seed 9 differs from the checkpoint's 3"),
         (["--mode", "regenerate"], "--mode regenerate differs from the checkpoint's grow"),
         (["--pool-size", "64"], "--pool-size 64 differs"),
