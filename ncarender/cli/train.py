@@ -252,7 +252,7 @@ def train(
                 code_channels=family.code_channels if family is not None else (code_channels if resume else 0),
                 lattice=chosen.name,
                 mask=mask_kind,
-                lap_gain=lap_gain if chosen.has_orbits else 1.0,
+                lap_gain=lap_gain,  # a new square run's is 1 (refused above); a resumed run compares what was given
             ),
             target_name=(family.spec if family is not None else target) if tgt is not None else target,
             family=family,

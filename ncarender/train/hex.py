@@ -204,10 +204,11 @@ def train_rollout(
     """
     if model.config.hex:
         return rollout_hex(model, state, steps, mask_fn, palette_weight=palette_weight)
+    if not palette_weight:
+        return rollout_cropped(model, state, steps, mask_fn), None
     seeds = from_seed(state)
-    if not palette_weight or not bool(seeds.any()):
-        x = rollout_cropped(model, state, steps, mask_fn)
-        return x, (None if not palette_weight else torch.zeros((), dtype=state.dtype, device=state.device))
+    if not bool(seeds.any()):
+        return rollout_cropped(model, state, steps, mask_fn), torch.zeros((), dtype=state.dtype, device=state.device)
     cells = state.shape[1] * state.shape[2]
     terms: list[torch.Tensor] = []
 

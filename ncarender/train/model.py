@@ -55,8 +55,6 @@ class NCAConfig:
         check_mask_kind(self.mask, lattice_named(self.lattice, source="model config"), source="model config")
         if not 0.0 < self.lap_gain < float("inf"):
             raise ValueError(f"lap_gain must be positive and finite, got {self.lap_gain}")
-        if self.lap_gain != 1.0 and not self.hex:
-            raise ValueError("lap_gain applies to a hex model's lap6 perception only")
 
     @property
     def hex(self) -> bool:
@@ -129,6 +127,8 @@ class NCA(nn.Module):
             raise ValueError("an NCA needs at least 4 channels (RGBA)")
         if code_channels < 0:
             raise ValueError("code_channels must be >= 0")
+        if lap_gain != 1.0 and lattice == SQUARE.name:
+            raise ValueError("lap_gain applies to a hex model's lap6 perception only")
         self.config = NCAConfig(channels, hidden, fire_rate, alive_threshold, code_channels, lattice, mask, lap_gain)
         kernel = hex_perception_kernel(channels, lap_gain) if self.config.hex else _perception_kernel(channels)
         self.register_buffer("kernel", kernel, persistent=False)

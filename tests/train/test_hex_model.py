@@ -80,7 +80,7 @@ def test_lap_gain_scales_the_laplacian_on_both_paths() -> None:
     assert NCAConfig(lattice="hex", lap_gain=6.0).to_dict()["lap_gain"] == 6.0
     assert "lap_gain" not in NCAConfig(lattice="hex").to_dict()
     with pytest.raises(ValueError, match="hex model's lap6"):
-        NCAConfig(lap_gain=6.0)
+        NCA(lap_gain=6.0)
     with pytest.raises(ValueError, match="positive"):
         NCAConfig(lattice="hex", lap_gain=0.0)
 

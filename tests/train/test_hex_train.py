@@ -178,9 +178,11 @@ def test_the_lap_gain_is_a_model_setting(tmp_path: Path) -> None:
     args += ["--pool-size", "4", "--batch-size", "2", "--steps-min", "3", "--steps-max", "3", "-q"]
     assert CliRunner().invoke(app, [*args, "--lap-gain", "6"]).exit_code == 0
     assert load_checkpoint(ckpt).model_config.lap_gain == 6.0
-    resumed = ["train", "-o", str(ckpt), "--resume", "--iterations", "2", "-q", "--lap-gain", "1"]
-    result = CliRunner().invoke(app, resumed)
+    resumed = ["train", "-o", str(ckpt), "--resume", "--iterations", "2", "-q", "--lap-gain"]
+    result = CliRunner().invoke(app, [*resumed, "1"])
     assert result.exit_code == 1 and "--lap-gain 1.0 differs from the checkpoint's 6.0" in result.stderr
+    assert CliRunner().invoke(app, [*resumed, "6"]).exit_code == 0  # the same value goes on
+    assert load_checkpoint(ckpt).iterations == 2
     square = CliRunner().invoke(app, ["train", "reiter:2", "--lap-gain", "6", "-o", str(tmp_path / "s.pt")])
     assert square.exit_code == 1 and len(square.stderr.strip().splitlines()) == 1
     assert "needs --lattice hex" in square.stderr and not (tmp_path / "s.pt").exists()
