@@ -30,6 +30,17 @@ def run(*args: str | Path) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def ctrl_c_ready() -> None:
+    """``preexec_fn`` for a child that a test stops with SIGINT: Ctrl-C as in a terminal's foreground job.
+
+    A runner started in the background (``pytest ... &``) passes SIGINT on ignored, and Python then installs
+    no KeyboardInterrupt handler; the tests are about the foreground case.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def assert_error(code: int, out: str, err: str, fragment: str) -> None:
     """A refused command: exit 1 and one ``Error:`` line on stderr that contains ``fragment``, no traceback."""
     assert code == 1, (code, out, err)

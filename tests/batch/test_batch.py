@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from conftest import assert_error, run
+from conftest import assert_error, ctrl_c_ready, run
 from onnx import TensorProto, helper
 from PIL import Image
 
@@ -239,6 +239,7 @@ def _batch_process(out: Path, model: Path, *extra: str) -> subprocess.Popen[str]
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
+        preexec_fn=ctrl_c_ready,
     )
 
 

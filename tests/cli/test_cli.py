@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from conftest import assert_error, run
+from conftest import assert_error, ctrl_c_ready, run
 from onnx import TensorProto, helper
 from PIL import Image
 
@@ -226,6 +226,7 @@ def test_ctrl_c_leaves_no_partial_file(tiny_onnx: Path, tmp_path: Path) -> None:
         ],
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=ctrl_c_ready,
     )
     deadline = time.time() + 60
     while time.time() < deadline and not any(p.name.startswith(".o.mp4") for p in tmp_path.iterdir()):
