@@ -213,7 +213,7 @@ def test_a_square_family_rollout_takes_the_palette_penalty_over_the_whole_grid()
         if t >= PENALTY_FROM and (steps - 1 - t) % PENALTY_EVERY == 0:
             want.append(palette_penalty(full[:1]))
     torch.testing.assert_close(full, x)
-    assert penalty is not None and float(penalty) > 0
+    assert penalty is not None and float(penalty.detach()) > 0
     torch.testing.assert_close(penalty, 0.5 * torch.stack(want).mean())
     penalty.backward()  # it trains the model
     assert model.w2.weight.grad is not None and float(model.w2.weight.grad.abs().sum()) > 0
