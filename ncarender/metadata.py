@@ -58,6 +58,8 @@ class META:
     #: (``cell``, ``orbit``; absent: cell): :mod:`ncarender.lattice`.
     lattice = "ncarender.lattice"
     mask = "ncarender.mask"
+    #: The growth time ``T`` a model was taught (model steps from the seed to the finished flake; absent: none).
+    growth_steps = "ncarender.growth_steps"
 
 
 #: DESIGN.md defaults, used for a model that honours the contract but carries no ncarender metadata.
@@ -134,6 +136,8 @@ class ModelInfo:
     lattice: Lattice = SQUARE
     #: The update mask's kind: ``cell`` (per-cell Bernoulli) or ``orbit`` (one draw per symmetry orbit).
     mask_kind: str = MASK_CELL
+    #: The growth time ``T`` the model was taught (steps from the seed to the finished flake); None: not taught.
+    growth_steps: int | None = None
 
     @property
     def code_channels(self) -> int:
@@ -180,11 +184,14 @@ def parse_metadata(props: dict[str, str], *, source: str) -> ModelInfo:
             family=_parse_family(props, source),
             lattice=lattice,
             mask_kind=check_mask_kind(props.get(META.mask), lattice, source=source),
+            growth_steps=int(props[META.growth_steps]) if META.growth_steps in props else None,
         )
     except (ValueError, binascii.Error, json.JSONDecodeError) as exc:
         raise NCAError(f"{source}: malformed ncarender metadata ({exc})") from None
     if not 0.0 < info.fire_rate <= 1.0:
         raise NCAError(f"{source}: fire rate {info.fire_rate} in the metadata is outside (0, 1]")
+    if info.growth_steps is not None and not 1 <= info.growth_steps <= 100_000:
+        raise NCAError(f"{source}: growth time {info.growth_steps} in the metadata is outside 1-100000 steps")
     if info.channels < 4 + info.code_channels or min(info.grid) < 3:
         raise NCAError(f"{source}: metadata gives {info.channels} channels and a {info.grid} grid; not usable")
     return info

@@ -154,6 +154,27 @@ def train(
             "seeds growing: add it with --resume to a run that grows."
         ),
     ] = 0.0,
+    growth_steps: Annotated[
+        int,
+        typer.Option(
+            help="A family model: teach the automaton's own growth over T model steps (0: off, the end state "
+            "only). Samples grown from a seed are compared every --growth-every steps with the flake's crystal at "
+            "that fraction of its growth; renders then default to T steps plus a hold. Recorded in the model; "
+            "--resume may add it to a run without one, never change it. 64 is the shipped default's."
+        ),
+    ] = 0,
+    growth_weight: Annotated[
+        float, typer.Option(help="Weight of the growth loss beside the end-state loss (with --growth-steps).")
+    ] = 0.3,
+    growth_every: Annotated[
+        int, typer.Option(help="A growth keyframe every N steps up to --growth-steps (with --growth-steps).")
+    ] = 4,
+    growth_seeds: Annotated[
+        int,
+        typer.Option(
+            help="Samples per batch started afresh from a seed; they carry the growth loss (with --growth-steps)."
+        ),
+    ] = 2,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
@@ -162,7 +183,8 @@ def train(
         typer.Option(
             help="Continue the run saved at --output. It keeps its target, model, mode, pool size and seed (giving "
             "another value is an error); --iterations, --lr, --batch-size, --steps-min, --steps-max, --lr-decay-at, "
-            "--palette-weight, --checkpoint-every and --device may change. Without the .pool.pt beside it, a fresh "
+            "--palette-weight, the --growth-* options, --checkpoint-every and --device may change (--growth-steps only "
+            "where the run has none). Without the .pool.pt beside it, a fresh "
             "pool is first aged by the model (--warm-rounds)."
         ),
     ] = False,
@@ -201,6 +223,9 @@ def train(
     # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
     cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
     cfg.validate()
+    loose = sorted({"growth_weight", "growth_every", "growth_seeds"} & changes)
+    if loose and not growth_steps and not resume:
+        raise NCAError(f"--{loose[0].replace('_', '-')} sets the growth loss: it needs --growth-steps T")
     if "lap_gain" in changes and not chosen.has_orbits and not resume:
         raise NCAError("--lap-gain sets a hex model's Laplacian perception: it needs --lattice hex")
     if not 0.0 < lap_gain < float("inf"):

@@ -13,6 +13,13 @@ from ..errors import NCAError
 
 __all__ = ["MODES", "TrainConfig", "TrainResult", "resolve_device"]
 
+#: Measured defaults of the growth loss (issue 30; models/README.md): weight, keyframe spacing, fresh seeds per batch.
+GROWTH_WEIGHT = 0.3
+GROWTH_EVERY = 4
+GROWTH_SEEDS = 2
+#: The longest growth time a run may ask for (model steps).
+MAX_GROWTH_STEPS = 1000
+
 Mode = Literal["grow", "persist", "regenerate"]
 MODES: tuple[str, ...] = ("grow", "persist", "regenerate")
 
@@ -35,6 +42,14 @@ class TrainConfig:
     checkpoint_every: int = 200
     #: A family model's palette penalty along the rollout (:func:`.hex.palette_penalty`); 0: off. Recorded only if set.
     palette_weight: float = 0.0
+    #: A family model's growth time ``T`` in model steps (:mod:`.growth`); 0: no growth loss. Recorded only if set.
+    growth_steps: int = 0
+    #: Weight of the growth loss in the objective (only with ``growth_steps``).
+    growth_weight: float = GROWTH_WEIGHT
+    #: A growth keyframe every this many steps (only with ``growth_steps``).
+    growth_every: int = GROWTH_EVERY
+    #: Samples of each batch started afresh from a seed (a pool mode; only with ``growth_steps``; else one).
+    growth_seeds: int = GROWTH_SEEDS
 
     def validate(self) -> None:
         """Raise :class:`NCAError` on a setting that cannot train."""
@@ -54,6 +69,25 @@ class TrainConfig:
             raise NCAError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
         if not 0.0 <= self.palette_weight < math.inf:
             raise NCAError(f"--palette-weight must be 0 or more, got {self.palette_weight}")
+        if not 0 <= self.growth_steps <= MAX_GROWTH_STEPS:
+            raise NCAError(f"--growth-steps must be from 0 (off) to {MAX_GROWTH_STEPS}, got {self.growth_steps}")
+        if not 0.0 <= self.growth_weight < math.inf:
+            raise NCAError(f"--growth-weight must be a finite number, 0 or more, got {self.growth_weight}")
+        if not self.growth_steps:
+            return
+        if not 1 <= self.growth_every <= self.growth_steps:
+            raise NCAError(
+                f"--growth-every must be from 1 to the growth time ({self.growth_steps}), got {self.growth_every}"
+            )
+        if not 1 <= self.growth_seeds <= self.batch_size:
+            raise NCAError(
+                f"--growth-seeds must be from 1 to the batch size ({self.batch_size}), got {self.growth_seeds}"
+            )
+        if self.growth_steps > self.steps_max:
+            raise NCAError(
+                f"--growth-steps {self.growth_steps} is longer than the longest rollout ({self.steps_max} steps): "
+                "the keyframes past it would never be seen; raise --steps-max or lower --growth-steps"
+            )
 
 
 @dataclass

@@ -126,7 +126,14 @@ def _metadata(ckpt: Checkpoint, precision: str) -> dict[str, str]:
         META.training: json.dumps(ckpt.provenance, sort_keys=True, default=str),
         **family,
         **_lattice_metadata(cfg),
+        **_growth_metadata(ckpt),
     }
+
+
+def _growth_metadata(ckpt: Checkpoint) -> dict[str, str]:
+    """``META.growth_steps`` where the run was taught growth (other models' metadata keeps its bytes)."""
+    steps = int(dict(ckpt.train_state.get("config") or {}).get("growth_steps") or 0)
+    return {META.growth_steps: str(steps)} if steps else {}
 
 
 def _lattice_metadata(cfg: NCAConfig) -> dict[str, str]:

@@ -31,6 +31,9 @@ from ..lattice import MASK_ORBIT, hex_orbits
 from .model import NCA
 from .rollout import damage, rollout_cropped
 
+#: What :func:`~.rollout.rollout_cropped` calls after each step: ``(t, live window, its origin)``.
+Observer = Callable[[int, torch.Tensor, tuple[int, int]], None]
+
 __all__ = [
     "OVERFLOW_WEIGHT",
     "PALETTE_WEIGHT",
@@ -193,33 +196,46 @@ def train_rollout(
     mask_fn: Callable[[], torch.Tensor],
     *,
     palette_weight: float = 0.0,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The training rollout of ``model``: ``(final state (N, H, W, C), penalty or None)``.
+    growth: Callable[[torch.Tensor, list[torch.Tensor]], Observer] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """The training rollout of ``model``: ``(final state (N, H, W, C), penalty or None, growth loss or None)``.
 
-    A hex model: :func:`rollout_hex`. A square model: :func:`~.rollout.rollout_cropped`; with a
-    ``palette_weight``, also ``palette_weight`` times :func:`palette_penalty` of the samples that started as
-    seeds (:func:`from_seed`; zero if none did) averaged over the same steps as on hex (per cell of the whole
-    grid: the cells outside the live box are zero, on the palette), else no penalty (its training is then
-    unchanged, draw for draw).
+    A hex model: :func:`rollout_hex` (no growth loss: refused before training). A square model:
+    :func:`~.rollout.rollout_cropped`; with a ``palette_weight``, also ``palette_weight`` times
+    :func:`palette_penalty` of the samples that started as seeds (:func:`from_seed`; zero if none did)
+    averaged over the same steps as on hex (per cell of the whole grid: the cells outside the live box are
+    zero, on the palette), else no penalty (its training is then unchanged, draw for draw). ``growth(seeds,
+    terms)``, given the bool ``(N,)`` of samples that start as seeds, makes the observer of the growth loss
+    (:func:`~.growth.growth_observer`) that appends to ``terms``; they are averaged (None if there were none).
     """
     if model.config.hex:
-        return rollout_hex(model, state, steps, mask_fn, palette_weight=palette_weight)
-    if not palette_weight:
-        return rollout_cropped(model, state, steps, mask_fn), None
+        final, hex_penalty = rollout_hex(model, state, steps, mask_fn, palette_weight=palette_weight)
+        return final, hex_penalty, None
+    if not palette_weight and growth is None:
+        return rollout_cropped(model, state, steps, mask_fn), None, None
     seeds = from_seed(state)
-    if not bool(seeds.any()):
-        return rollout_cropped(model, state, steps, mask_fn), torch.zeros((), dtype=state.dtype, device=state.device)
+    observers: list[Observer] = []
     cells = state.shape[1] * state.shape[2]
     terms: list[torch.Tensor] = []
+    if palette_weight and bool(seeds.any()):
 
-    def observe(t: int, x: torch.Tensor) -> None:
-        if t >= PENALTY_FROM and (steps - 1 - t) % PENALTY_EVERY == 0:
-            terms.append(palette_penalty(x[seeds]) * (x.shape[1] * x.shape[2] / cells))
+        def palette(t: int, x: torch.Tensor, origin: tuple[int, int]) -> None:
+            if t >= PENALTY_FROM and (steps - 1 - t) % PENALTY_EVERY == 0:
+                terms.append(palette_penalty(x[seeds]) * (x.shape[1] * x.shape[2] / cells))
 
-    x = rollout_cropped(model, state, steps, mask_fn, observe)
-    if not terms:
-        return x, torch.zeros((), dtype=state.dtype, device=state.device)
-    return x, palette_weight * torch.stack(terms).mean()
+        observers.append(palette)
+    keyframes: list[torch.Tensor] = []
+    if growth is not None and bool(seeds.any()):
+        observers.append(growth(seeds, keyframes))
+
+    def observe(t: int, x: torch.Tensor, origin: tuple[int, int]) -> None:
+        for one in observers:
+            one(t, x, origin)
+
+    x = rollout_cropped(model, state, steps, mask_fn, observe if observers else None)
+    zero = torch.zeros((), dtype=state.dtype, device=state.device)
+    penalty = None if not palette_weight else (palette_weight * torch.stack(terms).mean() if terms else zero)
+    return x, penalty, torch.stack(keyframes).mean() if keyframes else None
 
 
 def lattice_damage(model: NCA, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -31,7 +31,8 @@ from ..family.conditioning import FamilyTargets
 from .checkpoint import Checkpoint, save_checkpoint, save_pool
 from .config import TrainConfig, TrainResult, resolve_device
 from .curve import loss_curve_path, write_loss_curve
-from .hex import lattice_damage, train_rollout
+from .growth import growth_observer
+from .hex import Observer, lattice_damage, train_rollout
 from .model import NCAConfig
 from .rollout import rollout_cropped, seed_states_nhwc
 from .run import Run, fill_pool, set_up
@@ -78,9 +79,10 @@ def _batch(run: Run, iteration: int) -> tuple[torch.Tensor, torch.Tensor | None,
         idx, x0 = idx[order], x0[order]
         if labels is not None:
             labels = labels[order.cpu()]
-        x0[:1] = run.seeds(None if labels is None else labels[:1])
+        fresh = config.growth_seeds if run.growth is not None else 1
+        x0[:fresh] = run.seeds(None if labels is None else labels[:fresh])
         if config.mode == "regenerate" and config.damage_count > 0:
-            k = min(config.damage_count, config.batch_size - 1)
+            k = min(config.damage_count, config.batch_size - fresh)
             if k > 0:
                 x0[-k:] = lattice_damage(run.model, x0[-k:], run.gen)
     elif run.codes is None:
@@ -101,11 +103,26 @@ def _step(run: Run, iteration: int, skipped: int, notify: Callable[[str], None])
     config, model = run.config, run.model
     x0, idx, labels = _batch(run, iteration)
     steps = int(torch.randint(config.steps_min, config.steps_max + 1, (1,), generator=run.gen))
-    # hex: the whole axial array, symmetrised, with the growth penalty; square: the live box (+ palette penalty)
-    x, penalty = train_rollout(model, x0, steps, run.mask_fn(config.batch_size), palette_weight=config.palette_weight)
+    growth = run.growth
+    observer = None
+    if growth is not None and labels is not None:
+        grid = (run.size[0], run.size[1])
+
+        def observer(seeds: torch.Tensor, terms: list[torch.Tensor]) -> Observer:
+            return growth_observer(growth, labels, seeds, grid, terms)
+
+    # hex: the whole axial array, symmetrised, with the growth penalty; square: the live box (+ palette penalty,
+    # + the growth loss of the samples that started as seeds)
+    x, penalty, grown = train_rollout(
+        model, x0, steps, run.mask_fn(config.batch_size), palette_weight=config.palette_weight, growth=observer
+    )
     err = (x[..., :4] - run.targets_of(labels)) ** 2
     loss = err.mean()
     objective = loss if penalty is None else loss + penalty
+    if grown is not None:
+        objective = objective + config.growth_weight * grown
+    if growth is not None:
+        run.growth_losses.append(float("nan") if grown is None else float(grown.detach()))
     with torch.no_grad():
         per_sample = err.mean(dim=(1, 2, 3))
         blown = ~torch.isfinite(per_sample) | (per_sample > BLOWN_UP_MSE)
@@ -161,6 +178,8 @@ def _save(run: Run, iteration: int, seconds: float) -> None:
     }
     if run.penalties:
         train_state["penalties"] = run.penalties
+    if run.growth_losses:
+        train_state["growth_losses"] = run.growth_losses
     prov = _provenance(run.config, run.dev)
     prov.update(iterations=iteration, final_loss=losses[-1] if losses else float("nan"), seconds=seconds)
     save_checkpoint(
@@ -181,10 +200,13 @@ def _save(run: Run, iteration: int, seconds: float) -> None:
 
 
 def _recorded(config: TrainConfig) -> dict[str, object]:
-    """The run's settings as the checkpoint records them: ``palette_weight`` only where set (square bytes kept)."""
+    """The run's settings as the checkpoint records them: ``palette_weight`` and growth only where set (bytes kept)."""
     out = asdict(config)
     if not config.palette_weight:
         del out["palette_weight"]
+    if not config.growth_steps:
+        for name in ("growth_steps", "growth_weight", "growth_every", "growth_seeds"):
+            del out[name]
     return out
 
 

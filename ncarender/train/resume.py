@@ -1,9 +1,10 @@
 """What a resumed run may change, and a fresh sample pool warmed by the model.
 
 A resumed run keeps what decides the model and its data (target, widths, fire
-rate, mode, pool, learning rate, seed) and may change how it goes on: the
-number of iterations, the batch, the rollout lengths, when the learning rate
-drops, damage per batch and how often it checkpoints. Asking to change a kept
+rate, mode, pool, seed) and may change how it goes on: the
+number of iterations, the batch, the rollout lengths, the learning rate and when it
+drops, damage per batch, how often it checkpoints, the palette weight and the growth
+loss's settings; it may add a growth time to a run without one, never change one. Asking to change a kept
 setting is an error, never silently ignored.
 """
 
@@ -34,6 +35,10 @@ RESUMABLE: tuple[str, ...] = (
     "damage_count",
     "checkpoint_every",
     "palette_weight",
+    "growth_steps",
+    "growth_weight",
+    "growth_every",
+    "growth_seeds",
 )
 
 #: Model settings that can be compared with a checkpoint's (a resumed run keeps all of them).
@@ -63,6 +68,11 @@ def resumed_settings(saved: Mapping[str, Any], given: Any, changes: Collection[s
                 raise NCAError(
                     f"--lr-decay-at {value} is not after the checkpoint's iteration {start_iter}; "
                     "a resumed run can only schedule the drop later"
+                )
+            if name == "growth_steps" and saved.get(name) and value != saved[name]:
+                raise NCAError(
+                    f"--growth-steps {value} differs from the checkpoint's {saved[name]}; the growth time is part "
+                    "of the model once set (drop --growth-steps, or start a new run)"
                 )
             out[name] = value
         elif name in saved and value != saved[name]:

@@ -41,7 +41,7 @@ def rollout_cropped(
     state: torch.Tensor,
     steps: int,
     mask_fn: Callable[[], torch.Tensor],
-    observe: Callable[[int, torch.Tensor], None] | None = None,
+    observe: Callable[[int, torch.Tensor, tuple[int, int]], None] | None = None,
 ) -> torch.Tensor:
     """Roll ``state`` ``(N, H, W, C)`` forward ``steps`` steps; returns ``(N, H, W, C)``.
 
@@ -49,9 +49,9 @@ def rollout_cropped(
     neighbour is zeroed by the alive mask), so each step is computed on the
     bounding box of the non-zero cells plus a 2-cell margin, which is exact.
     ``mask_fn()`` returns the full-grid mask ``(N, H, W, 1)`` for each step, so
-    the random stream is the same as for an uncropped rollout. ``observe(t, x)``,
+    the random stream is the same as for an uncropped rollout. ``observe(t, x, origin)``,
     if given, sees the state after step ``t`` (0-based), cropped to the live box
-    ``(N, h, w, C)`` (every cell outside it is zero).
+    ``(N, h, w, C)`` whose top-left cell is ``origin`` ``(y, x)`` of the grid (every cell outside it is zero).
     """
     _, height, width, _ = state.shape
     win = _live_window(state, 2, (0, height, 0, width))
@@ -65,7 +65,7 @@ def rollout_cropped(
         mask = mask_fn()[:, y0:y1, x0:x1]
         x = model.forward_nhwc(x, mask)
         if observe is not None:
-            observe(t, x)
+            observe(t, x, (y0, x0))
         new = _live_window(x, 2, (-y0, height - y0, -x0, width - x0))
         if new is None:
             x = torch.zeros_like(x)

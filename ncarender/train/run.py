@@ -20,6 +20,7 @@ from ..errors import NCAError
 from ..family.conditioning import FamilyTargets
 from .checkpoint import Checkpoint, load_checkpoint, pool_path
 from .config import TrainConfig, resolve_device
+from .growth import Growth, growth_of
 from .hex import mask_drawer
 from .model import NCA, NCAConfig
 from .resume import check_kept_model, move_lr_decay, restart_lr, resumed_settings, warm_pool
@@ -53,6 +54,10 @@ class Run:
     losses: list[float] = field(default_factory=list)
     #: A hex run's growth penalty per iteration (the loss stays the RGBA MSE).
     penalties: list[float] = field(default_factory=list)
+    #: A growth run's growth loss per iteration (NaN where no sample started as a seed).
+    growth_losses: list[float] = field(default_factory=list)
+    #: The keyframe snapshots of a growth run (:mod:`.growth`).
+    growth: Growth | None = None
     start_iter: int = 0
     seconds_before: float = 0.0
     pool: torch.Tensor | None = None
@@ -96,6 +101,7 @@ def set_up(
     start_iter = 0
     losses: list[float] = []
     penalties: list[float] = []
+    growth_losses: list[float] = []
     seconds_before = 0.0
     gen = torch.Generator(device="cpu")
     gen.manual_seed(config.seed)
@@ -113,6 +119,7 @@ def set_up(
         start_iter = int(train_state["iteration"])
         losses = [float(v) for v in train_state["losses"]]
         penalties = [float(v) for v in train_state.get("penalties", [])]
+        growth_losses = [float(v) for v in train_state.get("growth_losses", [])]
         seconds_before = float(train_state.get("seconds", 0.0))
         gen.set_state(train_state["generator"])
         if pool_path(out).exists():
@@ -137,6 +144,16 @@ def set_up(
             f"--palette-weight keeps a family's growth on its rim-to-core palette; {target_name!r} is one image, "
             "not a family (reiter:...)"
         )
+    growth = None
+    if config.growth_steps:
+        if family is None:
+            raise NCAError(
+                f"--growth-steps teaches a family's automaton growth; {target_name!r} is one image with no automaton "
+                "(train a family, reiter:..., or leave --growth-steps out)"
+            )
+        if model.config.hex:
+            raise NCAError("--growth-steps is for square models; a hex model learns the end state only")
+        growth = growth_of(family, config.growth_steps, config.growth_every, dev)
     torch.manual_seed(config.seed)
     if not resume:
         # Initialise the weights from the run's seed so a run is repeatable.
@@ -179,8 +196,10 @@ def set_up(
         flake_of=flake_of,
         losses=losses,
         penalties=penalties,
+        growth_losses=growth_losses,
         start_iter=start_iter,
         seconds_before=seconds_before,
+        growth=growth,
     )
     return run, pool_state
 

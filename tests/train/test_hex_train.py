@@ -85,7 +85,7 @@ def test_square_masks_are_the_draws_square_training_always_made() -> None:
     u = torch.rand((2, 6, 5, 1), generator=torch.Generator().manual_seed(3))
     assert torch.equal(got, (u < 0.5).to(torch.float32))
     x = seed_states_nhwc(2, 6, 5, 8, torch.device("cpu"))
-    state, penalty = train_rollout(model, x, 3, lambda: torch.ones(2, 6, 5, 1))
+    state, penalty, _ = train_rollout(model, x, 3, lambda: torch.ones(2, 6, 5, 1))
     assert penalty is None and state.shape == x.shape
 
 
@@ -203,9 +203,9 @@ def test_a_square_family_rollout_takes_the_palette_penalty_over_the_whole_grid()
     with torch.no_grad():  # sample 1 grows for a while first: not a seed, so not in the palette penalty
         x0[1:] = rollout_cropped(model, x0[1:], 9, mask_drawer(model, 1, 21, 21, torch.Generator(), x0.device))
     assert from_seed(x0).tolist() == [True, False]
-    plain, none = train_rollout(model, x0, steps, masks())
+    plain, none, _ = train_rollout(model, x0, steps, masks())
     assert none is None  # no weight: the square rollout as it always was
-    x, penalty = train_rollout(model, x0, steps, masks(), palette_weight=0.5)
+    x, penalty, _ = train_rollout(model, x0, steps, masks(), palette_weight=0.5)
     assert torch.equal(x, plain)
     draw, full, want = masks(), x0, []
     for t in range(steps):  # the same rollout on the whole grid, the penalty counted by hand

@@ -180,11 +180,11 @@ def test_a_blown_up_rollout_is_skipped_and_leaves_the_pool(tmp_path: Path, monke
     def blow_up_once(model, state, steps, mask_fn, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
-        out, penalty = real(model, state, steps, mask_fn, **kwargs)
+        out, penalty, grown = real(model, state, steps, mask_fn, **kwargs)
         if calls == 3:  # iteration 3: one sample explodes
             out = out.clone()
             out[1] = out[1] * 1e6 + 1.0
-        return out, penalty
+        return out, penalty, grown
 
     monkeypatch.setattr(loop, "train_rollout", blow_up_once)
     out = tmp_path / "m.pt"
