@@ -6,7 +6,8 @@ frame that lasts the whole run. At close it scales them and hands them, with the
 one starts, to its format's :meth:`~HeldAnimationWriter._encode` (Pillow's encoder, which takes the whole
 animation at once), into a temporary file renamed over the target when complete.
 
-Timing: frame ``i`` of the render starts at ``i / fps`` seconds and the last one is held ``hold`` seconds longer.
+Timing: frame ``i`` of the render starts at ``i / fps`` seconds and the last one (or, in a ping-pong, the one where it
+turns: :attr:`~ncarender.writers.base.BaseWriter.hold_at`) is held ``hold`` seconds longer.
 How exactly a format stores that is its own (:func:`frame_times_ms` for WebP's milliseconds,
 :func:`apng_delay` for APNG's fractions). Like a GIF's, no frame is shorter than :data:`MIN_FRAME_MS`: browsers
 play frames of 10 ms or less at 100 ms, so above 50 fps the animation plays at 50 fps.
@@ -42,14 +43,14 @@ def frame_rate(fps: float) -> Fraction:
     return min(Fraction(str(float(fps))), Fraction(1000, MIN_FRAME_MS))
 
 
-def frame_times_ms(starts: list[int], n_frames: int, fps: Fraction, hold_ms: int) -> list[int]:
+def frame_times_ms(starts: list[int], n_frames: int, fps: Fraction, hold_ms: int, held: int = -1) -> list[int]:
     """Whole-millisecond durations of the stored frames that start at rendered frames ``starts`` (ascending, the
     first 0) of ``n_frames``: the differences of ``i * 1000 / fps`` rounded (halves up), so no error builds up:
     every frame starts within half a millisecond of its time and the whole lasts ``n_frames / fps`` to the
-    millisecond; the last one also lasts ``hold_ms``."""
+    millisecond; stored frame ``held`` (default the last) also lasts ``hold_ms``."""
     times = [half_up(float(i * 1000 / fps)) for i in [*starts, n_frames]]
     durations = [b - a for a, b in itertools.pairwise(times)]
-    durations[-1] += hold_ms
+    durations[held] += hold_ms
     return durations
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 
 from .animation import HeldAnimationWriter, apng_delay
+from .base import held_run
 
 __all__ = ["ApngWriter"]
 
@@ -34,7 +35,7 @@ class ApngWriter(HeldAnimationWriter):
         """Each stored frame's delay in seconds (16-bit fractions)."""
         ends = [*starts[1:], self.count]
         seconds = [Fraction(end - start) / self.fps for start, end in zip(starts, ends, strict=True)]
-        seconds[-1] += self.hold
+        seconds[held_run(starts, self.hold_at)] += self.hold
         return [apng_delay(s) for s in seconds]
 
     def _encode(self, tmp: Path, images: list[Image.Image], starts: list[int]) -> dict[str, object]:

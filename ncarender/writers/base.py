@@ -15,7 +15,9 @@ buffers that would not fit in the memory free now.
 
 from __future__ import annotations
 
+import bisect
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -29,7 +31,7 @@ from ..runtime.resources import check_memory
 from .formats import get_format
 from .options import WriterOptions
 
-__all__ = ["BaseWriter", "Discard", "FrameWriter", "PendingFile", "scaled"]
+__all__ = ["BaseWriter", "Discard", "FrameWriter", "PendingFile", "held_run", "scaled"]
 
 _W = TypeVar("_W", bound="FrameWriter")
 
@@ -39,6 +41,12 @@ def scaled(image: Image.Image, scale: int) -> Image.Image:
     if scale == 1:
         return image
     return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+
+
+def held_run(starts: Sequence[int], hold_at: int) -> int:
+    """The stored frame that shows rendered frame ``hold_at``, the one held: the last of ``starts`` (the rendered
+    frame where each stored frame starts, ascending, the first 0) at or before it."""
+    return bisect.bisect_right(starts, hold_at) - 1
 
 
 class Discard(BaseException):
@@ -128,12 +136,15 @@ class BaseWriter(FrameWriter):
         grid: tuple[int, int],
         options: WriterOptions,
         source: tuple[tuple[int, int], int] | None = None,
+        hold_at: int | None = None,
     ) -> None:
         #: The grid and scale of the frames before they were scaled for this writer (``--resample smooth``):
         #: what its messages name.
         self.source = source or (grid, options.scale)
         self.path = path
         self.n_frames = n_frames
+        #: The frame held ``options.hold`` seconds longer: the last (default), or where a ping-pong turns.
+        self.hold_at = n_frames - 1 if hold_at is None else hold_at
         self.grid = grid
         self.options = options
         self.count = 0

@@ -117,7 +117,7 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="white",
         hold=1.0,
-        options=frozenset({"scale", "fps", "hold", "loop", "resample"}),
+        options=frozenset({"scale", "fps", "hold", "loop", "resample", "pingpong"}),
         max_side=65_535,  # 16-bit logical screen
     ),
     Format(
@@ -132,7 +132,7 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="white",
         hold=1.0,
-        options=frozenset({"scale", "fps", "hold", "crf", "resample"}),
+        options=frozenset({"scale", "fps", "hold", "crf", "resample", "pingpong"}),
         max_side=16_384,  # libx264 refuses wider or taller frames
     ),
     Format(
@@ -178,7 +178,7 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="transparent",
         hold=1.0,
-        options=frozenset({"scale", "fps", "hold", "loop", "quality", "resample"}),
+        options=frozenset({"scale", "fps", "hold", "loop", "quality", "resample", "pingpong"}),
         max_side=WEBP_MAX_SIDE,
     ),
     Format(
@@ -193,7 +193,7 @@ TABLE: tuple[Format, ...] = (
         scale=4,
         background="transparent",
         hold=1.0,
-        options=frozenset({"scale", "fps", "hold", "loop", "resample"}),
+        options=frozenset({"scale", "fps", "hold", "loop", "resample", "pingpong"}),
         max_side=PNG_MAX_SIDE,
     ),
     Format(
@@ -296,7 +296,7 @@ def background_text(background: Background) -> str:
 
 #: Options at the default that a manifest leaves out, as manifests written before the option existed do: such a
 #: batch resumes, and its bytes and records stay as they were.
-_UNSAID = {("quality", None), ("resample", "nearest")}
+_UNSAID = {("quality", None), ("resample", "nearest"), ("pingpong", False)}
 
 
 @dataclass(frozen=True)
@@ -312,12 +312,16 @@ class OutputSpec:
         """The format's record in :data:`TABLE`."""
         return get_format(self.format)
 
-    def describe(self, *, steps: int, grid: tuple[int, int], every: int, damage: Sequence[Damage]) -> dict[str, object]:
-        """Everything that decides the output's bytes, JSON-ready (a batch manifest's ``options``)."""
+    def describe(
+        self, *, steps: int, grid: tuple[int, int], every: int, damage: Sequence[Damage], start: int = 0
+    ) -> dict[str, object]:
+        """Everything that decides the output's bytes, JSON-ready (a batch manifest's ``options``; ``start`` only
+        when the frames do not start at the seed, as manifests written before ``--start`` existed)."""
         return {
             "steps": steps,
             "grid": [grid[0], grid[1]],
             "every": every,
+            **({"start": start} if start else {}),
             "background": background_text(self.background),
             "damage": [[d.step, d.x, d.y, d.r] for d in damage],
             **{k: v for k, v in asdict(self.options).items() if (k, v) not in _UNSAID},
@@ -337,6 +341,7 @@ def output_spec(
     sheet_frames: int | None = None,
     quality: int | None = None,
     resample: str | None = None,
+    pingpong: bool | None = None,
 ) -> OutputSpec:
     """The output ``fmt`` with its command's defaults (its :class:`Format` record), overridden by what is given.
 
@@ -344,8 +349,8 @@ def output_spec(
     ``"transparent"``). Options a format's command does not have (not in its record's ``options``) are ignored
     for it: ``hold`` applies to gif, mp4, webp and apng, ``loop`` to gif, webp and apng, ``crf`` to mp4, ``quality``
     (lossy; None: lossless) to webp, ``fps`` to all but frames, ``columns`` and ``sheet_frames`` to sheet,
-    ``resample`` (``nearest`` or ``smooth``) to all. So ``output_spec("gif", seed options...)`` gives the bytes of
-    ``ncarender gif`` with the same options.
+    ``resample`` (``nearest`` or ``smooth``) to all, ``pingpong`` (forward then back) to gif, mp4, webp and apng.
+    So ``output_spec("gif", seed options...)`` gives the bytes of ``ncarender gif`` with the same options.
     """
     from ..render import parse_background
 
@@ -369,5 +374,6 @@ def output_spec(
         sheet_frames=pick("sheet_frames", sheet_frames, base.sheet_frames),
         quality=pick("quality", quality, base.quality),
         resample=pick("resample", resample, base.resample),
+        pingpong=pick("pingpong", pingpong, base.pingpong),
     )
     return OutputSpec(record.name, bg, options)

@@ -5,7 +5,8 @@ over an evenly spaced sample of at most :data:`PALETTE_SAMPLE_PIXELS` pixels), m
 nearest palette colour (no dithering) at grid resolution, scales the paletted frames and writes them with a single
 global colour table; an opaque GIF stores only the rectangle that changed since the previous frame. Delays are
 whole centiseconds (see :func:`gif_frame_ms`). Identical consecutive frames are merged into one stored frame whose
-delay is the sum, so the total duration is always ``rendered_frames * frame_ms + hold_ms``. Same frames give
+delay is the sum, so the total duration is always ``frames added * frame_ms + hold_ms`` (the hold on the last frame,
+or where a ping-pong turns). Same frames give
 identical bytes. Summary keys: ``frame_ms``, ``fps`` (effective), ``duration_ms``, ``loop``, ``colors``,
 ``transparent``.
 """
@@ -20,7 +21,7 @@ from PIL import GifImagePlugin, Image
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from .base import BaseWriter, scaled
+from .base import BaseWriter, held_run, scaled
 from .options import half_up
 
 __all__ = ["GifWriter", "gif_frame_ms"]
@@ -192,7 +193,7 @@ class GifWriter(BaseWriter):
             whole = (0, 0, width, height)
             stored.append((i, whole if transparent or previous is None else _changed_box(cells, previous)))
             durations.append(self.frame_ms)
-        durations[-1] += self.hold_ms
+        durations[held_run([i for i, _ in stored], self.hold_at)] += self.hold_ms
 
         parts = [_gif_header(width * scale, height * scale, palette, loop=self.options.loop)]
         disposal = 2 if transparent else 1

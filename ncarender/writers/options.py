@@ -8,10 +8,21 @@ from dataclasses import dataclass
 from ..checks import is_number, is_whole
 from ..errors import NCAError
 
-__all__ = ["RESAMPLES", "WriterOptions", "half_up"]
+__all__ = ["LOOP_ORDERS", "RESAMPLES", "WriterOptions", "half_up", "parse_loop"]
 
 #: How frames are scaled: ``nearest`` (each cell a block of pixels) or ``smooth`` (premultiplied bicubic).
 RESAMPLES = ("nearest", "smooth")
+#: The order an animation plays its frames in (``--loop``): ``forward`` as grown, or ``pingpong``, forward then
+#: back, so the loop closes on the seed without a cut.
+LOOP_ORDERS = ("forward", "pingpong")
+
+
+def parse_loop(text: object) -> bool:
+    """``--loop``'s value -> whether the animation plays ping-pong (``forward``: False, ``pingpong``: True)."""
+    value = text.strip().lower() if isinstance(text, str) else text
+    if value not in LOOP_ORDERS:
+        raise NCAError(f"--loop must be {' or '.join(LOOP_ORDERS)}, got {text!r}")
+    return value == "pingpong"
 
 
 def half_up(x: float) -> int:
@@ -26,7 +37,7 @@ class WriterOptions:
     Attributes:
         scale: integer upscaling, >= 1 (a cell becomes ``scale x scale`` pixels; how: ``resample``).
         fps: frames per second, > 0. GIF rounds the delay to whole centiseconds (:func:`gif_frame_ms`).
-        loop: GIF loops forever (``loop=0``) when true, plays once when false.
+        loop: GIF, WebP and APNG loop forever (``loop=0``) when true, play once when false.
         hold: seconds to show the last frame longer (GIF: added to its delay; MP4: the last
             frame repeated ``round(hold * fps)`` times; sheet: added to the last atlas duration).
         transparent: frames carry real alpha. GIF maps alpha < 128 to one transparent index;
@@ -38,6 +49,9 @@ class WriterOptions:
         quality: WebP: lossy at this quality, 0 (smallest) .. 100; None: lossless.
         resample: ``nearest`` (a cell becomes a block of pixels) or ``smooth`` (premultiplied bicubic,
             :mod:`~ncarender.writers.resample`).
+        pingpong: play the frames forward, then back (the first and last not repeated): ``F`` rendered frames
+            play as ``2F - 2``, and ``hold`` is spent on the last rendered frame, where the animation turns
+            (:mod:`~ncarender.writers.pingpong`). GIF, MP4, WebP and APNG.
     """
 
     scale: int = 4
@@ -51,6 +65,7 @@ class WriterOptions:
     sheet_every: int | None = None
     quality: int | None = None
     resample: str = "nearest"
+    pingpong: bool = False
 
     def __post_init__(self) -> None:
         if not is_whole(self.scale) or self.scale < 1:
@@ -69,6 +84,8 @@ class WriterOptions:
             raise NCAError(f"quality must be a whole number from 0 to 100, got {self.quality!r}")
         if self.resample not in RESAMPLES:
             raise NCAError(f"resample must be {' or '.join(RESAMPLES)}, got {self.resample!r}")
+        if not isinstance(self.pingpong, bool):
+            raise NCAError(f"pingpong must be True or False, got {self.pingpong!r}")
         if self.sheet_frames is not None and self.sheet_every is not None:
             raise NCAError("give either sheet-frames or sheet-every, not both")
         # Plain Python numbers from here on (NumPy scalars are accepted above).

@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 from .animation import HeldAnimationWriter, frame_times_ms
+from .base import held_run
 from .options import half_up
 
 __all__ = ["WEBP_LOSSLESS_METHOD", "WEBP_LOSSY_METHOD", "WebpWriter"]
@@ -37,7 +38,7 @@ class WebpWriter(HeldAnimationWriter):
     def _encode(self, tmp: Path, images: list[Image.Image], starts: list[int]) -> dict[str, object]:
         lossless = self.options.quality is None
         hold_ms = half_up(float(self.hold) * 1000)
-        durations = frame_times_ms(starts, self.count, self.fps, hold_ms)
+        durations = frame_times_ms(starts, self.count, self.fps, hold_ms, held_run(starts, self.hold_at))
         images[0].save(
             tmp,
             format="WEBP",
