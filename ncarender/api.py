@@ -21,9 +21,9 @@ from .hexmap import frame_grid, frame_view, writer_scale
 from .render import Background, parse_background, to_rgba8
 from .runtime import NCASession, open_model
 from .runtime.seeds import flakes_of
-from .spec import DEFAULT_STEPS, Damage, RenderSpec, frame_steps, parse_size
+from .spec import Damage, RenderSpec, default_steps, frame_steps, parse_size
 from .writers.formats import OutputSpec, format_from_path
-from .writers.options import WriterOptions
+from .writers.options import WriterOptions, parse_loop
 from .writers.output import write_output
 
 __all__ = ["RenderResult", "Renderer", "format_from_path", "frame_steps", "parse_size"]
@@ -106,6 +106,12 @@ class Renderer:
         return self.session.info.grid
 
     @property
+    def default_steps(self) -> int:
+        """Steps of a render that gives none: the model's growth time plus a hold
+        (:func:`~ncarender.spec.default_steps`), or 200 for a model that declares no growth time."""
+        return default_steps(self.session.info.growth_steps)
+
+    @property
     def model_path(self) -> Path:
         """The ONNX model file."""
         return self.session.path
@@ -133,7 +139,7 @@ class Renderer:
         self,
         seeds: Sequence[int],
         *,
-        steps: int = DEFAULT_STEPS,
+        steps: int | None = None,
         size: tuple[int, int] | None = None,
         every: int = 1,
         background: Background | str = DEFAULT_BACKGROUND,
@@ -144,12 +150,13 @@ class Renderer:
         """Yield ``(step, frames)`` with frames uint8 ``(N, H, W, 4)`` for the N seeds, at :func:`frame_steps`.
 
         ``background`` is a colour (opaque frames) or ``transparent`` / None
-        (straight alpha). Time spent is added to ``timings['rollout']`` and
+        (straight alpha); ``steps`` None: :attr:`default_steps`. Time spent is added to ``timings['rollout']`` and
         ``timings['convert']`` when a dict is given. A seed whose state turns
         non-finite raises :class:`~ncarender.runtime.NonFiniteStateError`, or,
         when ``failed`` is given, is recorded there as ``failed[index] = step``
         while the others go on (see :meth:`NCASession.states`).
         """
+        steps = self.default_steps if steps is None else steps
         spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=every, size=size, damage=tuple(damage))
         for step, (rgba,) in self.composites(spec, [_background(background)], timings=timings, failed=failed):
             yield step, rgba
@@ -193,7 +200,7 @@ class Renderer:
         self,
         seeds: Sequence[int],
         *,
-        steps: int = DEFAULT_STEPS,
+        steps: int | None = None,
         size: tuple[int, int] | None = None,
         every: int = 1,
         background: Background | str = DEFAULT_BACKGROUND,
@@ -213,17 +220,22 @@ class Renderer:
         *,
         fmt: str | None = None,
         seed: int = 0,
-        steps: int = DEFAULT_STEPS,
+        steps: int | None = None,
         size: tuple[int, int] | None = None,
         every: int = 1,
         background: Background | str = DEFAULT_BACKGROUND,
         damage: Sequence[Damage] = (),
         options: WriterOptions | None = None,
         progress: Progress | None = None,
+        start: int = 0,
+        loop: str | None = None,
     ) -> RenderResult:
         """Render one seed to ``path`` as ``fmt`` (default: from the extension; a folder means ``frames``).
 
-        ``options`` default to :class:`WriterOptions`' own, whatever the format (the command line uses each
+        ``steps`` None: :attr:`default_steps` (the model's growth time plus a hold, else 200), as the command
+        line. ``start``: the first step whose frame is written (``--start``). ``loop``: the command line's
+        ``--loop``, ``forward`` or ``pingpong`` (forward, then back: gif, mp4, webp, apng; None: as ``options``
+        say). ``options`` default to :class:`WriterOptions`' own, whatever the format (the command line uses each
         format's defaults instead: :func:`~ncarender.writers.output_spec`); their ``transparent`` follows the
         background. The file appears only when complete; an existing file is replaced only then.
         """
@@ -233,13 +245,16 @@ class Renderer:
         options = options or WriterOptions()
         if options.transparent != (bg is None):
             options = replace(options, transparent=bg is None)
+        if loop is not None:
+            options = replace(options, pingpong=parse_loop(loop))
         spec = RenderSpec(
             seeds=(seed,),
-            steps=steps,
+            steps=self.default_steps if steps is None else steps,
             every=every,
             size=size,
             damage=tuple(damage),
             outputs=(OutputSpec(fmt, bg, options),),
+            start=start,
         )
         return self.write(path, spec, progress=progress)
 

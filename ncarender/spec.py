@@ -18,10 +18,36 @@ from .errors import NCAError
 if TYPE_CHECKING:
     from .writers.formats import OutputSpec
 
-__all__ = ["DEFAULT_STEPS", "Damage", "RenderSpec", "frame_steps", "parse_damage", "parse_size"]
+__all__ = [
+    "DEFAULT_STEPS",
+    "Damage",
+    "RenderSpec",
+    "default_steps",
+    "frame_steps",
+    "growth_hold",
+    "parse_damage",
+    "parse_size",
+]
 
-#: Steps of a render when none are given (every render command's ``--steps``).
+#: Steps of a render when none are given and the model declares no growth time (every render command's ``--steps``).
 DEFAULT_STEPS = 200
+
+
+def growth_hold(growth_steps: int) -> int:
+    """Steps a render runs past a model's growth time ``T`` when no ``--steps`` are given: ``ceil(T / 4)``, at least 1.
+
+    The flake settles into its finished shape there (the model learned the end state at 64-96 steps, the growth
+    up to ``T``); at 20 fps and ``T = 64`` that is 16 frames, 0.8 s, before the writer's own ``--hold``.
+    """
+    return max(1, -(-growth_steps // 4))
+
+
+def default_steps(growth_steps: int | None) -> int:
+    """A render's steps when none are given: the model's growth time ``T`` plus :func:`growth_hold` (``T = 64``:
+    80), or :data:`DEFAULT_STEPS` for a model that declares no growth time."""
+    if growth_steps is None:
+        return DEFAULT_STEPS
+    return growth_steps + growth_hold(growth_steps)
 
 
 def parse_size(text: str | int | None) -> tuple[int, int] | None:
@@ -46,9 +72,10 @@ def parse_size(text: str | int | None) -> tuple[int, int] | None:
     return (h, w)
 
 
-def frame_steps(steps: int, every: int) -> list[int]:
-    """The steps at which frames are taken: 0, every ``every`` steps, and the last step."""
-    out = list(range(0, steps + 1, every))
+def frame_steps(steps: int, every: int, start: int = 0) -> list[int]:
+    """The steps at which frames are taken: ``start`` (default 0, the seed), every ``every`` steps from there, and
+    the last step. The steps before ``start`` still run; their frames are not taken."""
+    out = list(range(start, steps + 1, every))
     if out[-1] != steps:
         out.append(steps)
     return out
@@ -56,9 +83,10 @@ def frame_steps(steps: int, every: int) -> list[int]:
 
 @dataclass(frozen=True)
 class RenderSpec:
-    """What to render: ``seeds`` (each its own sample of the batch), ``steps``, a frame every ``every`` steps, the
-    grid ``size`` ``(H, W)`` (None: the model's), the ``damage`` erased on the way, and the ``outputs`` to write
-    (each a format, its background and writer options; none for a bare rollout).
+    """What to render: ``seeds`` (each its own sample of the batch), ``steps``, a frame every ``every`` steps from
+    step ``start`` (the frames before it are not taken), the grid ``size`` ``(H, W)`` (None: the model's), the
+    ``damage`` erased on the way, and the ``outputs`` to write (each a format, its background and writer options;
+    none for a bare rollout).
 
     Invalid values raise :class:`NCAError` on construction, with the command line's wording; sequences become
     tuples and NumPy integers plain ints, so a spec compares, hashes and pickles as plain data. An empty ``seeds``
@@ -73,6 +101,8 @@ class RenderSpec:
     outputs: tuple[OutputSpec, ...] = field(default=())
     #: A family model: grow this training flake from every seed (None: each seed picks its own flake).
     flake: int | None = None
+    #: The first step whose frame is taken (``--start``): 0, the seed, up to ``steps``.
+    start: int = 0
 
     def __post_init__(self) -> None:
         if not is_whole(self.steps) or self.steps < 1:
@@ -87,6 +117,11 @@ class RenderSpec:
         object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
         object.__setattr__(self, "steps", int(self.steps))
         object.__setattr__(self, "every", int(self.every))
+        if not is_whole(self.start) or self.start < 0:
+            raise NCAError(f"--start must be a step, 0 or more, got {self.start!r}")
+        if self.start > self.steps:
+            raise NCAError(f"--start {self.start} is past the last step ({self.steps}); the render would have no frame")
+        object.__setattr__(self, "start", int(self.start))
         if self.size is not None:
             if len(self.size) != 2 or not all(is_whole(side) for side in self.size):
                 raise NCAError(f"grid must be two whole numbers (height, width), got {self.size!r}")
@@ -129,7 +164,7 @@ class RenderSpec:
     @property
     def frame_steps(self) -> list[int]:
         """The steps at which frames are taken (:func:`frame_steps`)."""
-        return frame_steps(self.steps, self.every)
+        return frame_steps(self.steps, self.every, self.start)
 
     @property
     def n_frames(self) -> int:

@@ -35,7 +35,7 @@ from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
 from ..runtime.resources import available_memory, rollout_bytes, usable_cores
-from ..spec import DEFAULT_STEPS, Damage, RenderSpec
+from ..spec import Damage, RenderSpec
 from ..writers.formats import OutputSpec, output_name, output_spec, parse_formats
 from ..writers.output import open_writer
 from .encoders import Encoders, EncodeTask, OnRecord, Stop, make_pool
@@ -219,7 +219,10 @@ def run_batch(
     _prepare_outdir(outdir)
     grid = spec.grid(renderer.grid)
     model_hash = path_sha256(renderer.model_path)
-    described = {s.format: s.describe(steps=spec.steps, grid=grid, every=spec.every, damage=spec.damage) for s in specs}
+    described = {
+        s.format: s.describe(steps=spec.steps, grid=grid, every=spec.every, damage=spec.damage, start=spec.start)
+        for s in specs
+    }
     described = json.loads(json.dumps(described))  # as a record read back will hold them
     manifest = Manifest(outdir / MANIFEST_NAME)
     result = BatchResult(outdir=outdir, manifest=manifest.path, seeds=seed_list)
@@ -325,10 +328,11 @@ def render_batch(
     *,
     formats: str | Sequence[str] = ("gif",),
     outputs: Sequence[OutputSpec] | None = None,
-    steps: int = DEFAULT_STEPS,
+    steps: int | None = None,
     size: tuple[int, int] | None = None,
     every: int = 1,
     damage: Sequence[Damage] = (),
+    start: int = 0,
     batch_size: int | None = None,
     jobs: int | None = None,
     resume: bool = False,
@@ -341,7 +345,9 @@ def render_batch(
     Outputs are ``outdir/seed-0042.gif`` and so on (:func:`~ncarender.writers.formats.output_name`), each
     byte-identical to :meth:`Renderer.render` of that seed with the same
     options. ``outputs`` (from :func:`~ncarender.writers.output_spec`) sets formats and writer
-    options; otherwise ``formats`` are written with their commands' defaults.
+    options; otherwise ``formats`` are written with their commands' defaults. ``steps`` None: the model's
+    (:attr:`Renderer.default_steps <ncarender.api.Renderer.default_steps>`); ``start``: the first step whose
+    frame is written.
     ``batch_size`` seeds run in one rollout (default :func:`default_batch_size`),
     ``jobs`` encoders run beside it (default: all cores but one; ``executor`` ``process``,
     ``thread``, or ``auto``: processes when ``jobs > 1``). With ``resume``, outputs
@@ -359,11 +365,12 @@ def render_batch(
     specs = tuple(outputs) if outputs is not None else tuple(output_spec(f) for f in parse_formats(formats))
     spec = RenderSpec(
         seeds=tuple(dict.fromkeys(int(s) for s in seeds)),
-        steps=steps,
+        steps=renderer.default_steps if steps is None else steps,
         every=every,
         size=size,
         damage=tuple(damage),
         outputs=specs,
+        start=start,
     )
     settings = BatchSettings(batch_size=batch_size, jobs=jobs, resume=resume, executor=executor)
     return run_batch(renderer, outdir, spec, settings, on_record=on_record, progress=progress)

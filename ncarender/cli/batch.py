@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
-from ..spec import DEFAULT_STEPS
 from .app import Interrupted, command, emit_json, notice, say
 from .options import (
     BatchBackgroundOpt,
@@ -21,6 +20,7 @@ from .options import (
     BatchFpsOpt,
     BatchHoldOpt,
     BatchLoopOpt,
+    BatchNoLoopOpt,
     BatchQualityOpt,
     BatchScaleOpt,
     BatchSheetFramesOpt,
@@ -36,6 +36,7 @@ from .options import (
     RenderArgs,
     ResampleOpt,
     SizeOpt,
+    StartOpt,
     StepsOpt,
 )
 from .progress import ProgressBar
@@ -67,7 +68,8 @@ def batch(
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds: 0-99, 0,5,17 or 0-999:10 (ranges inclusive).")],
     fmt: FormatsOpt = "gif",
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
     scale: BatchScaleOpt = None,
@@ -77,7 +79,8 @@ def batch(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: BatchHoldOpt = None,
-    loop: BatchLoopOpt = True,
+    loop: BatchLoopOpt = "forward",
+    no_loop: BatchNoLoopOpt = False,
     crf: BatchCrfOpt = 18,
     columns: BatchColumnsOpt = None,
     sheet_frames: BatchSheetFramesOpt = None,
@@ -130,10 +133,11 @@ def batch(
         seed_list = parse_seeds(seeds, force=force)
         if shard is not None:
             seed_list = shard_seeds(seed_list, *parse_shard(shard))
-        spec = args.spec(seed_list, parse_formats(fmt))
+        formats = parse_formats(fmt)
         settings = BatchSettings(batch_size=batch_size, jobs=jobs, resume=resume)
         renderer = Renderer(model, provider=provider, quiet=quiet, notify=notice)
-        with _sigterm_as_interrupt(), ProgressBar("rendering", quiet=quiet) as progress:
+        spec = args.spec(seed_list, formats, default_steps=renderer.default_steps)
+        with _sigterm_as_interrupt(), ProgressBar("rendering", quiet=quiet, unit="outputs") as progress:
             result = run_batch(renderer, outdir, spec, settings, on_record=on_record, progress=progress)
     except KeyboardInterrupt:
         raise Interrupted(

@@ -14,9 +14,9 @@ import typer
 
 from ..batch.seeds import MAX_SEEDS
 from ..runtime.catalog import DEFAULT_MODEL, builtin_names
-from ..spec import RenderSpec, parse_damage, parse_size
+from ..spec import DEFAULT_STEPS, RenderSpec, parse_damage, parse_size
 from ..writers.formats import FORMATS, PAGE_STEPS_PER_SECOND, TABLE, either, get_format, output_spec
-from ..writers.options import WriterOptions
+from ..writers.options import WriterOptions, parse_loop
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,7 +35,17 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages or pr
 #: ``--model``'s help: a file or a built-in name, and the default.
 MODEL_HELP = f"Step model: a .onnx file or a built-in name ({builtin_names()}). Default: {DEFAULT_MODEL}."
 ModelOpt = Annotated[Path | None, typer.Option("--model", "-m", help=MODEL_HELP)]
-StepsOpt = Annotated[int, typer.Option("--steps", "-n", help="NCA steps to run.")]
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps",
+        "-n",
+        help="NCA steps to run (default: the model's growth time T plus T/4 to settle; 200 for a model without T).",
+    ),
+]
+StartOpt = Annotated[
+    int, typer.Option("--start", help="First step to show: the frames before it are not written (0: the seed).")
+]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed of the update masks: same seed, same output.")]
 FlakeOpt = Annotated[
     int | None,
@@ -65,8 +75,14 @@ DamageOpt = Annotated[
         help="Erase a disc to show regeneration: STEP:X,Y,R in grid units -1..1, e.g. 100:0.2,0,0.3. Repeatable.",
     ),
 ]
-HoldOpt = Annotated[float, typer.Option("--hold", help="Seconds to hold the last frame.")]
-LoopOpt = Annotated[bool, typer.Option("--loop/--no-loop", help="Loop forever, or play once.")]
+HoldOpt = Annotated[
+    float, typer.Option("--hold", help="Seconds to hold the last frame (--loop pingpong: where it turns).")
+]
+LoopOpt = Annotated[
+    str,
+    typer.Option("--loop", help="forward (as grown), or pingpong (forward, then back: a seamless loop)."),
+]
+NoLoopOpt = Annotated[bool, typer.Option("--no-loop", help="Play once instead of looping forever.")]
 CrfOpt = Annotated[int, typer.Option("--crf", help="x264 quality, 0 (lossless) to 51; 18 looks lossless.")]
 ColumnsOpt = Annotated[int | None, typer.Option("--columns", help="Columns of the grid (default: square).")]
 ResampleOpt = Annotated[
@@ -152,10 +168,21 @@ BatchBackgroundOpt = Annotated[
 ]
 BatchHoldOpt = Annotated[
     float | None,
-    typer.Option("--hold", help=f"{', '.join(_with('hold'))}: seconds to hold the last frame (default: {GIF.hold:g})."),
+    typer.Option(
+        "--hold",
+        help=f"{', '.join(_with('hold'))}: seconds to hold the last frame, or where a pingpong turns "
+        f"(default: {GIF.hold:g}).",
+    ),
 ]
 BatchLoopOpt = Annotated[
-    bool, typer.Option("--loop/--no-loop", help=f"{', '.join(_with('loop'))}: loop forever, or play once.")
+    str,
+    typer.Option(
+        "--loop",
+        help=f"{', '.join(_with('pingpong'))}: forward, or pingpong (forward, then back: a seamless loop).",
+    ),
+]
+BatchNoLoopOpt = Annotated[
+    bool, typer.Option("--no-loop", help=f"{', '.join(_with('loop'))}: play once instead of looping forever.")
 ]
 BatchCrfOpt = Annotated[
     int, typer.Option("--crf", help=f"{', '.join(_with('crf'))}: x264 quality, 0 (lossless) to 51.")
@@ -181,7 +208,7 @@ class RenderArgs:
     command lacks stay None (their format's default)."""
 
     model: Path | None
-    steps: int
+    steps: int | None
     size: str | None
     every: int
     background: str | None
@@ -193,7 +220,9 @@ class RenderArgs:
     scale: int | None = None
     fps: float | None = None
     hold: float | None = None
-    loop: bool | None = None
+    loop: str | None = None
+    no_loop: bool = False
+    start: int = 0
     crf: int | None = None
     columns: int | None = None
     sheet_frames: int | None = None
@@ -216,7 +245,8 @@ class RenderArgs:
             fps=self.fps,
             background=self.background,
             hold=self.hold,
-            loop=self.loop,
+            loop=False if self.no_loop else None,
+            pingpong=None if self.loop is None else parse_loop(self.loop),
             crf=self.crf,
             columns=self.columns,
             sheet_frames=self.sheet_frames,
@@ -224,10 +254,14 @@ class RenderArgs:
             resample=self.resample,
         )
 
-    def spec(self, seeds: Sequence[int], formats: Sequence[str] = ()) -> RenderSpec:
-        """The render of ``seeds`` to ``formats``, validated: steps and every first, then the grid, the outputs
-        and the damage."""
-        spec = RenderSpec(seeds=tuple(seeds), steps=self.steps, every=self.every, flake=self.flake)
+    def spec(
+        self, seeds: Sequence[int], formats: Sequence[str] = (), *, default_steps: int = DEFAULT_STEPS
+    ) -> RenderSpec:
+        """The render of ``seeds`` to ``formats``, validated: steps (``default_steps`` when none were given: the
+        model's, :attr:`Renderer.default_steps <ncarender.api.Renderer.default_steps>`), start and every first,
+        then the grid, the outputs and the damage."""
+        steps = default_steps if self.steps is None else self.steps
+        spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=self.every, flake=self.flake, start=self.start)
         spec = replace(spec, size=parse_size(self.size))
         outputs = tuple(self.output(fmt) for fmt in formats)
         return replace(spec, damage=tuple(parse_damage(d) for d in self.damage or []), outputs=outputs)

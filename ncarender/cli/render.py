@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
-from ..spec import DEFAULT_STEPS
 from ..writers.formats import get_format
 from .app import command, emit_json, notice, say
 from .options import (
@@ -38,6 +37,7 @@ from .options import (
     JsonOpt,
     LoopOpt,
     ModelOpt,
+    NoLoopOpt,
     ProviderOpt,
     QuietOpt,
     RenderArgs,
@@ -46,6 +46,7 @@ from .options import (
     SeedOpt,
     SheetFramesOpt,
     SizeOpt,
+    StartOpt,
     StepsOpt,
     TiledSeedsOpt,
     default_output,
@@ -75,18 +76,19 @@ def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
     from ..api import Renderer
 
     seeds = _tiled_seeds(fmt, args)
-    spec = args.spec(seeds, [fmt])
     if args.seeds is None:
         out = output if output is not None else default_output(args.model, args.seed, fmt)
     else:
         out = output if output is not None else Path(f"{model_stem(args.model)}-seeds{get_format(fmt).name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
-    with ProgressBar("rendering", quiet=args.quiet) as progress:
+    spec = args.spec(seeds, [fmt], default_steps=renderer.default_steps)
+    with ProgressBar("rendering", quiet=args.quiet, unit="steps") as progress:
         result = renderer.write(out, spec, progress=progress, columns=args.columns if args.seeds else None)
     result.timings["startup"] = _process_age() - sum(v for k, v in result.timings.items() if k != "startup")
     frames = result.summary.get("rendered_frames", result.summary.get("frames"))
+    order = ", forward and back" if result.summary.get("pingpong") else ""
     say(
-        f"wrote {result.path} ({frames} frames, {result.summary.get('width')}x{result.summary.get('height')}, "
+        f"wrote {result.path} ({frames} frames{order}, {result.summary.get('width')}x{result.summary.get('height')}, "
         f"{result.device}, {sum(result.timings.values()):.2f} s)",
         args.quiet,
     )
@@ -122,7 +124,8 @@ def gif(
         Path | None, typer.Argument(help="GIF to write (default: MODEL-seedN.gif; with --seeds, MODEL-seeds.gif).")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -133,7 +136,8 @@ def gif(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: HoldOpt = GIF.hold,
-    loop: LoopOpt = WRITER.loop,
+    loop: LoopOpt = "forward",
+    no_loop: NoLoopOpt = False,
     resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
     columns: ColumnsOpt = None,
@@ -150,7 +154,8 @@ def mp4(
         Path | None, typer.Argument(help="MP4 to write (default: MODEL-seedN.mp4; with --seeds, MODEL-seeds.mp4).")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -161,6 +166,7 @@ def mp4(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: HoldOpt = MP4.hold,
+    loop: LoopOpt = "forward",
     crf: CrfOpt = WRITER.crf,
     resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
@@ -178,7 +184,8 @@ def sheet(
         Path | None, typer.Argument(help="Sprite sheet PNG to write; the JSON atlas goes beside it.")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -217,7 +224,8 @@ def sheet(
 def frames(
     outdir: Annotated[Path | None, typer.Argument(help="Folder for frame-00000.png... (created if missing).")] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -244,13 +252,18 @@ def _gallery(
 
     if args.sheet_frames is not None:
         raise NCAError("--frames is for a sprite sheet of one seed; a gallery (--seeds) shows one frame per seed")
+    if args.start:
+        raise NCAError("--start trims an animation; a gallery (--seeds) shows one step of each seed: --at STEP")
     seed_list = parse_seeds(seeds, force=force)
-    spec = args.spec(seed_list)
     out = output if output is not None else Path(f"{model_stem(args.model)}{get_format('gallery').name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
+    spec = args.spec(seed_list, default_steps=renderer.default_steps)
     assert args.background is not None and args.scale is not None  # the sheet command's defaults
     output_spec = gallery_output(args.background, scale=args.scale, columns=args.columns, resample=args.resample)
-    summary = write_gallery(renderer, out, spec.with_outputs(output_spec), at=at, batch_size=batch_size)
+    with ProgressBar("gallery", quiet=args.quiet, unit="seeds") as progress:
+        summary = write_gallery(
+            renderer, out, spec.with_outputs(output_spec), at=at, batch_size=batch_size, progress=progress
+        )
     say(
         f"wrote {out} ({len(seed_list)} seeds at step {summary['step']}, {summary['columns']}x{summary['rows']} tiles, "
         f"{summary['width']}x{summary['height']})",

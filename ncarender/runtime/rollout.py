@@ -118,9 +118,9 @@ def roll_out(
             nca, n, c, height, width, masks, graphs=use_graph, live=live_region(nca) if live is None else live
         )
         runner.set_state(states_for_seeds(nca.info, seeds, height, width, spec.flake))
-        if include_seed_frame:
+        steps, start, every = spec.steps, spec.start, spec.every
+        if include_seed_frame and start == 0:
             yield 0, runner.get_state()
-        steps, every = spec.steps, spec.every
         # a hex model with orbit masks: each step's state gathered by the orbits until damage (.symmetry)
         symmetry = None if orbits is None else WindowOrbits(orbits, height, width)
         for t in range(1, steps + 1):
@@ -132,9 +132,11 @@ def roll_out(
                         state *= damage_keep(nca.info.lattice, d, height, width)
                 runner.set_state(state)
             runner.run()
+            if nca.on_step is not None:
+                nca.on_step(n)
             if symmetry is not None:
                 runner.symmetrise(symmetry)
-            if t % every == 0 or t == steps:
+            if t >= start and ((t - start) % every == 0 or t == steps):  # spec.frame_steps
                 frame = runner.get_state()
                 if not np.isfinite(frame).all():
                     bad = [i for i in range(n) if not np.isfinite(frame[i]).all()]

@@ -29,6 +29,21 @@ def default_model_path() -> Path:
     return resolve_model(None)
 
 
+#: File suffixes of torch checkpoints (``ncarender train -o model.pt``).
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+def _is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` looks like a torch checkpoint: its suffix, or a zip archive (what ``torch.save`` writes)."""
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
 def _check_contract(session: ort.InferenceSession, source: str) -> None:
     """Refuse a model whose inputs/outputs are not the single-step contract (read from the loaded session).
 
@@ -87,6 +102,12 @@ class NCASession:
         except Exception as exc:  # onnxruntime's errors share no public base class
             first = str(exc).strip().splitlines()[0][:200]
             if "INVALID_PROTOBUF" in first or "No graph was found" in first:
+                if _is_checkpoint(self.path):
+                    raise NCAError(
+                        f"{source} is a training checkpoint, not an ONNX step model: run "
+                        f"`ncarender export {source}` first (it writes {self.path.with_suffix('.onnx')}), "
+                        "then render that"
+                    ) from None
                 raise NCAError(f"{source} is not a readable ONNX model ({type(exc).__name__})") from None
             raise NCAError(f"onnxruntime cannot load {source}: {first}") from None
         _check_contract(self.session, source)
@@ -108,6 +129,8 @@ class NCASession:
             max_cells=None if cuda_graph else CUDA_GRAPH_MAX_CELLS,
         )
         self._widen: ort.InferenceSession | None = None
+        #: Called with the number of samples after every step of every rollout (a progress count); None: nothing.
+        self.on_step: Callable[[int], None] | None = None
         self._check_channels()
 
     def widen_session(self) -> ort.InferenceSession:
@@ -156,8 +179,9 @@ class NCASession:
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Run ``spec`` for all its seeds at once; yield ``(step, state)`` for each frame: the float states.
 
-        ``state`` is a fresh ``(N, C, H, W)`` float32 copy (N = len(spec.seeds)). Frames are taken at step 0
-        (if ``include_seed_frame``), every ``spec.every`` steps, and always at the last step. Sample ``i`` draws
+        ``state`` is a fresh ``(N, C, H, W)`` float32 copy (N = len(spec.seeds)). Frames are taken at
+        ``spec.frame_steps``: step ``spec.start`` (step 0, the seed, only if ``include_seed_frame``), every
+        ``spec.every`` steps from there, and always at the last step. Sample ``i`` draws
         its masks from ``numpy.random.default_rng(spec.seeds[i])``, one ``(H, W)`` array per step. Raises
         :class:`~ncarender.runtime.NonFiniteStateError` if the state becomes non-finite, unless ``failed`` is
         given: then each sample that does is recorded as ``failed[i] = step`` and zeroed, and the others go on
