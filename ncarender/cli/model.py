@@ -11,6 +11,7 @@ from ..errors import NCAError
 from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
 from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
+from .progress import ProgressBar
 
 
 @command("eval")
@@ -54,6 +55,8 @@ def eval_(
 ) -> None:
     """Measure how close MODEL grows to its target(s) (MSE of RGBA), whether it stays finite, and regrowth.
 
+    The report goes to stdout (with --json: the JSON, and the report on stderr); progress goes to stderr.
+
     A family model is measured flake by flake: MSE against its own target, identity (its final frame is
     nearest its own target), distinctness of seeds 0-15, and regrowth. A continuous family (reiter:params:N)
     is measured seed by seed against Reiter's own crystal for the seed's parameters: training seeds and
@@ -72,10 +75,22 @@ def eval_(
         raise NCAError(f"--regrowth must be 0 or more, got {regrowth}")
     session = open_model(model, provider=provider, quiet=True)
     options = EvalOptions(target, target_size, num_seeds, step_list, regen, regrowth)
-    report = evaluate_model(session, options)
-    typer.echo(report.format(), err=True)
-    if json_out:
+    with ProgressBar("eval", quiet=False, unit="seed-steps") as progress:
+        done = 0
+
+        def count(samples: int) -> None:
+            nonlocal done
+            done += samples
+            progress.update(done, None)
+
+        session.on_step = count
+        report = evaluate_model(session, options)
+        session.on_step = None
+    if json_out:  # the report for people on stderr, the JSON on stdout
+        typer.echo(report.format(), err=True)
         emit_json(report.to_json())
+    else:
+        typer.echo(report.format())
     if check and not report.shippable:
         raise typer.Exit(2)
 

@@ -6,6 +6,7 @@ measures and says how to print them; :func:`ncarender.evaluate.choose.evaluate_m
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
@@ -60,17 +61,40 @@ class Judged(ABC):
         return bool(self.floor) and all(self.floor.values())
 
     def check_lines(self) -> list[str]:
-        """A ``PASS``/``FAIL`` line per check (its figure, its limit), then the verdict; the floor's first."""
+        """A ``PASS``/``FAIL`` line per check (its figure, its limit), then the verdict. A kind with a ship floor:
+        the floor's checks pass or fail; the goal's figures say how far each still has to go (:meth:`goal_lines`)."""
         if not self.floor_bar:
             return [*self._lines(self.checks, self.bar), f"verdict: {self.verdict}"]
         return [
             "ship floor (eval --check):",
             *self._lines(self.floor, self.floor_bar),
             f"floor: {self.floor_verdict}",
-            "fidelity goal (the distance still to go):",
-            *self._lines(self.checks, self.bar),
-            f"verdict: {self.verdict}",
+            "fidelity goal (where training is headed; the distance still to go):",
+            *self.goal_lines(),
         ]
+
+    def goal_lines(self) -> list[str]:
+        """The goal, figure by figure: ``reached``, or ``to go`` with the factor left (``2.4x lower``); then how
+        many are reached. The JSON's ``checks`` and ``verdict`` say the same as pass/fail."""
+        lines = []
+        for name, ok in self.checks.items():
+            limit, value = self.bar.get(name), self.values.get(name)
+            higher = name in self.at_least
+            if limit is None or value is None:
+                lines.append(f"  {'reached' if ok else 'to go':<7}  {name}")
+                continue
+            goal = f"{'>=' if higher else '<='} {format(limit, self.limit_format)}"
+            if ok:
+                lines.append(f"  reached  {name} {value:.3g} (goal {goal})")
+                continue
+            factor = (limit / value if higher else value / limit) if value > 0 and limit > 0 else math.inf
+            left = f"{factor:.1f}x {'higher' if higher else 'lower'}" if math.isfinite(factor) else "to rise from 0"
+            lines.append(f"  to go    {name} {value:.3g}, goal {goal}: {left}")
+        reached = sum(self.checks.values())
+        if self.verdict.startswith("explodes"):
+            return [*lines, f"goal: {self.verdict}"]
+        whole = "; the goal is met" if reached == len(self.checks) else ""
+        return [*lines, f"goal: {reached} of {len(self.checks)} reached{whole}"]
 
     def _lines(self, checks: dict[str, bool], bar: dict[str, float]) -> list[str]:
         lines = []
@@ -97,7 +121,7 @@ class Judged(ABC):
         """The report's measures, JSON-ready."""
 
     def format(self) -> str:
-        """The human report printed on stderr: the measures, each check and the verdict."""
+        """The human report ``eval`` prints: the measures, each check and the verdict."""
         return "\n".join([*self.body_lines(), *self.check_lines()])
 
     def to_json(self) -> dict[str, object]:

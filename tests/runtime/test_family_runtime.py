@@ -71,7 +71,10 @@ def test_family_eval_reports_each_flake(tiny_family_onnx: Path) -> None:
     data = report.to_json()
     assert data["flakes"] == 2 and data["per_flake"][1]["nearest"] == [1, 1]  # type: ignore[index]
     text = format_family_report(report)
-    assert "identity" in text and "regrowth (3 random discs" in text and "verdict: below the goal" in text
+    assert "identity" in text and "regrowth (3 random discs" in text and "verdict:" not in text
+    assert "  to go    flakes 2, goal >= 16: 8.0x higher" in text and "  reached  identity" in text
+    reached = sum(report.checks.values())
+    assert f"goal: {reached} of {len(report.checks)} reached" in text and "FAIL  flakes" in text  # the floor's
     assert "floor: below the ship floor: flakes" in text and not report.shippable
     with pytest.raises(NCAError, match="not a family model"):
         evaluate_family(open_model(SHIPPED, provider="cpu", quiet=True))
