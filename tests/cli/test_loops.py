@@ -52,6 +52,8 @@ def test_a_model_with_a_growth_time_renders_it_plus_the_hold(grown: Path, tmp_pa
     summary = json.loads(out)
     assert summary["steps"] == T + growth_hold(T) == 20 and summary["rendered_frames"] == 21
     assert Renderer(grown).default_steps == 20
+    code, out, _ = run("info", grown, "--json")
+    assert code == 0 and (json.loads(out)["growth_steps"], json.loads(out)["default_steps"]) == (T, 20)
     assert Renderer(builtin_path("snowflakes")).default_steps == DEFAULT_STEPS  # no growth time: as before
     code, out, _ = run("gif", tmp_path / "b.gif", "--model", grown, "--steps", "7", "--json")
     assert code == 0 and json.loads(out)["steps"] == 7  # --steps given: as given
