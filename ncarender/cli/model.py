@@ -50,6 +50,13 @@ def eval_(
             "--check", help="Exit 2 if the model misses its ship floor (a model with no floor: its quality bar)."
         ),
     ] = False,
+    picture: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw the growth strip to this PNG: per flake, Reiter's automaton above the model at the "
+            "growth figure's fractions (a square family model)."
+        ),
+    ] = None,
     provider: ProviderOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:
@@ -63,6 +70,8 @@ def eval_(
     held-out seeds (parameters it never trained on; --num-seeds of them, default 48).
     """
     from ..evaluate.choose import EvalOptions, evaluate_model
+    from ..family.family import is_family_spec
+    from ..family.seed_maps import SEED_MAP_CYCLE
     from ..runtime import open_model
 
     try:
@@ -73,7 +82,21 @@ def eval_(
         raise NCAError(f"--num-seeds must be at least 1, got {num_seeds}")
     if regrowth is not None and regrowth < 0:
         raise NCAError(f"--regrowth must be 0 or more, got {regrowth}")
+    if picture is not None and picture.suffix.lower() != ".png":
+        raise NCAError(f"--picture writes a PNG; got {str(picture)!r}")
     session = open_model(model, provider=provider, quiet=True)
+    if picture is not None:
+        fam, lattice = session.info.family, session.info.lattice
+        if (
+            fam is None
+            or fam.seed_map.kind != SEED_MAP_CYCLE
+            or lattice.name != "square"
+            or not is_family_spec(fam.spec)
+        ):
+            raise NCAError("--picture draws a square family model's growth (reiter:K); this model has none to draw")
+        from ..atomic import check_writable_dir
+
+        check_writable_dir(picture.parent if str(picture.parent) else Path("."))
     options = EvalOptions(target, target_size, num_seeds, step_list, regen, regrowth)
     with ProgressBar("eval", quiet=False, unit="seed-steps") as progress:
         done = 0
@@ -86,6 +109,11 @@ def eval_(
         session.on_step = count
         report = evaluate_model(session, options)
         session.on_step = None
+    growth = getattr(report, "growth", None)
+    if picture is not None and growth is not None:
+        from ..evaluate.growth import growth_strip
+
+        growth_strip(growth, picture)
     if json_out:  # the report for people on stderr, the JSON on stdout
         typer.echo(report.format(), err=True)
         emit_json(report.to_json())

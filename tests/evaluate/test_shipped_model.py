@@ -113,8 +113,10 @@ def test_shipped_family_holds_the_ship_floor_on_a_reduced_check(name: str) -> No
     # seed per flake, steps 200 and 1000 (identity at both, drift 350 -> 1000, alive), 8 discs.
     from ncarender.evaluate.family import FAMILY_FLOOR, evaluate_family
 
-    report = evaluate_family(open_model(name, provider="cpu", quiet=True), mask_seeds=1, regrowth_samples=8)
-    assert set(report.floor) == {*FAMILY_FLOOR, "identity", "alive", "finite"}
+    session = open_model(name, provider="cpu", quiet=True)
+    report = evaluate_family(session, mask_seeds=1, regrowth_samples=8)
+    judged = set(FAMILY_FLOOR) if session.info.growth_steps else set(FAMILY_FLOOR) - {"growth_mean"}
+    assert set(report.floor) == {*judged, "identity", "alive", "finite"}
     assert report.shippable, (report.floor_verdict, report.values)
 
 
@@ -124,7 +126,9 @@ def test_shipped_continuous_family_holds_its_floor_on_a_reduced_check(name: str)
 
     session = open_model(name, provider="cpu", quiet=True)
     report = evaluate_params(session, train_seeds=4, held_out=12, steps=(200,), regrowth_samples=0)
-    assert set(report.floor) == {"held_out_mse_200_median", "alive", "finite"}
+    judged = {"held_out_mse_200_median", "alive", "finite"} | ({"growth_mean"} if session.info.growth_steps else set())
+    assert set(report.floor) == judged
+    assert report.growth is not None and len(report.growth.per_flake) == 12  # every held-out seed followed
     assert report.shippable, (report.floor_verdict, report.values)
 
 
