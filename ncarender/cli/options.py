@@ -6,15 +6,16 @@ Plain data at import: the table of formats and the seed limits, no numpy (``ncar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..batch.seeds import MAX_SEEDS
+from ..request import MAX_TILED_SEEDS, RenderRequest, build_spec, render_request
 from ..runtime.catalog import DEFAULT_MODEL, builtin_names
-from ..spec import RenderSpec, parse_damage, parse_size
+from ..spec import RenderSpec
 from ..writers.formats import FORMATS, PAGE_STEPS_PER_SECOND, TABLE, either, get_format, output_spec
 from ..writers.options import WriterOptions
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ..writers.formats import OutputSpec
 
 GIF, MP4, SHEET, FRAMES, HTML = (get_format(name) for name in ("gif", "mp4", "sheet", "frames", "html"))
-WEBP, APNG = get_format("webp"), get_format("apng")
+WEBP, APNG, PNG = get_format("webp"), get_format("apng"), get_format("png")
 #: The writer options' own defaults (fps, loop, crf) where no format's record sets one.
 WRITER = WriterOptions()
 
@@ -78,8 +79,6 @@ ResampleOpt = Annotated[
 QualityOpt = Annotated[
     int | None, typer.Option("--quality", help="Lossy WebP at this quality, 0 (smallest) to 100 (default: lossless).")
 ]
-#: Most seeds side by side in one animation (``gif --seeds``); a gallery or a batch takes more.
-MAX_TILED_SEEDS = 64
 TiledSeedsOpt = Annotated[
     str | None,
     typer.Option(
@@ -208,26 +207,40 @@ class RenderArgs:
         names = {f.name for f in fields(cls)}
         return cls(**{name: value for name, value in params.items() if name in names})
 
+    def _output_options(self) -> dict[str, Any]:
+        """The writer options given (None: the format's default)."""
+        names = ("scale", "fps", "background", "hold", "loop", "crf", "columns", "sheet_frames", "quality")
+        return {name: getattr(self, name) for name in (*names, "resample")}
+
     def output(self, fmt: str) -> OutputSpec:
         """The ``fmt`` output of these options (:func:`~ncarender.writers.output_spec`)."""
-        return output_spec(
-            fmt,
-            scale=self.scale,
-            fps=self.fps,
-            background=self.background,
-            hold=self.hold,
-            loop=self.loop,
-            crf=self.crf,
-            columns=self.columns,
-            sheet_frames=self.sheet_frames,
-            quality=self.quality,
-            resample=self.resample,
-        )
+        return output_spec(fmt, **self._output_options())
 
     def spec(self, seeds: Sequence[int], formats: Sequence[str] = ()) -> RenderSpec:
         """The render of ``seeds`` to ``formats``, validated: steps and every first, then the grid, the outputs
-        and the damage."""
-        spec = RenderSpec(seeds=tuple(seeds), steps=self.steps, every=self.every, flake=self.flake)
-        spec = replace(spec, size=parse_size(self.size))
-        outputs = tuple(self.output(fmt) for fmt in formats)
-        return replace(spec, damage=tuple(parse_damage(d) for d in self.damage or []), outputs=outputs)
+        and the damage (:func:`~ncarender.request.build_spec`)."""
+        return build_spec(
+            seeds,
+            formats,
+            steps=self.steps,
+            size=self.size,
+            every=self.every,
+            flake=self.flake,
+            damage=self.damage,
+            **self._output_options(),
+        )
+
+    def request(self, fmt: str) -> RenderRequest:
+        """The render of a ``fmt`` command: ``--seed`` or ``--seeds`` side by side (:func:`~ncarender.request.
+        render_request`, what :meth:`Renderer.render <ncarender.api.Renderer.render>` calls too)."""
+        return render_request(
+            fmt,
+            seed=self.seed,
+            seeds=self.seeds,
+            steps=self.steps,
+            size=self.size,
+            every=self.every,
+            flake=self.flake,
+            damage=self.damage,
+            **self._output_options(),
+        )
