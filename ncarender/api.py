@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .result import RenderResult, Stills
 from .runtime import NCASession, open_model
 from .runtime.seeds import flakes_of
 from .spec import DEFAULT_STEPS, Damage, RenderSpec, frame_steps, parse_size
-from .stills import still_images
+from .stills import StillOptions, still_images
 from .targets import Target, file_target, is_path, target_format
 from .writers.formats import OutputSpec, format_from_path
 from .writers.options import WriterOptions
@@ -249,65 +249,18 @@ class Renderer:
         result.summary["path"] = None
         return result
 
-    def still(
-        self,
-        step: int = DEFAULT_STEPS,
-        *,
-        seed: int = 0,
-        seeds: str | Sequence[int] | None = None,
-        columns: int | None = None,
-        flake: int | None = None,
-        size: SizeLike | None = None,
-        scale: int | None = None,
-        background: str | tuple[int, int, int] | None = None,
-        resample: str | None = None,
-        damage: DamageLike | Sequence[DamageLike] | None = None,
-    ) -> Image.Image:
+    def still(self, step: int = DEFAULT_STEPS, **options: Unpack[StillOptions]) -> Image.Image:
         """The frame at ``step`` as a PIL RGBA image, the picture ``ncarender png --step STEP`` writes (a notebook
-        shows it inline). Options as :meth:`render` (the ``png`` format's defaults: scale 4, transparent)."""
-        return self.stills(
-            [step],
-            seed=seed,
-            seeds=seeds,
-            columns=columns,
-            flake=flake,
-            size=size,
-            scale=scale,
-            background=background,
-            resample=resample,
-            damage=damage,
-        )[0]
+        shows it inline). ``options``: ``seed``, ``seeds``, ``columns``, ``flake``, ``size``, ``scale``,
+        ``background``, ``resample``, ``damage``, as :meth:`render` takes them (the ``png`` format's defaults:
+        scale 4, transparent)."""
+        return still_images(self, [step], **options)[0]
 
-    def stills(
-        self,
-        steps: Sequence[int],
-        *,
-        seed: int = 0,
-        seeds: str | Sequence[int] | None = None,
-        columns: int | None = None,
-        flake: int | None = None,
-        size: SizeLike | None = None,
-        scale: int | None = None,
-        background: str | tuple[int, int, int] | None = None,
-        resample: str | None = None,
-        damage: DamageLike | Sequence[DamageLike] | None = None,
-    ) -> Stills:
+    def stills(self, steps: Sequence[int], **options: Unpack[StillOptions]) -> Stills:
         """PIL RGBA images of the frames at ``steps`` (0 is the seed), from one rollout, in the order given: each the
-        picture ``ncarender png --step S`` writes. Shown side by side in a notebook; ``np.asarray(image)`` is a
-        uint8 ``(H, W, 4)`` array. Only the chosen frames are scaled."""
-        return still_images(
-            self,
-            steps,
-            seed=seed,
-            seeds=seeds,
-            columns=columns,
-            flake=flake,
-            size=size,
-            scale=scale,
-            background=background,
-            resample=resample,
-            damage=damage,
-        )
+        picture ``ncarender png --step S`` writes with the same ``options`` (:meth:`still`). Shown side by side in
+        a notebook; ``np.asarray(image)`` is a uint8 ``(H, W, 4)`` array. Only the chosen frames are scaled."""
+        return still_images(self, steps, **options)
 
     def tiled(
         self,

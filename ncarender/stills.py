@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from PIL import Image
 
@@ -16,11 +16,12 @@ from .request import DamageLike, SizeLike, render_request
 from .result import Stills
 from .writers.base import check_fits, scaled
 from .writers.resample import smooth_tiles
+from .writers.sheet import tile_grid
 
 if TYPE_CHECKING:
     from .api import Renderer
 
-__all__ = ["still_images", "still_steps"]
+__all__ = ["StillOptions", "still_images", "still_steps"]
 
 
 def still_steps(steps: object) -> list[int]:
@@ -33,53 +34,41 @@ def still_steps(steps: object) -> list[int]:
     return [int(s) for s in items]
 
 
-def still_images(
-    renderer: Renderer,
-    steps: Sequence[int],
-    *,
-    seed: int = 0,
-    seeds: str | Sequence[int] | None = None,
-    columns: int | None = None,
-    flake: int | None = None,
-    size: SizeLike | None = None,
-    scale: int | None = None,
-    background: str | tuple[int, int, int] | None = None,
-    resample: str | None = None,
-    damage: DamageLike | Sequence[DamageLike] | None = None,
-) -> Stills:
+class StillOptions(TypedDict, total=False):
+    """The options of a still (the ``png`` command's), each as :meth:`Renderer.render
+    <ncarender.api.Renderer.render>` takes it; left out: the ``png`` format's default."""
+
+    seed: int
+    seeds: str | Sequence[int] | None
+    columns: int | None
+    flake: int | None
+    size: SizeLike | None
+    scale: int | None
+    background: str | tuple[int, int, int] | None
+    resample: str | None
+    damage: DamageLike | Sequence[DamageLike] | None
+
+
+def still_images(renderer: Renderer, steps: Sequence[int], **options: Unpack[StillOptions]) -> Stills:
     """The frames at ``steps`` (in that order) of one rollout as PIL RGBA images of ``(H*scale, W*scale)``
     pixels, over the ``png`` format's defaults; only those frames are converted and scaled."""
     wanted = still_steps(steps)
     last = max(wanted)
     every = math.gcd(*(s for s in wanted if s > 0)) or 1
-    request = render_request(
-        "png",
-        seed=seed,
-        seeds=seeds,
-        columns=columns,
-        steps=max(last, 1),
-        every=every,
-        size=size,
-        flake=flake,
-        damage=damage,
-        scale=scale,
-        background=background,
-        resample=resample,
-    )
+    request = render_request("png", steps=max(last, 1), every=every, **options)
     spec, output = request.spec, request.spec.output
-    options = renderer.writer_output(output).options
+    writer = renderer.writer_output(output).options  # a hex model's picture comes at its scale: the writer's is 1
     grid = spec.grid(renderer.grid)
     tile = renderer.frame_grid(grid, output.options.scale)
-    cols = min(request.columns or math.isqrt(len(spec.seeds) - 1) + 1, len(spec.seeds))
-    cells = (-(-len(spec.seeds) // cols) * tile[0], cols * tile[1])
-    width, height = cells[1] * options.scale, cells[0] * options.scale
+    cols, rows = tile_grid(len(spec.seeds), request.columns)
+    width, height = cols * tile[1] * writer.scale, rows * tile[0] * writer.scale
     need = 8 * width * height * len(set(wanted))  # each image, and one frame being scaled
     check_fits("png", (width, height), source=(grid, output.options.scale), n_frames=len(set(wanted)), need=need)
     images: dict[int, Image.Image] = {}
     for step, frame in renderer.tiled(spec, output.background, scale=output.options.scale, columns=request.columns):
         if step in wanted:
-            if options.resample == "smooth" and options.scale > 1:  # as the writer: smooth, each tile on its own
-                images[step] = Image.fromarray(smooth_tiles(frame, options.scale, tile), "RGBA")
+            if writer.resample == "smooth" and writer.scale > 1:  # as the writer: smooth, each tile on its own
+                images[step] = Image.fromarray(smooth_tiles(frame, writer.scale, tile), "RGBA")
             else:
-                images[step] = scaled(Image.fromarray(frame, "RGBA"), options.scale)
+                images[step] = scaled(Image.fromarray(frame, "RGBA"), writer.scale)
     return Stills([images[s] for s in wanted], wanted)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_error, run
 from PIL import Image
 
 from ncarender import NCAError, Renderer, WriterOptions
 from ncarender.damage import Damage
-from tests.conftest import assert_error, run
 
 #: A small render: few steps on a small grid of the default model.
 SMALL = ("--steps", "12", "--size", "24", "--seed", "3")
@@ -259,6 +259,8 @@ def test_stills_refuse_bad_steps_and_huge_pictures(renderer: Renderer) -> None:
 def test_huge_stills_and_sheets_are_refused_before_the_rollout(tmp_path: Path) -> None:
     code, out, err = run("sheet", tmp_path / "s.png", "--steps", "80", "--scale", "100")
     assert_error(code, out, err, "sheet stores at most 16,384 pixels a side")
+    code, out, err = run("sheet", tmp_path / "g.png", "--seeds", "0-63", "--scale", "100")
+    assert_error(code, out, err, "gallery stores at most 16,384 pixels a side")
     code, out, err = run("png", tmp_path / "p.png", "--scale", "410")
     assert_error(code, out, err, "PNG still stores at most 16,384 pixels a side")
     code, out, err = run("png", tmp_path / "p.png", "--step", "0")

@@ -234,7 +234,8 @@ TABLE: tuple[Format, ...] = (
         background="white",
         hold=0.0,
         options=frozenset({"scale", "columns", "resample"}),
-        max_side=PNG_MAX_SIDE,
+        max_side=IMAGE_MAX_SIDE,
+        max_side_reason="what browsers draw",
     ),
     Format(
         name="html",
