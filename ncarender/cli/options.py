@@ -6,15 +6,16 @@ Plain data at import: the table of formats and the seed limits, no numpy (``ncar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..batch.seeds import MAX_SEEDS
+from ..request import MAX_TILED_SEEDS, RenderRequest, build_spec, render_request
 from ..runtime.catalog import DEFAULT_MODEL, builtin_names
-from ..spec import DEFAULT_STEPS, RenderSpec, parse_damage, parse_size
+from ..spec import DEFAULT_STEPS, RenderSpec
 from ..writers.formats import FORMATS, PAGE_STEPS_PER_SECOND, TABLE, either, get_format, output_spec
 from ..writers.options import WriterOptions, parse_loop
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ..writers.formats import OutputSpec
 
 GIF, MP4, SHEET, FRAMES, HTML = (get_format(name) for name in ("gif", "mp4", "sheet", "frames", "html"))
-WEBP, APNG = get_format("webp"), get_format("apng")
+WEBP, APNG, PNG = get_format("webp"), get_format("apng"), get_format("png")
 #: The writer options' own defaults (fps, loop, crf) where no format's record sets one.
 WRITER = WriterOptions()
 
@@ -94,8 +95,6 @@ ResampleOpt = Annotated[
 QualityOpt = Annotated[
     int | None, typer.Option("--quality", help="Lossy WebP at this quality, 0 (smallest) to 100 (default: lossless).")
 ]
-#: Most seeds side by side in one animation (``gif --seeds``); a gallery or a batch takes more.
-MAX_TILED_SEEDS = 64
 TiledSeedsOpt = Annotated[
     str | None,
     typer.Option(
@@ -237,31 +236,50 @@ class RenderArgs:
         names = {f.name for f in fields(cls)}
         return cls(**{name: value for name, value in params.items() if name in names})
 
+    def _output_options(self) -> dict[str, Any]:
+        """The writer options given (None: the format's default)."""
+        names = ("scale", "fps", "background", "hold", "crf", "columns", "sheet_frames", "quality", "resample")
+        out = {name: getattr(self, name) for name in names}
+        out["loop"] = False if self.no_loop else None  # --no-loop: play once
+        out["pingpong"] = None if self.loop is None else parse_loop(self.loop)  # --loop forward|pingpong
+        return out
+
     def output(self, fmt: str) -> OutputSpec:
         """The ``fmt`` output of these options (:func:`~ncarender.writers.output_spec`)."""
-        return output_spec(
-            fmt,
-            scale=self.scale,
-            fps=self.fps,
-            background=self.background,
-            hold=self.hold,
-            loop=False if self.no_loop else None,
-            pingpong=None if self.loop is None else parse_loop(self.loop),
-            crf=self.crf,
-            columns=self.columns,
-            sheet_frames=self.sheet_frames,
-            quality=self.quality,
-            resample=self.resample,
-        )
+        return output_spec(fmt, **self._output_options())
 
     def spec(
         self, seeds: Sequence[int], formats: Sequence[str] = (), *, default_steps: int = DEFAULT_STEPS
     ) -> RenderSpec:
         """The render of ``seeds`` to ``formats``, validated: steps (``default_steps`` when none were given: the
         model's, :attr:`Renderer.default_steps <ncarender.api.Renderer.default_steps>`), start and every first,
-        then the grid, the outputs and the damage."""
-        steps = default_steps if self.steps is None else self.steps
-        spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=self.every, flake=self.flake, start=self.start)
-        spec = replace(spec, size=parse_size(self.size))
-        outputs = tuple(self.output(fmt) for fmt in formats)
-        return replace(spec, damage=tuple(parse_damage(d) for d in self.damage or []), outputs=outputs)
+        then the grid, the outputs and the damage (:func:`~ncarender.request.build_spec`)."""
+        return build_spec(
+            seeds,
+            formats,
+            steps=self.steps,
+            default_steps=default_steps,
+            start=self.start,
+            size=self.size,
+            every=self.every,
+            flake=self.flake,
+            damage=self.damage,
+            **self._output_options(),
+        )
+
+    def request(self, fmt: str, *, default_steps: int = DEFAULT_STEPS) -> RenderRequest:
+        """The render of a ``fmt`` command: ``--seed`` or ``--seeds`` side by side (:func:`~ncarender.request.
+        render_request`, what :meth:`Renderer.render <ncarender.api.Renderer.render>` calls too)."""
+        return render_request(
+            fmt,
+            seed=self.seed,
+            seeds=self.seeds,
+            steps=self.steps,
+            default_steps=default_steps,
+            start=self.start,
+            size=self.size,
+            every=self.every,
+            flake=self.flake,
+            damage=self.damage,
+            **self._output_options(),
+        )

@@ -14,6 +14,7 @@ Plain data: importing this module loads no numpy or Pillow (the command line rea
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "IMAGE_MAX_SIDE",
+    "RENDERS",
     "TABLE",
     "Format",
     "OutputSpec",
@@ -48,6 +51,9 @@ _T = TypeVar("_T")
 PNG_MAX_SIDE = 2**31 - 1
 #: Largest side of a WebP (libwebp's limit: 14-bit dimensions).
 WEBP_MAX_SIDE = 16_383
+#: Largest side of a sprite sheet or a still: what GPUs load as one texture (WebGL's MAX_TEXTURE_SIZE is at most
+#: this almost everywhere) and browsers draw. A PNG itself could hold 2**31 - 1.
+IMAGE_MAX_SIDE = 16_384
 #: A sprite sheet holds every frame up to this many, else this many evenly spaced.
 SHEET_DEFAULT_MAX_FRAMES = 64
 #: File suffixes that name an image file, so never a folder of PNG frames.
@@ -73,9 +79,9 @@ class Format:
     name_suffix: str
     #: The writer class, ``module:Class`` (imported on first use).
     writer: str
-    #: What the writer takes: ``frames`` of one seed in order; ``tiles``, one frame per seed (a gallery);
-    #: ``model``, the ONNX model itself (no frames).
-    consumes: Literal["frames", "tiles", "model"]
+    #: What the writer takes: ``frames`` of one seed in order; ``still``, one frame (the last step's); ``tiles``,
+    #: one frame per seed (a gallery); ``model``, the ONNX model itself (no frames).
+    consumes: Literal["frames", "still", "tiles", "model"]
     #: The writer works on each frame as it comes, so it runs on its own thread beside the rollout.
     streams: bool
     #: The format stores transparency.
@@ -92,6 +98,8 @@ class Format:
     max_side: int
     #: Suffixes of the files written beside the output (the sheet's JSON atlas).
     companions: tuple[str, ...] = ()
+    #: Why ``max_side`` is what it is, when the file format alone would store more (said when it refuses).
+    max_side_reason: str = ""
 
     def writer_class(self) -> type:
         """The writer class (imported now)."""
@@ -148,8 +156,9 @@ TABLE: tuple[Format, ...] = (
         background="transparent",
         hold=0.0,
         options=frozenset({"scale", "fps", "columns", "sheet_frames", "resample"}),
-        max_side=PNG_MAX_SIDE,
+        max_side=IMAGE_MAX_SIDE,
         companions=(".json",),  # the TexturePacker atlas
+        max_side_reason="the largest texture GPUs load",
     ),
     Format(
         name="frames",
@@ -197,6 +206,22 @@ TABLE: tuple[Format, ...] = (
         max_side=PNG_MAX_SIDE,
     ),
     Format(
+        name="png",
+        title="PNG still",
+        suffix=".png",
+        name_suffix="-still.png",
+        writer="ncarender.writers.still:StillWriter",
+        consumes="still",  # the frame at the last step, nothing before it
+        streams=False,
+        alpha=True,
+        scale=4,
+        background="transparent",
+        hold=0.0,
+        options=frozenset({"scale", "resample"}),
+        max_side=IMAGE_MAX_SIDE,
+        max_side_reason="what browsers draw",
+    ),
+    Format(
         name="gallery",
         title="gallery",
         suffix=".png",
@@ -209,7 +234,8 @@ TABLE: tuple[Format, ...] = (
         background="white",
         hold=0.0,
         options=frozenset({"scale", "columns", "resample"}),
-        max_side=PNG_MAX_SIDE,
+        max_side=IMAGE_MAX_SIDE,
+        max_side_reason="what browsers draw",
     ),
     Format(
         name="html",
@@ -231,6 +257,9 @@ TABLE: tuple[Format, ...] = (
 _BY_NAME = {f.name: f for f in TABLE}
 #: The formats of one seed's frames (``fmt`` of a render, ``--format`` of a batch), in table order.
 FORMATS: tuple[str, ...] = tuple(f.name for f in TABLE if f.consumes == "frames")
+#: The formats one render writes (:meth:`Renderer.render <ncarender.api.Renderer.render>`, the render commands):
+#: the animations and the still.
+RENDERS: tuple[str, ...] = tuple(f.name for f in TABLE if f.consumes in ("frames", "still"))
 
 
 def either(words: list[str]) -> str:
@@ -328,6 +357,16 @@ class OutputSpec:
         }
 
 
+def _rgb(value: object) -> tuple[int, int, int]:
+    """An ``(r, g, b)`` background, each a whole number 0-255; :class:`NCAError` for anything else."""
+    if isinstance(value, tuple | list) and len(value) == 3:
+        whole = [int(c) for c in value if isinstance(c, numbers.Integral) and not isinstance(c, bool)]
+        rgb = [c for c in whole if 0 <= c <= 255]
+        if len(rgb) == 3:
+            return (rgb[0], rgb[1], rgb[2])
+    raise NCAError(f"background must be a name, #rrggbb, transparent or (r, g, b) of 0-255 each, got {value!r}")
+
+
 def output_spec(
     fmt: str,
     *,
@@ -348,16 +387,18 @@ def output_spec(
     ``None`` means "that command's default" (``background``: a colour name, ``#rrggbb``, an RGB tuple or
     ``"transparent"``). Options a format's command does not have (not in its record's ``options``) are ignored
     for it: ``hold`` applies to gif, mp4, webp and apng, ``loop`` to gif, webp and apng, ``crf`` to mp4, ``quality``
-    (lossy; None: lossless) to webp, ``fps`` to all but frames, ``columns`` and ``sheet_frames`` to sheet,
-    ``resample`` (``nearest`` or ``smooth``) to all, ``pingpong`` (forward then back) to gif, mp4, webp and apng.
-    So ``output_spec("gif", seed options...)`` gives the bytes of ``ncarender gif`` with the same options.
+    (lossy; None: lossless) to webp, ``fps`` to all but frames and png, ``columns`` and ``sheet_frames`` to
+    sheet, ``resample`` (``nearest`` or ``smooth``) to all, ``pingpong`` (forward then back) to gif, mp4, webp
+    and apng. So ``output_spec("gif", seed options...)`` gives the bytes of ``ncarender gif`` with the same options.
     """
     from ..render import parse_background
 
-    (name,) = parse_formats([fmt])
+    name = fmt.strip().lower() if isinstance(fmt, str) else fmt
+    if name not in RENDERS:
+        raise NCAError(f"unknown output format {fmt!r} (choose {', '.join(RENDERS)})")
     record = _BY_NAME[name]
     text = record.background if background is None else background
-    bg = parse_background(text) if isinstance(text, str) else text
+    bg = parse_background(text) if isinstance(text, str) else _rgb(text)
     base = WriterOptions()
 
     def pick(name: str, value: _T | None, default: _T) -> _T:

@@ -163,9 +163,10 @@ def test_bad_render_input(tiny_onnx: Path, tmp_path: Path, setup: str, extra: li
         (["gif", "{tmp}/x.gif", "--scale", "100000"], "GIF stores at most 65,535 pixels a side"),
         (["mp4", "{tmp}/x.mp4", "--scale", "2000"], "MP4 stores at most 16,384 pixels a side"),
         (["gif", "{tmp}/x.gif", "--steps", "3000000", "--size", "512"], "GiB; only"),
-        (["sheet", "{tmp}/x.png", "--scale", "5000", "--frames", "64"], "GiB; only"),
+        (["sheet", "{tmp}/x.png", "--scale", "5000", "--frames", "64"], "sheet stores at most 16,384 pixels a side"),
+        (["png", "{tmp}/x.png", "--scale", "5000"], "PNG still stores at most 16,384 pixels a side"),
         (["frames", "{tmp}/x", "--scale", "100000"], "GiB; only"),
-        (["sheet", "{tmp}/x.png", "--seeds", "0-3", "--scale", "100000"], "GiB; only"),
+        (["sheet", "{tmp}/x.png", "--seeds", "0-3", "--scale", "100000"], "gallery stores at most 16,384 pixels"),
         (["batch", "{tmp}/b", "--seeds", "0-3", "--scale", "100000", "--jobs", "1"], "GIF stores at most"),
     ],
 )

@@ -134,4 +134,4 @@ def test_an_existing_page_is_replaced_only_when_complete(tmp_path: Path) -> None
 def test_html_lists_after_the_render_commands_in_help() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"})
     commands = re.findall(r"^│ (\w+)\s{2,}", result.stdout, re.MULTILINE)
-    assert commands[: commands.index("html") + 1] == ["gif", "mp4", "sheet", "frames", "webp", "apng", "html"]
+    assert commands[: commands.index("html") + 1] == ["gif", "mp4", "sheet", "frames", "webp", "apng", "png", "html"]

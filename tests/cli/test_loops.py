@@ -16,7 +16,6 @@ from ncarender.api import Renderer
 from ncarender.errors import NCAError
 from ncarender.runtime.catalog import builtin_path
 from ncarender.spec import DEFAULT_STEPS, RenderSpec, default_steps, frame_steps, growth_hold
-from ncarender.writers import output_spec
 
 #: The growth time written into the test model (the default family's 40x40 grid: quick).
 T = 16
@@ -95,10 +94,7 @@ def test_pingpong_gif_plays_forward_then_back(grown: Path, tmp_path: Path) -> No
 def test_the_api_renders_the_cli_bytes(grown: Path, tmp_path: Path) -> None:
     code, _, err = run("webp", tmp_path / "cli.webp", "--model", grown, "--start", "4", "--loop", "pingpong")
     assert code == 0, err
-    options = output_spec("webp").options
-    result = Renderer(grown).render(
-        tmp_path / "api.webp", start=4, loop="pingpong", options=options, background="transparent"
-    )
+    result = Renderer(grown).render(tmp_path / "api.webp", start=4, loop="pingpong")  # the command's defaults
     assert result.steps == 20 and result.summary["pingpong"] is True
     assert (tmp_path / "api.webp").read_bytes() == (tmp_path / "cli.webp").read_bytes()
 

@@ -464,7 +464,9 @@ def test_every_format_in_the_table_has_its_writer() -> None:
         ("mp4", (2, 16_385), 1, "MP4 stores at most 16,384 pixels a side"),  # padded to 16,386
         ("webp", (2, 8_192), 2, "WebP stores at most 16,383 pixels a side"),
         ("apng", (4, 4), 2**20, "GiB; only"),
-        ("sheet", (4, 4), 2**20, "GiB; only"),
+        ("sheet", (4, 4), 2**20, "sheet stores at most 16,384 pixels a side"),
+        ("sheet", (40, 40), 100, "sheet stores at most 16,384 pixels a side"),  # 8x8 frames: 32,000 px
+        ("png", (40, 40), 410, "PNG still stores at most 16,384 pixels a side"),
         ("frames", (4, 4), 2**20, "GiB; only"),
         ("gallery", (4, 4), 1, "unknown output format 'gallery'"),  # tiles, not one seed's frames
         ("html", (4, 4), 1, "unknown output format 'html'"),  # runs the model itself, no frames
@@ -473,10 +475,10 @@ def test_every_format_in_the_table_has_its_writer() -> None:
 def test_outputs_the_format_cannot_hold_are_refused_on_open(
     tmp_path: Path, fmt: str, grid: tuple[int, int], scale: int, fragment: str
 ) -> None:
-    suffixes = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "gallery": ".png", "html": ".html"}
+    suffixes = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "png": ".png", "gallery": ".png", "html": ".html"}
     suffix = {**suffixes, "webp": ".webp", "apng": ".apng"}.get(fmt, "")
     with pytest.raises(NCAError, match=fragment):
-        open_writer(fmt, tmp_path / f"o{suffix}", n_frames=3, grid=grid, options=WriterOptions(scale=scale))
+        open_writer(fmt, tmp_path / f"o{suffix}", n_frames=201, grid=grid, options=WriterOptions(scale=scale))
     assert list(tmp_path.iterdir()) == []
 
 
