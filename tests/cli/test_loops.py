@@ -138,7 +138,7 @@ def test_a_gallery_refuses_start_and_the_api_refuses_bad_values(grown: Path, tmp
         ({"start": 2.5}, "--start must be a step"),
         ({"start": 99}, r"past the last step \(20\)"),
         ({"loop": "back"}, "--loop must be forward or pingpong"),
-        ({"loop": 1}, "--loop must be forward or pingpong"),
+        ({"loop": 1}, "loop must be .forward., .pingpong. or False"),
     ]:
         with pytest.raises(NCAError, match=fragment):
             renderer.render(tmp_path / "x.gif", **kw)  # type: ignore[arg-type]
