@@ -19,15 +19,20 @@ import math
 from abc import abstractmethod
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from ..errors import NCAError
 from .base import BaseWriter, PendingFile, scaled
+from .formats import get_format
 from .options import half_up
 
-__all__ = ["MIN_FRAME_MS", "HeldAnimationWriter", "apng_delay", "frame_times_ms"]
+__all__ = ["MIN_FRAME_MS", "HeldAnimationWriter", "apng_delay", "clamped", "frame_times_ms", "split_runs"]
+
+_T = TypeVar("_T")
+_D = TypeVar("_D", int, Fraction)
 
 #: Shortest frame, as a GIF's (:data:`~ncarender.writers.gif.GIF_MIN_FRAME_MS`): browsers play frames of 10 ms
 #: or less at 100 ms.
@@ -53,6 +58,28 @@ def frame_times_ms(starts: list[int], n_frames: int, fps: Fraction, hold_ms: int
     return durations
 
 
+def clamped(fmt: str, fps: float) -> dict[str, object]:
+    """The summary key of a frame rate the format clamps (``{"clamped": {"fps": [asked, plays at]}}``), or none."""
+    plays = get_format(fmt).clamped_fps(fps)
+    return {} if plays is None else {"clamped": {"fps": [fps, plays]}}
+
+
+def split_runs(frames: list[_T], durations: list[_D], most: _D) -> tuple[list[_T], list[_D]]:
+    """Each stored frame that lasts longer than ``most`` (a merged run of identical frames, or a held last one) as
+    the same frame stored several times, each lasting ``most`` but the last (the rest): what a format whose
+    delays have a largest value (the table of formats' ``max_frame_ms``) can store, and plays the same."""
+    out_frames: list[_T] = []
+    out_durations: list[_D] = []
+    for frame, duration in zip(frames, durations, strict=True):
+        while duration > most:
+            out_frames.append(frame)
+            out_durations.append(most)
+            duration -= most
+        out_frames.append(frame)
+        out_durations.append(duration)
+    return out_frames, out_durations
+
+
 def apng_delay(seconds: Fraction) -> Fraction:
     """``seconds`` as an APNG delay: a fraction whose numerator and denominator both fit 16 bits, exact when one
     does (1/30, 100/2997 for 29.97 fps), else the nearest that does. :class:`NCAError` past 65,535 s."""
@@ -73,6 +100,7 @@ class HeldAnimationWriter(BaseWriter):
     def _layout(self) -> None:
         self.fps = frame_rate(self.options.fps)
         self.hold = Fraction(str(self.options.hold))
+        get_format(self.format).check_timing(self.options.fps, self.options.hold, self.n_frames)
 
     def memory_bytes(self) -> int:
         """The frames at grid resolution, and twice over scaled (the images, and the encoder's copies)."""
@@ -114,6 +142,7 @@ class HeldAnimationWriter(BaseWriter):
             "duration_ms": float(duration * 1000),  # a format that rounds says its own
             "loop": self.options.loop,
             "transparent": transparent,
+            **clamped(self.format, self.options.fps),
             **extra,
         }
 

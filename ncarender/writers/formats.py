@@ -14,6 +14,7 @@ Plain data: importing this module loads no numpy or Pillow (the command line rea
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ..errors import NCAError
+from ..limits import check_frame_time, seconds
 from .options import WriterOptions
 
 if TYPE_CHECKING:
@@ -48,6 +50,18 @@ _T = TypeVar("_T")
 PNG_MAX_SIDE = 2**31 - 1
 #: Largest side of a WebP (libwebp's limit: 14-bit dimensions).
 WEBP_MAX_SIDE = 16_383
+#: Longest frame of a GIF: its delay is a 16-bit count of centiseconds (GIF89a, Graphic Control Extension).
+GIF_MAX_FRAME_MS = 655_350
+#: Longest frame of a WebP: its duration is 24 bits of milliseconds (the ANMF chunk).
+WEBP_MAX_FRAME_MS = 2**24 - 1
+#: Longest frame of an APNG: a 16-bit numerator of seconds over a 16-bit denominator (the fcTL chunk).
+APNG_MAX_FRAME_MS = 65_535_000
+#: Shortest frame of a GIF, WebP or APNG: browsers play frames of 10 ms or less at 100 ms, so faster frame rates
+#: are clamped to 50 fps (and said so in the summary: ``clamped``).
+MIN_FRAME_MS = 20
+#: Loop counts: GIF's NETSCAPE2.0 and WebP's ANIM store 16 bits, APNG's acTL num_plays 31 (0: forever).
+GIF_MAX_LOOPS = WEBP_MAX_LOOPS = 65_535
+APNG_MAX_LOOPS = 2**31 - 1
 #: A sprite sheet holds every frame up to this many, else this many evenly spaced.
 SHEET_DEFAULT_MAX_FRAMES = 64
 #: File suffixes that name an image file, so never a folder of PNG frames.
@@ -92,6 +106,46 @@ class Format:
     max_side: int
     #: Suffixes of the files written beside the output (the sheet's JSON atlas).
     companions: tuple[str, ...] = ()
+    #: Longest time one stored frame can last, in ms (None: no such limit; MP4 repeats a held frame). Longer runs
+    #: of one picture are stored as several frames; a longer last frame (frame and hold) is refused.
+    max_frame_ms: int | None = None
+    #: Shortest stored frame in ms: a faster frame rate plays at ``1000 / min_frame_ms`` fps (0: not clamped).
+    min_frame_ms: int = 0
+    #: The unit delays are stored in, ms (GIF: centiseconds; 0: exact, or not an animation).
+    delay_unit_ms: int = 0
+    #: Longest whole animation in ms (None: no limit): WebP's encoder takes 31-bit millisecond timestamps.
+    max_duration_ms: int | None = None
+    #: Most plays a loop count stores (0: the format does not loop). ncarender writes forever or once.
+    max_loops: int = 0
+
+    def _stored_ms(self, ms: float) -> float:
+        """``ms`` rounded (halves up) to :attr:`delay_unit_ms`, as the format stores it."""
+        unit = self.delay_unit_ms
+        return unit * math.floor(ms / unit + 0.5) if unit else ms
+
+    def frame_ms(self, fps: float) -> float:
+        """How long one frame at ``fps`` lasts in this format: clamped to :attr:`min_frame_ms`, in its unit."""
+        return max(float(self.min_frame_ms), self._stored_ms(1000 / fps))
+
+    def check_timing(self, fps: float, hold: float, n_frames: int | None = None) -> None:
+        """Refuse a frame rate or hold whose last frame (one frame and the hold) lasts longer than the format
+        stores (:attr:`max_frame_ms`), or, given the rendered ``n_frames``, a whole longer than
+        :attr:`max_duration_ms`: :class:`NCAError` naming the option, its value and the range."""
+        frame_ms, hold_ms = self.frame_ms(fps), self._stored_ms(hold * 1000)
+        check_frame_time(self.title, self.max_frame_ms, frame_ms, hold_ms)
+        if n_frames is not None and self.max_duration_ms is not None:
+            total = n_frames * frame_ms + hold_ms
+            if total > self.max_duration_ms:
+                raise NCAError(
+                    f"{self.title} stores an animation of at most {seconds(self.max_duration_ms)} s; "
+                    f"{n_frames:,} frames at --fps {fps:g} and --hold {hold:g} would last {seconds(total)} s"
+                )
+
+    def clamped_fps(self, fps: float) -> float | None:
+        """The frame rate ``fps`` plays at when the format clamps it (:attr:`min_frame_ms`), else None."""
+        if self.min_frame_ms and 1000 / fps < self.min_frame_ms:
+            return 1000 / self.min_frame_ms
+        return None
 
     def writer_class(self) -> type:
         """The writer class (imported now)."""
@@ -119,6 +173,10 @@ TABLE: tuple[Format, ...] = (
         hold=1.0,
         options=frozenset({"scale", "fps", "hold", "loop", "resample"}),
         max_side=65_535,  # 16-bit logical screen
+        max_frame_ms=GIF_MAX_FRAME_MS,
+        min_frame_ms=MIN_FRAME_MS,
+        delay_unit_ms=10,
+        max_loops=GIF_MAX_LOOPS,
     ),
     Format(
         name="mp4",
@@ -180,6 +238,11 @@ TABLE: tuple[Format, ...] = (
         hold=1.0,
         options=frozenset({"scale", "fps", "hold", "loop", "quality", "resample"}),
         max_side=WEBP_MAX_SIDE,
+        max_frame_ms=WEBP_MAX_FRAME_MS,
+        max_duration_ms=2**31 - 1,
+        min_frame_ms=MIN_FRAME_MS,
+        delay_unit_ms=1,
+        max_loops=WEBP_MAX_LOOPS,
     ),
     Format(
         name="apng",
@@ -195,6 +258,9 @@ TABLE: tuple[Format, ...] = (
         hold=1.0,
         options=frozenset({"scale", "fps", "hold", "loop", "resample"}),
         max_side=PNG_MAX_SIDE,
+        max_frame_ms=APNG_MAX_FRAME_MS,
+        min_frame_ms=MIN_FRAME_MS,
+        max_loops=APNG_MAX_LOOPS,
     ),
     Format(
         name="gallery",
@@ -306,6 +372,10 @@ class OutputSpec:
     format: str
     background: Background
     options: WriterOptions
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, WriterOptions) and self.format in _BY_NAME:
+            self.record.check_timing(self.options.fps, self.options.hold)
 
     @property
     def record(self) -> Format:
