@@ -10,12 +10,12 @@ import typer
 from ..errors import NCAError
 from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
-from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
+from .options import JsonOpt, ModelArg, ProviderOpt, QuietOpt, path
 
 
 @command("eval")
 def eval_(
-    model: Annotated[Path | None, typer.Argument(help=MODEL_HELP)] = None,
+    model: ModelArg = None,
     target: Annotated[
         str | None, typer.Option(help="Target image or built-in name (default: the image stored in the model).")
     ] = None,
@@ -126,8 +126,10 @@ def family(
 @command()
 def info(
     model: Annotated[
-        Path | None,
-        typer.Argument(help=f"A .onnx step model, a .pt checkpoint or a built-in name ({builtin_names()})."),
+        str | None,
+        typer.Argument(
+            parser=path, help=f"A .onnx step model, a .pt checkpoint or a built-in name ({builtin_names()})."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
