@@ -18,7 +18,9 @@ Plain data: no numpy (the command line reads this at start-up).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+from typing import cast
 
 from .checks import is_number, is_whole
 from .errors import NCAError
@@ -85,9 +87,14 @@ class Limit:
     def allows(self, value: object) -> bool:
         """True if ``value`` is a number (whole, if so required) within the range."""
         try:
-            if not (is_whole(value) if self.whole else is_number(value)):
-                return False
-            number = int(value) if self.whole else float(value)  # type: ignore[call-overload]
+            if self.whole:
+                if not is_whole(value):
+                    return False
+                number: float = int(cast(numbers.Integral, value))
+            else:
+                if not is_number(value):
+                    return False
+                number = float(cast(numbers.Real, value))
         except OverflowError:  # an integer too large for a float
             return False
         return (self.low < number if self.above else self.low <= number) and number <= self.high
@@ -173,6 +180,8 @@ OPTIONS: dict[str, Limit] = RENDER
 COMMAND_OPTIONS: dict[str, dict[str, Limit]] = {
     "train": TRAIN,
     "family": {"scale": _limit("--scale", 1, 1_024)},
+    # the live page: its seed feeds a 32-bit generator in JavaScript, its scale is CSS pixels per cell
+    "html": {"seed": _limit("--seed", 0, 2**32 - 1), "scale": _limit("--scale", 1, 64)},
 }
 
 

@@ -34,12 +34,14 @@ USAGE_EXIT = 2
 class _Commands(TyperGroup):
     """The command group, whose parse errors are one ``Error:`` line (not typer's usage box), exit 2."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command line; with ``standalone_mode``, a parse error is one line on stderr and exit 2."""
-        if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+        standalone = kwargs.get("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if not standalone:
+            return super().main(*args, **kwargs)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, **kwargs)
         except typer.TyperException as exc:  # click's usage errors: BadParameter, NoSuchOption, MissingParameter
             message = exc.format_message()
             if message.lstrip().startswith("Usage:"):  # no arguments at all: the help, as typer shows it

@@ -25,7 +25,8 @@ class WriterOptions:
 
     Attributes:
         scale: integer upscaling, >= 1 (a cell becomes ``scale x scale`` pixels; how: ``resample``).
-        fps: frames per second, 0.001 to 1,000 (:mod:`ncarender.limits`). GIF rounds the delay to whole centiseconds (:func:`gif_frame_ms`).
+        fps: frames per second, 0.001 to 1,000 (:mod:`ncarender.limits`). GIF rounds the delay to whole
+            centiseconds (:func:`gif_frame_ms`).
         loop: GIF loops forever (``loop=0``) when true, plays once when false.
         hold: seconds to show the last frame longer (GIF: added to its delay; MP4: the last
             frame repeated ``round(hold * fps)`` times; sheet: added to the last atlas duration).
