@@ -148,12 +148,12 @@ def signals_held() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-        for sig in dict.fromkeys(arrived):
-            handler = previous[sig]
+        for signum in dict.fromkeys(arrived):
+            handler = previous[signal.Signals(signum)]
             if callable(handler):
-                handler(sig, None)
+                handler(signum, None)
             elif handler in (signal.SIG_DFL, None):
-                signal.raise_signal(sig)
+                signal.raise_signal(signum)
 
 
 def _cut_torn_line(fd: int) -> int:
