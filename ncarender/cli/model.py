@@ -77,6 +77,11 @@ def eval_(
     if json_out:
         emit_json(report.to_json())
     if check and not report.shippable:
+        if all(report.floor.values()) and report.unmeasured:  # nothing failed, but not all was measured
+            raise NCAError(
+                f"--check cannot judge the ship floor: {', '.join(report.unmeasured)} not measured with these "
+                "options (--steps, --regen, --regrowth, --num-seeds); run eval --check with their defaults"
+            )
         raise typer.Exit(2)
 
 
