@@ -20,10 +20,13 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from .checks import is_number, is_whole
 from .errors import NCAError
+
+if TYPE_CHECKING:
+    from .writers.formats import Format
 
 __all__ = [
     "COMMAND_OPTIONS",
@@ -36,6 +39,9 @@ __all__ = [
     "Limit",
     "check_frame_time",
     "check_options",
+    "check_timing",
+    "clamped_fps",
+    "frame_ms",
     "limits_of",
     "seconds",
 ]
@@ -226,3 +232,39 @@ def check_frame_time(title: str, max_frame_ms: int | None, frame_ms: float, hold
         f"--hold must be at most {seconds(max_frame_ms - frame_ms)} s for {title} at this frame rate (a frame "
         f"lasts at most {most} s), got {seconds(hold_ms)}"
     )
+
+
+# ---- a format's timing, from its record in the table of formats ----------------------------------------------
+
+
+def _stored_ms(record: Format, ms: float) -> float:
+    """``ms`` rounded (halves up) to the format's ``delay_unit_ms``, as it stores it."""
+    unit = record.delay_unit_ms
+    return unit * math.floor(ms / unit + 0.5) if unit else ms
+
+
+def frame_ms(record: Format, fps: float) -> float:
+    """How long one frame at ``fps`` lasts in the format: at least its ``min_frame_ms``, in its delay unit."""
+    return max(float(record.min_frame_ms), _stored_ms(record, 1000 / fps))
+
+
+def clamped_fps(record: Format, fps: float) -> float | None:
+    """The frame rate ``fps`` plays at when the format clamps it (its ``min_frame_ms``), else None."""
+    if record.min_frame_ms and 1000 / fps < record.min_frame_ms:
+        return 1000 / record.min_frame_ms
+    return None
+
+
+def check_timing(record: Format, fps: float, hold: float, n_frames: int | None = None) -> None:
+    """Refuse a frame rate or hold whose last frame (one frame and the hold) lasts longer than the format stores
+    (its ``max_frame_ms``), or, given the rendered ``n_frames``, a whole longer than its ``max_duration_ms``:
+    :class:`NCAError` naming the option, its value and the range."""
+    one, hold_ms = frame_ms(record, fps), _stored_ms(record, hold * 1000)
+    check_frame_time(record.title, record.max_frame_ms, one, hold_ms)
+    if n_frames is not None and record.max_duration_ms is not None:
+        total = n_frames * one + hold_ms
+        if total > record.max_duration_ms:
+            raise NCAError(
+                f"{record.title} stores an animation of at most {seconds(record.max_duration_ms)} s; "
+                f"{n_frames:,} frames at --fps {fps:g} and --hold {hold:g} would last {seconds(total)} s"
+            )

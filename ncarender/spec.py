@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .checks import is_whole
 from .damage import Damage, parse_damage
 from .errors import NCAError
-from .limits import GRID_SIDE, RENDER, Limit
+from .limits import GRID_SIDE, RENDER, Limit, check_timing
 
 if TYPE_CHECKING:
     from .writers.formats import OutputSpec
@@ -114,7 +114,7 @@ class RenderSpec:
             if len({o.format for o in outputs}) != len(outputs):
                 raise NCAError("give each output format once")
             for output in outputs:  # the whole animation, now that its frames are known
-                output.record.check_timing(output.options.fps, output.options.hold, self.n_frames)
+                check_timing(output.record, output.options.fps, output.options.hold, self.n_frames)
         object.__setattr__(self, "outputs", outputs)
 
     @property

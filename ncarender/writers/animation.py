@@ -25,8 +25,9 @@ import numpy as np
 from PIL import Image
 
 from ..errors import NCAError
+from ..limits import check_timing, clamped_fps
 from .base import BaseWriter, PendingFile, scaled
-from .formats import get_format
+from .formats import MIN_FRAME_MS, get_format
 from .options import half_up
 
 __all__ = ["MIN_FRAME_MS", "HeldAnimationWriter", "apng_delay", "clamped", "frame_times_ms", "split_runs"]
@@ -34,9 +35,6 @@ __all__ = ["MIN_FRAME_MS", "HeldAnimationWriter", "apng_delay", "clamped", "fram
 _T = TypeVar("_T")
 _D = TypeVar("_D", int, Fraction)
 
-#: Shortest frame, as a GIF's (:data:`~ncarender.writers.gif.GIF_MIN_FRAME_MS`): browsers play frames of 10 ms
-#: or less at 100 ms.
-MIN_FRAME_MS = 20
 #: The largest 16-bit numerator or denominator of an APNG delay.
 _U16 = 65_535
 
@@ -60,7 +58,7 @@ def frame_times_ms(starts: list[int], n_frames: int, fps: Fraction, hold_ms: int
 
 def clamped(fmt: str, fps: float) -> dict[str, object]:
     """The summary key of a frame rate the format clamps (``{"clamped": {"fps": [asked, plays at]}}``), or none."""
-    plays = get_format(fmt).clamped_fps(fps)
+    plays = clamped_fps(get_format(fmt), fps)
     return {} if plays is None else {"clamped": {"fps": [fps, plays]}}
 
 
@@ -100,7 +98,7 @@ class HeldAnimationWriter(BaseWriter):
     def _layout(self) -> None:
         self.fps = frame_rate(self.options.fps)
         self.hold = Fraction(str(self.options.hold))
-        get_format(self.format).check_timing(self.options.fps, self.options.hold, self.n_frames)
+        check_timing(get_format(self.format), self.options.fps, self.options.hold, self.n_frames)
 
     def memory_bytes(self) -> int:
         """The frames at grid resolution, and twice over scaled (the images, and the encoder's copies)."""

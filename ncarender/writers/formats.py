@@ -2,8 +2,9 @@
 
 Each fact about a format is written once, in its record below: its file suffix, its name inside a batch folder,
 its writer class, whether it streams, whether it holds alpha, its command's defaults (scale, background, hold),
-which writer options its command sets, and the largest picture it can store. Lookups (``format_from_path``,
-``output_name``, the batch's temporary names, the default output specs) read the table.
+which writer options its command sets, the largest picture it can store, and the longest frame, animation and
+loop count it stores (from its specification; :func:`ncarender.limits.check_timing` applies them). Lookups
+(``format_from_path``, ``output_name``, the batch's temporary names, the default output specs) read the table.
 
 Adding a format is a record here and a writer class (see ARCHITECTURE in the README). A record whose writer
 does not consume frames (``consumes="model"``: a page that runs the ONNX model itself) is allowed; the frame
@@ -14,7 +15,6 @@ Plain data: importing this module loads no numpy or Pillow (the command line rea
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ..errors import NCAError
-from ..limits import check_frame_time, seconds
+from ..limits import check_timing
 from .options import WriterOptions
 
 if TYPE_CHECKING:
@@ -117,35 +117,6 @@ class Format:
     max_duration_ms: int | None = None
     #: Most plays a loop count stores (0: the format does not loop). ncarender writes forever or once.
     max_loops: int = 0
-
-    def _stored_ms(self, ms: float) -> float:
-        """``ms`` rounded (halves up) to :attr:`delay_unit_ms`, as the format stores it."""
-        unit = self.delay_unit_ms
-        return unit * math.floor(ms / unit + 0.5) if unit else ms
-
-    def frame_ms(self, fps: float) -> float:
-        """How long one frame at ``fps`` lasts in this format: clamped to :attr:`min_frame_ms`, in its unit."""
-        return max(float(self.min_frame_ms), self._stored_ms(1000 / fps))
-
-    def check_timing(self, fps: float, hold: float, n_frames: int | None = None) -> None:
-        """Refuse a frame rate or hold whose last frame (one frame and the hold) lasts longer than the format
-        stores (:attr:`max_frame_ms`), or, given the rendered ``n_frames``, a whole longer than
-        :attr:`max_duration_ms`: :class:`NCAError` naming the option, its value and the range."""
-        frame_ms, hold_ms = self.frame_ms(fps), self._stored_ms(hold * 1000)
-        check_frame_time(self.title, self.max_frame_ms, frame_ms, hold_ms)
-        if n_frames is not None and self.max_duration_ms is not None:
-            total = n_frames * frame_ms + hold_ms
-            if total > self.max_duration_ms:
-                raise NCAError(
-                    f"{self.title} stores an animation of at most {seconds(self.max_duration_ms)} s; "
-                    f"{n_frames:,} frames at --fps {fps:g} and --hold {hold:g} would last {seconds(total)} s"
-                )
-
-    def clamped_fps(self, fps: float) -> float | None:
-        """The frame rate ``fps`` plays at when the format clamps it (:attr:`min_frame_ms`), else None."""
-        if self.min_frame_ms and 1000 / fps < self.min_frame_ms:
-            return 1000 / self.min_frame_ms
-        return None
 
     def writer_class(self) -> type:
         """The writer class (imported now)."""
@@ -375,7 +346,7 @@ class OutputSpec:
 
     def __post_init__(self) -> None:
         if isinstance(self.options, WriterOptions) and self.format in _BY_NAME:
-            self.record.check_timing(self.options.fps, self.options.hold)
+            check_timing(self.record, self.options.fps, self.options.hold)
 
     @property
     def record(self) -> Format:

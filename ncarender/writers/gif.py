@@ -19,15 +19,16 @@ import numpy as np
 from PIL import GifImagePlugin, Image
 
 from ..atomic import atomic_path
+from ..limits import check_timing
 from .animation import clamped, split_runs
 from .base import BaseWriter, scaled
-from .formats import GIF_MAX_FRAME_MS, get_format
+from .formats import GIF_MAX_FRAME_MS, MIN_FRAME_MS, get_format
 from .options import half_up
 
 __all__ = ["GifWriter", "gif_frame_ms"]
 
 #: Shortest GIF frame delay: browsers play delays under 20 ms at 100 ms.
-GIF_MIN_FRAME_MS = 20
+GIF_MIN_FRAME_MS = MIN_FRAME_MS
 #: Longest delay a GIF frame can store (65535 centiseconds: the table of formats).
 GIF_MAX_DELAY_MS = GIF_MAX_FRAME_MS
 #: GIF transparency is one bit: alpha below this becomes the transparent index.
@@ -148,7 +149,7 @@ class GifWriter(BaseWriter):
     def _layout(self) -> None:
         self.frame_ms = gif_frame_ms(self.options.fps)
         self.hold_ms = 10 * half_up(self.options.hold * 100)
-        get_format(self.format).check_timing(self.options.fps, self.options.hold)
+        check_timing(get_format(self.format), self.options.fps, self.options.hold)
 
     def memory_bytes(self) -> int:
         """The frames, their packed colours and palette indices (9 bytes a cell a frame), the colour tables, and
