@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMAND_OPTIONS",
+    "EVAL_STEP",
+    "GRID_SIDE",
     "MAX_FPS",
     "MAX_HOLD_S",
     "MAX_SEED",

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
+from ..limits import EVAL_STEP
 from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
 from .options import JsonOpt, ModelArg, ProviderOpt, QuietOpt, path
@@ -66,6 +67,8 @@ def eval_(
         step_list = [int(s) for s in steps.split(",") if s.strip()] if steps is not None else None
     except ValueError:
         raise NCAError(f"--steps {steps!r}: expected comma-separated integers such as 100,200") from None
+    for step in step_list or []:
+        EVAL_STEP.check(step)
     if num_seeds is not None and num_seeds < 1:
         raise NCAError(f"--num-seeds must be at least 1, got {num_seeds}")
     if regrowth is not None and regrowth < 0:
