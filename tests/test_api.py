@@ -183,30 +183,30 @@ def test_a_render_shows_inline_in_a_notebook(renderer: Renderer, tmp_path: Path)
 #: Bad arguments: the keyword, its value, and the start of the one-line NCAError.
 BAD: list[tuple[dict[str, object], str]] = [
     (dict(seed=[0, 1, 2]), "seed takes one seed, got [0, 1, 2]; several side by side: seeds=[0, 1, 2]"),
-    (dict(seed=-1), "seeds must be 0 or more"),
+    (dict(seed=-1), "seeds must be a whole number from 0 to"),
     (dict(seed="3"), "seeds must be whole numbers"),
     (dict(seed=1, seeds=[2, 3]), "give --seed (one flake) or --seeds"),
     (dict(seeds="5-1"), "--seeds '5-1': the range"),
     (dict(seeds=range(65)), "at most 64 grow side by side"),
     (dict(columns=2), "--columns goes with --seeds"),
     (dict(seeds=[0, 1], columns=0), "--columns must be at least 1"),
-    (dict(steps=0), "--steps must be at least 1"),
-    (dict(steps=math.nan), "--steps must be at least 1"),
-    (dict(every=0), "--every must be at least 1"),
+    (dict(steps=0), "--steps must be a whole number from 1 to"),
+    (dict(steps=math.nan), "--steps must be a whole number from 1 to"),
+    (dict(every=0), "--every must be a whole number from 1 to"),
     (dict(size="2"), "--size '2': the grid must be at least 3x3"),
     (dict(size=4.5), "--size must be N, HxW or (H, W)"),
-    (dict(fps=math.nan), "fps must be a number above 0"),
-    (dict(fps=math.inf), "fps must be a number above 0"),
-    (dict(hold=-1), "hold must be a number of seconds"),
-    (dict(scale=0), "scale must be a whole number of at least 1"),
-    (dict(scale=2.5), "scale must be a whole number of at least 1"),
+    (dict(fps=math.nan), "--fps must be a number from 0.001 to 1,000"),
+    (dict(fps=math.inf), "--fps must be a number from 0.001 to 1,000"),
+    (dict(hold=-1), "--hold must be a number from 0 to"),
+    (dict(scale=0), "--scale must be a whole number from 1 to"),
+    (dict(scale=2.5), "--scale must be a whole number from 1 to"),
     (dict(loop="no"), "--loop must be forward or pingpong"),
     (dict(resample="cubic"), "resample must be nearest or smooth"),
     (dict(background="plaid"), "unknown background 'plaid'"),
     (dict(background=(300, 0, 0)), "background must be a name, #rrggbb, transparent or (r, g, b)"),
     (dict(damage="1:2"), "--damage '1:2': expected STEP:X,Y,R"),
     (dict(damage=[3]), "damage must be STEP:X,Y,R strings or Damage values"),
-    (dict(flake=-1), "--flake must be a flake number"),
+    (dict(flake=-1), "--flake must be a whole number from 0 to"),
     (dict(fmt="webm"), "unknown output format 'webm'"),
     (dict(options=WriterOptions(), scale=2), "give options= or the option keywords (scale), not both"),
 ]
@@ -264,7 +264,7 @@ def test_huge_stills_and_sheets_are_refused_before_the_rollout(tmp_path: Path) -
     code, out, err = run("png", tmp_path / "p.png", "--scale", "410")
     assert_error(code, out, err, "PNG still stores at most 16,384 pixels a side")
     code, out, err = run("png", tmp_path / "p.png", "--step", "0")
-    assert_error(code, out, err, "--step must be at least 1")
+    assert_error(code, out, err, "--step must be a whole number from 1 to")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
+from ..limits import RENDER
 from ..request import DamageLike, SizeLike, build_spec
 from ..runtime.resources import available_memory, rollout_bytes, usable_cores
 from ..spec import RenderSpec
@@ -106,10 +107,8 @@ class BatchSettings:
     executor: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.batch_size is not None and self.batch_size < 1:
-            raise NCAError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.jobs is not None and self.jobs < 1:
-            raise NCAError(f"--jobs must be at least 1, got {self.jobs}")
+        RENDER["batch_size"].check_optional(self.batch_size)
+        RENDER["jobs"].check_optional(self.jobs)
         if self.executor not in ("auto", "process", "thread"):
             raise NCAError(f"executor must be auto, process or thread, got {self.executor!r}")
 

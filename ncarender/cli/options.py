@@ -35,7 +35,17 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages or pr
 # ---- options of every render command -----------------------------------------------------------------------
 #: ``--model``'s help: a file or a built-in name, and the default.
 MODEL_HELP = f"Step model: a .onnx file or a built-in name ({builtin_names()}). Default: {DEFAULT_MODEL}."
-ModelOpt = Annotated[Path | None, typer.Option("--model", "-m", help=MODEL_HELP)]
+
+
+def path(text: str) -> str:
+    """A path as typed (the type the help shows as ``<path>``)."""
+    return text
+
+
+#: Text, not a ``Path`` (which would read ``./snowflake`` as ``snowflake``, a built-in name): a value with a path
+#: separator or a suffix stays a path (:func:`~ncarender.runtime.catalog.resolve_model`).
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", parser=path, help=MODEL_HELP)]
+ModelArg = Annotated[str | None, typer.Argument(metavar="model", parser=path, help=MODEL_HELP)]
 StepsOpt = Annotated[
     int | None,
     typer.Option(
@@ -121,12 +131,12 @@ SpeedOpt = Annotated[
 SPEED = PAGE_STEPS_PER_SECOND
 
 
-def model_stem(model: Path | None) -> str:
+def model_stem(model: str | Path | None) -> str:
     """The name outputs are named after: the model's stem, or the default built-in model's name."""
-    return model.stem if model is not None else DEFAULT_MODEL
+    return Path(model).stem if model is not None else DEFAULT_MODEL
 
 
-def default_output(model: Path | None, seed: int, fmt: str) -> Path:
+def default_output(model: str | Path | None, seed: int, fmt: str) -> Path:
     """A render's output when none is given, in the current folder: ``MODEL-seedN`` and the format's name
     suffix (``snowflake-seed0.gif``, ``snowflake-seed0-frames``)."""
     return Path(f"{model_stem(model)}-seed{seed}{get_format(fmt).name_suffix}")
@@ -206,7 +216,7 @@ class RenderArgs:
     """A render command's options as typer parsed them, taken by name (:meth:`capture`); the format options a
     command lacks stay None (their format's default)."""
 
-    model: Path | None
+    model: str | None
     steps: int | None
     size: str | None
     every: int

@@ -88,11 +88,20 @@ def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
         shape = f"{frames} frames" + (", forward and back" if result.summary.get("pingpong") else "")
     say(
         f"wrote {result.path} ({shape}, {result.summary.get('width')}x{result.summary.get('height')}, "
-        f"{result.device}, {sum(result.timings.values()):.2f} s)",
+        f"{result.device}, {sum(result.timings.values()):.2f} s){_clamped(result.summary)}",
         args.quiet,
     )
     if args.json_out:
         emit_json(result.to_json())
+
+
+def _clamped(summary: dict[str, object]) -> str:
+    """``; --fps 60 plays at 50 (...)`` for a value the format clamped (the summary's ``clamped``), else nothing."""
+    clamped = summary.get("clamped")
+    if not isinstance(clamped, dict) or "fps" not in clamped:
+        return ""
+    asked, plays = clamped["fps"]
+    return f"; --fps {asked:g} clamped: plays at {plays:g} fps, the fastest browsers play"
 
 
 @command()

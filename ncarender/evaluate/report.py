@@ -54,11 +54,17 @@ class Judged(ABC):
         return bool(self.checks) and all(self.checks.values())
 
     @property
+    def unmeasured(self) -> list[str]:
+        """The ship floor's checks this report did not measure (fewer steps, no regrowth, one flake...)."""
+        return [name for name in self.floor_bar if name not in self.floor]
+
+    @property
     def shippable(self) -> bool:
-        """True if the model holds its kind's ship floor (a kind with no floor: if it :attr:`passed`)."""
+        """True if the model holds its kind's ship floor (a kind with no floor: if it :attr:`passed`); never while
+        a check of the floor went unmeasured."""
         if not self.floor_bar:
             return self.passed
-        return bool(self.floor) and all(self.floor.values())
+        return bool(self.floor) and all(self.floor.values()) and not self.unmeasured
 
     def check_lines(self) -> list[str]:
         """A ``PASS``/``FAIL`` line per check (its figure, its limit), then the verdict. A kind with a ship floor:

@@ -10,6 +10,7 @@ from typing import Literal
 import torch
 
 from ..errors import NCAError
+from ..limits import TRAIN
 
 __all__ = ["MODES", "TrainConfig", "TrainResult", "resolve_device"]
 
@@ -55,6 +56,9 @@ class TrainConfig:
         """Raise :class:`NCAError` on a setting that cannot train."""
         if self.mode not in MODES:
             raise NCAError(f"unknown training mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        for name, limit in TRAIN.items():  # finite and in range (ncarender.limits), then how they fit together
+            if hasattr(self, name):
+                limit.check(getattr(self, name))
         if self.iterations < 1:
             raise NCAError(f"--iterations must be at least 1, got {self.iterations}")
         if self.batch_size < 1:

@@ -2,8 +2,9 @@
 
 Each fact about a format is written once, in its record below: its file suffix, its name inside a batch folder,
 its writer class, whether it streams, whether it holds alpha, its command's defaults (scale, background, hold),
-which writer options its command sets, and the largest picture it can store. Lookups (``format_from_path``,
-``output_name``, the batch's temporary names, the default output specs) read the table.
+which writer options its command sets, the largest picture it can store, and the longest frame, animation and
+loop count it stores (from its specification; :func:`ncarender.limits.check_timing` applies them). Lookups
+(``format_from_path``, ``output_name``, the batch's temporary names, the default output specs) read the table.
 
 Adding a format is a record here and a writer class (see ARCHITECTURE in the README). A record whose writer
 does not consume frames (``consumes="model"``: a page that runs the ONNX model itself) is allowed; the frame
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ..errors import NCAError
+from ..limits import check_timing
 from .options import WriterOptions
 
 if TYPE_CHECKING:
@@ -54,6 +56,18 @@ WEBP_MAX_SIDE = 16_383
 #: Largest side of a sprite sheet or a still: what GPUs load as one texture (WebGL's MAX_TEXTURE_SIZE is at most
 #: this almost everywhere) and browsers draw. A PNG itself could hold 2**31 - 1.
 IMAGE_MAX_SIDE = 16_384
+#: Longest frame of a GIF: its delay is a 16-bit count of centiseconds (GIF89a, Graphic Control Extension).
+GIF_MAX_FRAME_MS = 655_350
+#: Longest frame of a WebP: its duration is 24 bits of milliseconds (the ANMF chunk).
+WEBP_MAX_FRAME_MS = 2**24 - 1
+#: Longest frame of an APNG: a 16-bit numerator of seconds over a 16-bit denominator (the fcTL chunk).
+APNG_MAX_FRAME_MS = 65_535_000
+#: Shortest frame of a GIF, WebP or APNG: browsers play frames of 10 ms or less at 100 ms, so faster frame rates
+#: are clamped to 50 fps (and said so in the summary: ``clamped``).
+MIN_FRAME_MS = 20
+#: Loop counts: GIF's NETSCAPE2.0 and WebP's ANIM store 16 bits, APNG's acTL num_plays 31 (0: forever).
+GIF_MAX_LOOPS = WEBP_MAX_LOOPS = 65_535
+APNG_MAX_LOOPS = 2**31 - 1
 #: A sprite sheet holds every frame up to this many, else this many evenly spaced.
 SHEET_DEFAULT_MAX_FRAMES = 64
 #: File suffixes that name an image file, so never a folder of PNG frames.
@@ -100,6 +114,17 @@ class Format:
     companions: tuple[str, ...] = ()
     #: Why ``max_side`` is what it is, when the file format alone would store more (said when it refuses).
     max_side_reason: str = ""
+    #: Longest time one stored frame can last, in ms (None: no such limit; MP4 repeats a held frame). Longer runs
+    #: of one picture are stored as several frames; a longer last frame (frame and hold) is refused.
+    max_frame_ms: int | None = None
+    #: Shortest stored frame in ms: a faster frame rate plays at ``1000 / min_frame_ms`` fps (0: not clamped).
+    min_frame_ms: int = 0
+    #: The unit delays are stored in, ms (GIF: centiseconds; 0: exact, or not an animation).
+    delay_unit_ms: int = 0
+    #: Longest whole animation in ms (None: no limit): WebP's encoder takes 31-bit millisecond timestamps.
+    max_duration_ms: int | None = None
+    #: Most plays a loop count stores (0: the format does not loop). ncarender writes forever or once.
+    max_loops: int = 0
 
     def writer_class(self) -> type:
         """The writer class (imported now)."""
@@ -127,6 +152,10 @@ TABLE: tuple[Format, ...] = (
         hold=1.0,
         options=frozenset({"scale", "fps", "hold", "loop", "resample", "pingpong"}),
         max_side=65_535,  # 16-bit logical screen
+        max_frame_ms=GIF_MAX_FRAME_MS,
+        min_frame_ms=MIN_FRAME_MS,
+        delay_unit_ms=10,
+        max_loops=GIF_MAX_LOOPS,
     ),
     Format(
         name="mp4",
@@ -189,6 +218,11 @@ TABLE: tuple[Format, ...] = (
         hold=1.0,
         options=frozenset({"scale", "fps", "hold", "loop", "quality", "resample", "pingpong"}),
         max_side=WEBP_MAX_SIDE,
+        max_frame_ms=WEBP_MAX_FRAME_MS,
+        max_duration_ms=2**31 - 1,
+        min_frame_ms=MIN_FRAME_MS,
+        delay_unit_ms=1,
+        max_loops=WEBP_MAX_LOOPS,
     ),
     Format(
         name="apng",
@@ -204,6 +238,9 @@ TABLE: tuple[Format, ...] = (
         hold=1.0,
         options=frozenset({"scale", "fps", "hold", "loop", "resample", "pingpong"}),
         max_side=PNG_MAX_SIDE,
+        max_frame_ms=APNG_MAX_FRAME_MS,
+        min_frame_ms=MIN_FRAME_MS,
+        max_loops=APNG_MAX_LOOPS,
     ),
     Format(
         name="png",
@@ -335,6 +372,10 @@ class OutputSpec:
     format: str
     background: Background
     options: WriterOptions
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, WriterOptions) and self.format in _BY_NAME:
+            check_timing(self.record, self.options.fps, self.options.hold)
 
     @property
     def record(self) -> Format:

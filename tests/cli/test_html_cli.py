@@ -98,7 +98,7 @@ def test_a_family_page(tiny_family_onnx: Path, tmp_path: Path) -> None:
         (("folder.html",), "is a folder"),
         (("page.html", "--size", "2"), "--size '2'"),
         (("page.html", "--size", "600"), "grid size must be two integers from 3 to 512"),
-        (("page.html", "--speed", "0"), "steps per second"),
+        (("page.html", "--speed", "0"), "--speed must be a number above 0 and at most 1,000, got 0"),
         (("page.html", "--scale", "0"), "scale must be"),
         (("page.html", "--model", "missing.onnx"), "does not exist"),
         (("page.html", "--model", "foreign.onnx"), "no ncarender metadata"),

@@ -120,7 +120,7 @@ def test_batch_takes_the_same_options(grown: Path, tmp_path: Path) -> None:
     [
         (["--steps", "30", "--start", "31"], "--start 31 is past the last step (30)"),
         (["--start", "21"], "--start 21 is past the last step (20)"),  # the model's default: 20
-        (["--start", "-1"], "--start must be a step, 0 or more, got -1"),
+        (["--start", "-1"], "--start must be a whole number from 0 to 10,000,000, got -1"),
         (["--loop", "zigzag"], "--loop must be forward or pingpong, got 'zigzag'"),
     ],
 )
@@ -134,8 +134,8 @@ def test_a_gallery_refuses_start_and_the_api_refuses_bad_values(grown: Path, tmp
     assert_error(*run("sheet", tmp_path / "g.png", "--model", grown, "--seeds", "0-3", "--start", "3"), "--at STEP")
     renderer = Renderer(grown)
     for kw, fragment in [
-        ({"start": math.nan}, "--start must be a step"),
-        ({"start": 2.5}, "--start must be a step"),
+        ({"start": math.nan}, "--start must be a whole number"),
+        ({"start": 2.5}, "--start must be a whole number"),
         ({"start": 99}, r"past the last step \(20\)"),
         ({"loop": "back"}, "--loop must be forward or pingpong"),
         ({"loop": 1}, "loop must be .forward., .pingpong. or False"),

@@ -88,7 +88,7 @@ def test_an_lr_drop_before_the_checkpoint_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
-        (["--lr", "-0.01"], "--lr must be positive"),
+        (["--lr", "-0.01"], "--lr must be a number above 0"),
         (["--seed", "9"], "--seed 9 differs from the checkpoint's 3"),
         (["--mode", "regenerate"], "--mode regenerate differs from the checkpoint's grow"),
         (["--pool-size", "64"], "--pool-size 64 differs"),
@@ -96,8 +96,8 @@ def test_an_lr_drop_before_the_checkpoint_is_refused(tmp_path: Path) -> None:
         (["--channels", "12"], "--channels 12 differs"),
         (["--fire-rate", "0.25"], "--fire-rate 0.25 differs"),
         (["--lr-decay-at", "10"], "not after the checkpoint's iteration 30"),
-        (["--batch-size", "0"], "--batch-size must be at least 1"),
-        (["--warm-rounds", "-1"], "--warm-rounds must be 0 or more"),
+        (["--batch-size", "0"], "--batch-size must be a whole number from 1"),
+        (["--warm-rounds", "-1"], "--warm-rounds must be a whole number from 0"),
     ],
 )
 def test_resume_refuses_a_change_to_what_it_keeps(

@@ -74,12 +74,15 @@ def keep_p_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({"scale": 0}, "scale must be a whole number"),
         ({"scale": 1.5}, "scale must be a whole number"),
-        ({"fps": 0}, "fps must be a number above 0"),
-        ({"fps": float("nan")}, "fps must be a number above 0"),
+        ({"fps": 0}, "--fps must be a number from 0.001 to 1,000, got 0"),
+        ({"fps": float("nan")}, "--fps must be a number from 0.001 to 1,000, got nan"),
+        ({"fps": float("inf")}, "got inf"),
+        ({"fps": 10**400}, "--fps must be a number"),
+        ({"hold": 65_536.0}, "--hold must be a number from 0 to 65,535, got 65536.0"),
         ({"hold": -1.0}, "hold must be"),
         ({"crf": 52}, "crf must be a whole number from 0 to 51"),
         ({"columns": 0}, "columns must be"),
-        ({"sheet_frames": 0}, "sheet-frames must be"),
+        ({"sheet_frames": 0}, "--frames must be"),
         ({"sheet_frames": 4, "sheet_every": 2}, "not both"),
     ],
 )
@@ -102,7 +105,9 @@ def test_bad_options_raise(options: dict[str, object], message: str) -> None:
         ("frames", "missing/frames", {}, "does not exist"),
         ("mp4", "out.mp4", {"transparent": True}, "MP4 has no alpha"),
         ("sheet", "out.png", {"sheet_frames": 11}, "only 10 frames"),
-        ("gif", "out.gif", {"hold": 700.0}, "hold is too long"),
+        ("gif", "out.gif", {"hold": 700.0}, r"--hold must be at most 655\.3 s for GIF"),
+        ("gif", "out.gif", {"fps": 0.0015}, "--fps must be at least 0.0015259 for GIF"),
+        ("webp", "out.webp", {"hold": 16_777.2}, r"--hold must be at most 16,777\.165 s for WebP"),
     ],
 )
 def test_bad_outputs_raise(tmp_path: Path, fmt: str, name: str, kwargs: dict[str, object], message: str) -> None:
