@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["Judged", "tail_lines"]
 
 
+#: The floor's check that applies only to a model declaring its growth time (``ncarender.growth_steps``).
+GROWTH_CHECK = "growth_mean"
+
+
 def tail_lines(regrowth: RegrowthReport | None, non_finite: int | None) -> list[str]:
     """The lines that end a report's measures: the regrowth summary and where the state went non-finite."""
     lines = [] if regrowth is None else [regrowth.summary()]
@@ -55,8 +59,13 @@ class Judged(ABC):
 
     @property
     def unmeasured(self) -> list[str]:
-        """The ship floor's checks this report did not measure (fewer steps, no regrowth, one flake...)."""
-        return [name for name in self.floor_bar if name not in self.floor]
+        """The ship floor's checks this report did not measure (fewer steps, no regrowth, one flake...).
+
+        The growth check (:data:`GROWTH_CHECK`) belongs to the floor only of a model that declares a growth time.
+        """
+        growth = getattr(self, "growth", None)
+        declared = growth is not None and bool(growth.declared)
+        return [name for name in self.floor_bar if name not in self.floor and (name != GROWTH_CHECK or declared)]
 
     @property
     def shippable(self) -> bool:
