@@ -162,6 +162,7 @@ EVAL_STEP = _limit("--steps", 1, MAX_STEPS)
 #: The training options: what they mean in ``train`` (``--batch-size`` is samples, ``--size`` the target's cells).
 TRAIN: dict[str, Limit] = {
     "iterations": _limit("--iterations", 1, MAX_COUNT),
+    "minutes": _limit("--minutes", 0, 1e6, whole=False, above=True),
     "batch_size": _limit("--batch-size", 1, 1 << 16),
     "pool_size": _limit("--pool-size", 1, 1 << 24),
     "steps_min": _limit("--steps-min", 1, 100_000),
