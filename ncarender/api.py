@@ -19,7 +19,7 @@ import numpy as np
 from .errors import NCAError
 from .hexmap import frame_grid, frame_view, writer_scale
 from .render import Background, parse_background, to_rgba8
-from .runtime import NCASession, open_model
+from .runtime import NCASession, open_model, roll_out
 from .runtime.seeds import flakes_of
 from .spec import DEFAULT_STEPS, Damage, RenderSpec, frame_steps, parse_size
 from .writers.formats import OutputSpec, format_from_path
@@ -172,7 +172,7 @@ class Renderer:
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
-        it = self.session.states(spec, failed=failed)
+        it = roll_out(self.session, spec, failed=failed)
         while True:
             t0 = time.perf_counter()
             try:

@@ -34,7 +34,7 @@ import numpy as np
 from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
-from ..runtime.resources import available_memory, rollout_bytes, usable_cores
+from ..resources import available_memory, rollout_bytes, usable_cores
 from ..spec import DEFAULT_STEPS, Damage, RenderSpec
 from ..writers.formats import OutputSpec, output_name, output_spec, parse_formats
 from ..writers.output import open_writer

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..atomic import atomic_path
 from ..errors import NCAError
 from ..family.growth import DEFAULT_GROWTH_STEPS, GROWTH_FRACTIONS, family_growth
-from ..runtime import NCASession
+from ..runtime import NCASession, roll_out
 from ..spec import RenderSpec
 
 __all__ = ["GrowthFigure", "growth_figure", "growth_strip"]
@@ -119,7 +119,7 @@ def growth_figure(session: NCASession, *, mask_seeds: int = 4, grid: tuple[int, 
     err = np.zeros((len(seeds), len(fractions)))
     frames = np.zeros_like(snapshots)
     first = {int(f): i for i, f in reversed(list(enumerate(flakes)))}  # each flake's first seed
-    for step, state in session.states(spec, include_seed_frame=False):
+    for step, state in roll_out(session, spec, include_seed_frame=False):
         for i, want in enumerate(steps):
             if step != want:
                 continue

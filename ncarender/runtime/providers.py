@@ -9,7 +9,7 @@ from __future__ import annotations
 import onnxruntime as ort
 
 from ..errors import NCAError
-from .resources import usable_cores
+from ..resources import usable_cores
 
 __all__ = [
     "ALLOW_SPINNING",
