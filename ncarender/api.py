@@ -148,7 +148,7 @@ class Renderer:
         ``timings['convert']`` when a dict is given. A seed whose state turns
         non-finite raises :class:`~ncarender.runtime.NonFiniteStateError`, or,
         when ``failed`` is given, is recorded there as ``failed[index] = step``
-        while the others go on (see :meth:`NCASession.states`).
+        while the others go on (see :func:`~ncarender.runtime.rollout.roll_out`).
         """
         spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=every, size=size, damage=tuple(damage))
         for step, (rgba,) in self.composites(spec, [_background(background)], timings=timings, failed=failed):
@@ -201,7 +201,7 @@ class Renderer:
     ) -> np.ndarray:
         """All frames at once: uint8 ``(F, N, H, W, 4)`` (F = len(frame_steps(steps, every))).
 
-        The rendered frames; :meth:`NCASession.states <ncarender.runtime.NCASession.states>` yields the float
+        The rendered frames; :func:`~ncarender.runtime.rollout.roll_out` yields the float
         states of the same rollout.
         """
         frames = self.frames(seeds, steps=steps, size=size, every=every, background=background, damage=damage)
