@@ -208,7 +208,7 @@ def test_a_render_loads_neither_torch_nor_the_trainer(tmp_path: Path) -> None:
 
 
 def test_no_test_imports_another_test_module() -> None:
-    # Shared helpers live in conftest.py, browser.py and hexmodel.py; a test module is never imported.
+    # Shared helpers live in conftest.py, browser.py, hexmodel.py and digests.py; a test module is never imported.
     offenders = []
     for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
