@@ -219,6 +219,7 @@ def test_smooth_gif_and_gallery(tiny_onnx: Path, tmp_path: Path) -> None:
     assert len(alphas[1]) > len(alphas[0])  # in-between alphas at the edges
 
 
+@pytest.mark.browser
 def test_the_page_smooths_in_the_browser(tmp_path: Path) -> None:
     pages = {}
     for resample in ("nearest", "smooth"):
