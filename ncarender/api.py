@@ -23,7 +23,7 @@ from .hexmap import frame_grid, frame_view, writer_scale
 from .render import Background, parse_background, to_rgba8
 from .request import DamageLike, SizeLike, render_request
 from .result import RenderResult, Stills
-from .runtime import NCASession, open_model
+from .runtime import NCASession, open_model, roll_out
 from .runtime.seeds import flakes_of
 from .spec import DEFAULT_STEPS, Damage, RenderSpec, default_steps, frame_steps, parse_size
 from .stills import StillOptions, still_images
@@ -125,7 +125,7 @@ class Renderer:
         ``timings['convert']`` when a dict is given. A seed whose state turns
         non-finite raises :class:`~ncarender.runtime.NonFiniteStateError`, or,
         when ``failed`` is given, is recorded there as ``failed[index] = step``
-        while the others go on (see :meth:`NCASession.states`).
+        while the others go on (see :func:`~ncarender.runtime.rollout.roll_out`).
         """
         steps = self.default_steps if steps is None else steps
         spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=every, size=size, damage=tuple(damage))
@@ -150,7 +150,7 @@ class Renderer:
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
-        it = self.session.states(spec, failed=failed)
+        it = roll_out(self.session, spec, failed=failed)
         while True:
             t0 = time.perf_counter()
             try:
@@ -179,7 +179,7 @@ class Renderer:
     ) -> np.ndarray:
         """All frames at once: uint8 ``(F, N, H, W, 4)`` (F = len(frame_steps(steps, every))).
 
-        The rendered frames; :meth:`NCASession.states <ncarender.runtime.NCASession.states>` yields the float
+        The rendered frames; :func:`~ncarender.runtime.rollout.roll_out` yields the float
         states of the same rollout.
         """
         frames = self.frames(seeds, steps=steps, size=size, every=every, background=background, damage=damage)

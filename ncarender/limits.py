@@ -20,13 +20,10 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from .checks import is_number, is_whole
 from .errors import NCAError
-
-if TYPE_CHECKING:
-    from .writers.formats import Format
 
 __all__ = [
     "COMMAND_OPTIONS",
@@ -47,6 +44,23 @@ __all__ = [
     "limits_of",
     "seconds",
 ]
+
+
+class Timing(Protocol):
+    """What the timing checks read of a format's record (:class:`ncarender.writers.formats.Format`): the limits
+    live here, below the table of formats, so the table can apply them."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def delay_unit_ms(self) -> int: ...
+    @property
+    def min_frame_ms(self) -> int: ...
+    @property
+    def max_frame_ms(self) -> int | None: ...
+    @property
+    def max_duration_ms(self) -> int | None: ...
+
 
 #: The longest rollout a render takes (steps), and the longest frame stride.
 MAX_STEPS = 10_000_000
@@ -242,25 +256,25 @@ def check_frame_time(title: str, max_frame_ms: int | None, frame_ms: float, hold
 # ---- a format's timing, from its record in the table of formats ----------------------------------------------
 
 
-def _stored_ms(record: Format, ms: float) -> float:
+def _stored_ms(record: Timing, ms: float) -> float:
     """``ms`` rounded (halves up) to the format's ``delay_unit_ms``, as it stores it."""
     unit = record.delay_unit_ms
     return unit * math.floor(ms / unit + 0.5) if unit else ms
 
 
-def frame_ms(record: Format, fps: float) -> float:
+def frame_ms(record: Timing, fps: float) -> float:
     """How long one frame at ``fps`` lasts in the format: at least its ``min_frame_ms``, in its delay unit."""
     return max(float(record.min_frame_ms), _stored_ms(record, 1000 / fps))
 
 
-def clamped_fps(record: Format, fps: float) -> float | None:
+def clamped_fps(record: Timing, fps: float) -> float | None:
     """The frame rate ``fps`` plays at when the format clamps it (its ``min_frame_ms``), else None."""
     if record.min_frame_ms and 1000 / fps < record.min_frame_ms:
         return 1000 / record.min_frame_ms
     return None
 
 
-def check_timing(record: Format, fps: float, hold: float, n_frames: int | None = None) -> None:
+def check_timing(record: Timing, fps: float, hold: float, n_frames: int | None = None) -> None:
     """Refuse a frame rate or hold whose last frame (one frame and the hold) lasts longer than the format stores
     (its ``max_frame_ms``), or, given the rendered ``n_frames``, a whole longer than its ``max_duration_ms``:
     :class:`NCAError` naming the option, its value and the range."""

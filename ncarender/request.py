@@ -135,7 +135,7 @@ def tiled_seeds(
     if seed != 0:
         raise NCAError("give --seed (one flake) or --seeds (several side by side), not both")
     if isinstance(seeds, str):
-        from .batch.seeds import parse_seeds
+        from .seeds import parse_seeds
 
         seed_list = parse_seeds(seeds)
     elif isinstance(seeds, Iterable):

@@ -1,23 +1,20 @@
 """One description of a render: :class:`RenderSpec`, validated once, read by the rollout, the writers and the batch.
 
 The command line builds one from its options; :class:`~ncarender.api.Renderer`, :func:`~ncarender.batch.render_batch`
-and the gallery build one from their keywords; the session's rollout (:meth:`NCASession.states
-<ncarender.runtime.NCASession.states>`) runs it. No torch, no onnxruntime.
+and the gallery build one from their keywords; the rollout (:func:`~ncarender.runtime.rollout.roll_out`) runs it.
+No torch, no onnxruntime.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from .checks import is_whole
 from .damage import Damage, parse_damage
 from .errors import NCAError
 from .limits import GRID_SIDE, RENDER, Limit, check_timing
-
-if TYPE_CHECKING:
-    from .writers.formats import OutputSpec
+from .writers.formats import OutputSpec  # plain data: the format table sits below the spec
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -141,8 +138,6 @@ class RenderSpec:
             object.__setattr__(self, "flake", int(self.flake))
         outputs = tuple(self.outputs)
         if outputs:
-            from .writers.formats import OutputSpec
-
             if not all(isinstance(o, OutputSpec) for o in outputs):
                 raise NCAError("outputs must be OutputSpec values (see ncarender.writers.output_spec)")
             if len({o.format for o in outputs}) != len(outputs):

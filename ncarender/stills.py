@@ -5,23 +5,36 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, TypedDict, Unpack
 
+import numpy as np
 from PIL import Image
 
 from .checks import is_whole
 from .errors import NCAError
+from .render import Background
 from .request import DamageLike, SizeLike, render_request
 from .result import Stills
+from .spec import RenderSpec
 from .writers.base import check_fits, scaled
+from .writers.formats import OutputSpec
 from .writers.resample import smooth_tiles
 from .writers.sheet import tile_grid
 
-if TYPE_CHECKING:
-    from .api import Renderer
+__all__ = ["StillOptions", "TileSource", "still_images", "still_steps"]
 
-__all__ = ["StillOptions", "still_images", "still_steps"]
+
+class TileSource(Protocol):
+    """What stills read of a renderer (:class:`ncarender.api.Renderer`, which calls :func:`still_images`)."""
+
+    @property
+    def grid(self) -> tuple[int, int]: ...
+    def frame_grid(self, grid: tuple[int, int], scale: int) -> tuple[int, int]: ...
+    def writer_output(self, output: OutputSpec) -> OutputSpec: ...
+    def tiled(
+        self, spec: RenderSpec, background: Background, *, scale: int = 1, columns: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]: ...
 
 
 def still_steps(steps: object) -> list[int]:
@@ -49,7 +62,7 @@ class StillOptions(TypedDict, total=False):
     damage: DamageLike | Sequence[DamageLike] | None
 
 
-def still_images(renderer: Renderer, steps: Sequence[int], **options: Unpack[StillOptions]) -> Stills:
+def still_images(renderer: TileSource, steps: Sequence[int], **options: Unpack[StillOptions]) -> Stills:
     """The frames at ``steps`` (in that order) of one rollout as PIL RGBA images of ``(H*scale, W*scale)``
     pixels, over the ``png`` format's defaults; only those frames are converted and scaled."""
     wanted = still_steps(steps)

@@ -36,13 +36,13 @@ from ..atomic import check_writable_dir
 from ..errors import NCAError
 from ..limits import RENDER
 from ..request import DamageLike, SizeLike, build_spec
-from ..runtime.resources import available_memory, rollout_bytes, usable_cores
+from ..resources import available_memory, rollout_bytes, usable_cores
+from ..seeds import parse_seeds
 from ..spec import RenderSpec
 from ..writers.formats import OutputSpec, output_name, output_spec, parse_formats
 from ..writers.output import open_writer
 from .encoders import Encoders, EncodeTask, OnRecord, Stop, make_pool
 from .manifest import MANIFEST_NAME, Manifest, completed, path_sha256, read_manifest, remove_temporaries
-from .seeds import parse_seeds
 
 if TYPE_CHECKING:
     from ..api import Renderer

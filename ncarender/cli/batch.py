@@ -140,7 +140,7 @@ def batch(
     from ..api import Renderer
     from ..batch.manifest import MANIFEST_NAME
     from ..batch.run import BatchSettings, run_batch
-    from ..batch.seeds import parse_seeds, parse_shard, shard_seeds
+    from ..seeds import parse_seeds, parse_shard, shard_seeds
     from ..writers.formats import parse_formats
 
     args = RenderArgs.capture(locals())

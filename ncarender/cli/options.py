@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..batch.seeds import MAX_SEEDS
 from ..request import MAX_TILED_SEEDS, RenderRequest, build_spec, render_request
 from ..runtime.catalog import DEFAULT_MODEL, builtin_names
+from ..seeds import MAX_SEEDS
 from ..spec import DEFAULT_STEPS, RenderSpec
 from ..writers.formats import FORMATS, PAGE_STEPS_PER_SECOND, TABLE, either, get_format, output_spec
 from ..writers.options import WriterOptions, parse_loop

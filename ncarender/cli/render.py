@@ -234,7 +234,7 @@ def _gallery(
     """``sheet --seeds``: one labelled tile per seed (see :func:`ncarender.batch.render_gallery`)."""
     from ..api import Renderer
     from ..batch.gallery import gallery_output, write_gallery
-    from ..batch.seeds import parse_seeds
+    from ..seeds import parse_seeds
 
     if args.sheet_frames is not None:
         raise NCAError("--frames is for a sprite sheet of one seed; a gallery (--seeds) shows one frame per seed")

@@ -27,7 +27,7 @@ from PIL import Image
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from ..runtime.resources import check_memory
+from ..resources import check_memory
 from .formats import get_format
 from .options import WriterOptions
 

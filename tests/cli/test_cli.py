@@ -176,12 +176,12 @@ def test_outputs_too_large_are_refused_before_the_rollout(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str
 ) -> None:
     """A picture the format cannot store, or buffers larger than the free memory: one line, exit 1, no rollout."""
-    from ncarender.runtime import session
+    from ncarender import api
 
     def no_rollout(*args: object, **kwargs: object) -> None:
         raise AssertionError("the rollout started")
 
-    monkeypatch.setattr(session, "roll_out", no_rollout)
+    monkeypatch.setattr(api, "roll_out", no_rollout)
     code, stdout, err = run(*[a.format(tmp=tmp_path) for a in args], "--model", str(tiny_onnx))
     assert_error(code, stdout, err, fragment)
     assert [p.name for p in tmp_path.iterdir() if p.name != "b"] == []

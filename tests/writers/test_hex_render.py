@@ -15,7 +15,7 @@ from PIL import Image
 from ncarender.api import Renderer
 from ncarender.hexmap import keep_mask, render_view
 from ncarender.lattice import hex_orbits
-from ncarender.runtime import MaskStream, open_model
+from ncarender.runtime import MaskStream, open_model, roll_out
 from ncarender.spec import Damage, RenderSpec
 
 
@@ -25,7 +25,7 @@ def hex_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _states(model: Path, spec: RenderSpec) -> list[np.ndarray]:
-    return [s for _, s in open_model(model, provider="cpu", quiet=True).states(spec)]
+    return [s for _, s in roll_out(open_model(model, provider="cpu", quiet=True), spec)]
 
 
 def test_frames_are_the_mapped_states(hex_model: Path, tmp_path: Path) -> None:

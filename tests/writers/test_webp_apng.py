@@ -210,6 +210,7 @@ def _blinking(n: int = 6) -> list[np.ndarray]:
     return frames
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("fmt", ["webp", "apng"])
 def test_chromium_plays_it_with_its_alpha(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"a.{fmt}"

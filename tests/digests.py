@@ -7,10 +7,10 @@ the sha256 of every file it wrote, of its stdout, and its stderr (timings and th
 ``tests/data/digests.json`` holds the digests of the code before the structure refactor; ``tests/test_digests.py``
 re-renders the fast cases and compares.
 
-    python benchmarks/digests.py                 # render every case, compare with tests/data/digests.json
-    python benchmarks/digests.py --record        # render every case and write tests/data/digests.json
-    python benchmarks/digests.py --tree DIR      # the same with the ncarender of another checkout (PYTHONPATH=DIR)
-    python benchmarks/digests.py --only gif-     # the cases whose names start with gif-
+    python tests/digests.py                 # render every case, compare with tests/data/digests.json
+    python tests/digests.py --record        # render every case and write tests/data/digests.json
+    python tests/digests.py --tree DIR      # the same with the ncarender of another checkout (PYTHONPATH=DIR)
+    python tests/digests.py --only gif-     # the cases whose names start with gif-
 """
 
 from __future__ import annotations
