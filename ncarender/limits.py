@@ -195,6 +195,7 @@ TRAIN: dict[str, Limit] = {
     "growth_weight": _limit("--growth-weight", 0, 1e6, whole=False),
     "growth_every": _limit("--growth-every", 1, 1_000),
     "growth_seeds": _limit("--growth-seeds", 1, 1 << 16),
+    "flake_focus": _limit("--flake-focus", 0, 8, whole=False),
     "seed": _limit("--seed", 0, MAX_SEED),
     "checkpoint_every": _limit("--checkpoint-every", 1, MAX_COUNT),
     "warm_rounds": _limit("--warm-rounds", 0, 1_000),

@@ -168,6 +168,14 @@ def train(
             help="Samples per batch started afresh from a seed; they carry the growth loss (with --growth-steps)."
         ),
     ] = 2,
+    flake_focus: Annotated[
+        float,
+        typer.Option(
+            help="A family model: weight each sample's end-state loss by its flake's running loss to this power "
+            "(0: all alike; 1: a flake twice as far from its target counts twice), so the hardest flakes steer "
+            "training."
+        ),
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed repeats a run on the same machine.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every N iterations.")] = 200,
@@ -176,9 +184,9 @@ def train(
         typer.Option(
             help="Continue the run saved at --output. It keeps its target, model, mode, pool size and seed (giving "
             "another value is an error); --iterations, --lr, --batch-size, --steps-min, --steps-max, --lr-decay-at, "
-            "--palette-weight, the --growth-* options, --checkpoint-every and --device may change (--growth-steps only "
-            "where the run has none). Without the .pool.pt beside it, a fresh "
-            "pool is first aged by the model (--warm-rounds)."
+            "--palette-weight, the --growth-* options, --flake-focus, --checkpoint-every and --device may change "
+            "(--growth-steps only where the run has none). Without the .pool.pt beside it, a fresh pool is first "
+            "aged by the model (--warm-rounds)."
         ),
     ] = False,
     force: Annotated[

@@ -54,6 +54,9 @@ class TrainConfig:
     growth_every: int = GROWTH_EVERY
     #: Samples of each batch started afresh from a seed (a pool mode; only with ``growth_steps``; else one).
     growth_seeds: int = GROWTH_SEEDS
+    #: A family model: each sample's end-state loss weighted by its flake's running loss to this power, so the
+    #: flakes furthest from their targets steer the step (0: every sample alike). Recorded only if set.
+    flake_focus: float = 0.0
 
     def validate(self) -> None:
         """Raise :class:`NCAError` on a setting that cannot train."""

@@ -13,6 +13,7 @@ to the caller's callbacks; nothing here prints.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import sys
@@ -119,6 +120,8 @@ def _step(run: Run, iteration: int, skipped: int, notify: Callable[[str], None])
     err = (x[..., :4] - run.targets_of(labels)) ** 2
     loss = err.mean()
     objective = loss if penalty is None else loss + penalty
+    if config.flake_focus and labels is not None:
+        objective = objective - loss + _focused(run, err.mean(dim=(1, 2, 3)), labels)
     if grown is not None:
         objective = objective + config.growth_weight * grown
     if growth is not None:
@@ -207,7 +210,28 @@ def _recorded(config: TrainConfig) -> dict[str, object]:
     if not config.growth_steps:
         for name in ("growth_steps", "growth_weight", "growth_every", "growth_seeds"):
             del out[name]
+    if not config.flake_focus:
+        del out["flake_focus"]
     return out
+
+
+#: How fast a flake's running loss follows its samples' (per sample seen) for ``flake_focus``.
+FOCUS_RATE = 0.05
+
+
+def _focused(run: Run, per_sample: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The batch's end-state loss with each sample ``(B,)`` weighted by its flake's running loss to the power
+    ``flake_focus``, over the flakes' mean weight (so a batch of average flakes weighs as before). The running
+    losses start equal at each sitting and follow the samples seen."""
+    k = run.family.k if run.family is not None else int(labels.max()) + 1
+    if run.flake_loss is None or len(run.flake_loss) != k:
+        run.flake_loss = torch.full((k,), float(per_sample.detach().mean()), dtype=torch.float64)
+    for flake, value in zip(labels.tolist(), per_sample.detach().double().cpu().tolist(), strict=True):
+        if math.isfinite(value):
+            run.flake_loss[flake] += FOCUS_RATE * (value - run.flake_loss[flake])
+    weights = (run.flake_loss / run.flake_loss.mean()).clamp_min(1e-6) ** run.config.flake_focus
+    weights = (weights / weights.mean()).to(per_sample.dtype).to(per_sample.device)
+    return (per_sample * weights[labels.to(per_sample.device)]).mean()
 
 
 def _silent(message: str) -> None:

@@ -39,6 +39,7 @@ RESUMABLE: tuple[str, ...] = (
     "growth_weight",
     "growth_every",
     "growth_seeds",
+    "flake_focus",
 )
 
 #: Model settings that can be compared with a checkpoint's (a resumed run keeps all of them).

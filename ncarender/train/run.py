@@ -62,6 +62,8 @@ class Run:
     start_iter: int = 0
     seconds_before: float = 0.0
     pool: torch.Tensor | None = None
+    #: Each flake's running end-state loss ``(K,)`` float64 (``flake_focus``; not saved: it re-warms each sitting).
+    flake_loss: torch.Tensor | None = None
 
     @property
     def size(self) -> tuple[int, int, int]:
@@ -143,6 +145,11 @@ def set_up(
         raise NCAError(
             f"--palette-weight keeps a family's growth on its rim-to-core palette; {target_name!r} is one image, "
             "not a family (reiter:...)"
+        )
+    if config.flake_focus and family is None:
+        raise NCAError(
+            f"--flake-focus weighs a family's flakes by how far each is from its target; {target_name!r} is one "
+            "image, not a family (reiter:...)"
         )
     growth = None
     if config.growth_steps:

@@ -118,3 +118,48 @@ def test_export_carries_the_growth_time(tmp_path: Path) -> None:
     train(family.targets[0], out, config=_cfg(iterations=1, growth_steps=16), model_config=model, family=family)
     onnx = export_checkpoint(out, tmp_path / "g.onnx", steps=8).path
     assert open_model(onnx).info.growth_steps == 16
+
+
+def test_flake_focus_weighs_the_flakes_by_their_running_loss_and_is_recorded(tmp_path: Path) -> None:
+    from ncarender.train.loop import FOCUS_RATE, _focused
+
+    class _Family:
+        k = 2
+
+    class _Run:  # what _focused reads of a run: the family's size, the settings and the running losses
+        family = _Family()
+        config = _cfg(flake_focus=1.0)
+        flake_loss = torch.tensor([1.0, 3.0], dtype=torch.float64)
+
+    run = _Run()
+    per_sample = torch.tensor([1.0, 3.0, 3.0, 1.0], requires_grad=True)
+    labels = torch.tensor([0, 1, 1, 0])
+    loss = _focused(run, per_sample, labels)  # type: ignore[arg-type]
+    # the running losses moved towards the samples (flake 0: 1 -> 1; flake 1: 3 -> 3), weights 0.5 and 1.5
+    assert run.flake_loss.tolist() == pytest.approx([1.0, 3.0])
+    loss.backward()
+    assert per_sample.grad is not None
+    assert per_sample.grad.tolist() == pytest.approx([0.5 / 4, 1.5 / 4, 1.5 / 4, 0.5 / 4])
+    assert float(loss.detach()) == pytest.approx((0.5 + 4.5 + 4.5 + 0.5) / 4)
+    _focused(run, torch.tensor([5.0]), torch.tensor([0]))  # type: ignore[arg-type]
+    assert float(run.flake_loss[0]) == pytest.approx(1.0 + FOCUS_RATE * 4.0)
+
+    family = family_targets(SPEC, 4)
+    out = tmp_path / "f.pt"
+    model = NCAConfig(hidden=16, code_channels=4)
+    train(family.targets[0], out, config=_cfg(iterations=2), model_config=model, family=family)
+    assert "flake_focus" not in load_checkpoint(out).train_state["config"]  # off: the checkpoint's bytes as before
+    cfg = _cfg(iterations=3, flake_focus=1.0)
+    train(np.zeros((4, 1, 1), np.float32), out, config=cfg, resume=True, changes={"flake_focus"})
+    state = load_checkpoint(out).train_state
+    assert state["config"]["flake_focus"] == 1.0 and len(state["losses"]) == 3 and np.isfinite(state["losses"]).all()
+
+
+def test_flake_focus_of_one_image_is_refused(tmp_path: Path) -> None:
+    target = np.zeros((4, 16, 16), np.float32)
+    target[:, 6:10, 6:10] = 1.0
+    with pytest.raises(NCAError, match="--flake-focus"):
+        train(target, tmp_path / "x.pt", config=_cfg(flake_focus=1.0), model_config=NCAConfig(hidden=16))
+    assert not (tmp_path / "x.pt").exists()
+    with pytest.raises(NCAError, match="--flake-focus"):
+        _cfg(flake_focus=float("nan")).validate()
