@@ -1,22 +1,20 @@
 """One description of a render: :class:`RenderSpec`, validated once, read by the rollout, the writers and the batch.
 
 The command line builds one from its options; :class:`~ncarender.api.Renderer`, :func:`~ncarender.batch.render_batch`
-and the gallery build one from their keywords; the session's rollout (:meth:`NCASession.states
-<ncarender.runtime.NCASession.states>`) runs it. No torch, no onnxruntime.
+and the gallery build one from their keywords; the rollout (:func:`~ncarender.runtime.rollout.roll_out`) runs it.
+No torch, no onnxruntime.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from .checks import is_whole
 from .damage import Damage, parse_damage
 from .errors import NCAError
-
-if TYPE_CHECKING:
-    from .writers.formats import OutputSpec
+from .limits import GRID_SIDE, RENDER, Limit, check_timing
+from .writers.formats import OutputSpec  # plain data: the format table sits below the spec
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -28,6 +26,9 @@ __all__ = [
     "parse_damage",
     "parse_size",
 ]
+
+#: Every seed of a render (``--seed``, ``--seeds``, the API's ``seeds``).
+SEED = Limit("seeds", 0, RENDER["seed"].high)
 
 #: Steps of a render when none are given and the model declares no growth time (every render command's ``--steps``).
 DEFAULT_STEPS = 200
@@ -69,6 +70,7 @@ def parse_size(text: str | int | None) -> tuple[int, int] | None:
             raise NCAError(f"--size {text!r}: expected N or HxW, such as 72 or 96x128") from None
     if h < 3 or w < 3:
         raise NCAError(f"--size {text!r}: the grid must be at least 3x3")
+    GRID_SIDE.check(max(h, w))
     return (h, w)
 
 
@@ -105,20 +107,17 @@ class RenderSpec:
     start: int = 0
 
     def __post_init__(self) -> None:
-        if not is_whole(self.steps) or self.steps < 1:
-            raise NCAError(f"--steps must be at least 1, got {self.steps}")
-        if not is_whole(self.every) or self.every < 1:
-            raise NCAError(f"--every must be at least 1, got {self.every}")
+        RENDER["steps"].check(self.steps)
+        RENDER["every"].check(self.every)
         seeds = tuple(self.seeds)
         if not all(is_whole(s) for s in seeds):
             raise NCAError(f"seeds must be whole numbers, got {list(seeds)!r}")
-        if seeds and min(seeds) < 0:
-            raise NCAError(f"seeds must be 0 or more, got {min(int(s) for s in seeds)}")
+        for seed in (min(seeds), max(seeds)) if seeds else ():
+            SEED.check(seed)
         object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
         object.__setattr__(self, "steps", int(self.steps))
         object.__setattr__(self, "every", int(self.every))
-        if not is_whole(self.start) or self.start < 0:
-            raise NCAError(f"--start must be a step, 0 or more, got {self.start!r}")
+        RENDER["start"].check(self.start)
         if self.start > self.steps:
             raise NCAError(f"--start {self.start} is past the last step ({self.steps}); the render would have no frame")
         object.__setattr__(self, "start", int(self.start))
@@ -128,23 +127,23 @@ class RenderSpec:
             height, width = int(self.size[0]), int(self.size[1])
             if height < 3 or width < 3:
                 raise NCAError(f"grid {height}x{width} is too small (at least 3x3)")
+            GRID_SIDE.check(max(height, width))
             object.__setattr__(self, "size", (height, width))
         damage = tuple(self.damage)
         if not all(isinstance(d, Damage) for d in damage):
             raise NCAError("damage must be Damage(step, x, y, r) values (see parse_damage)")
         object.__setattr__(self, "damage", damage)
         if self.flake is not None:
-            if not is_whole(self.flake) or self.flake < 0:
-                raise NCAError(f"--flake must be a flake number, 0 or more, got {self.flake!r}")
+            RENDER["flake"].check(self.flake)
             object.__setattr__(self, "flake", int(self.flake))
         outputs = tuple(self.outputs)
         if outputs:
-            from .writers.formats import OutputSpec
-
             if not all(isinstance(o, OutputSpec) for o in outputs):
                 raise NCAError("outputs must be OutputSpec values (see ncarender.writers.output_spec)")
             if len({o.format for o in outputs}) != len(outputs):
                 raise NCAError("give each output format once")
+            for output in outputs:  # the whole animation, now that its frames are known
+                check_timing(output.record, output.options.fps, output.options.hold, self.n_frames)
         object.__setattr__(self, "outputs", outputs)
 
     @property
@@ -168,8 +167,9 @@ class RenderSpec:
 
     @property
     def n_frames(self) -> int:
-        """Frames a rollout of this spec yields, the seed frame included."""
-        return len(self.frame_steps)
+        """Frames a rollout of this spec yields from ``start`` (``len(frame_steps)``, counted, not listed)."""
+        span = self.steps - self.start
+        return span // self.every + 1 + (1 if span % self.every else 0)
 
     def grid(self, model_grid: tuple[int, int]) -> tuple[int, int]:
         """The grid ``(H, W)`` of this render for a model trained on ``model_grid``."""

@@ -8,15 +8,16 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
+from ..limits import EVAL_STEP
 from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
-from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
+from .options import JsonOpt, ModelArg, ProviderOpt, QuietOpt, path
 from .progress import ProgressBar
 
 
 @command("eval")
 def eval_(
-    model: Annotated[Path | None, typer.Argument(help=MODEL_HELP)] = None,
+    model: ModelArg = None,
     target: Annotated[
         str | None, typer.Option(help="Target image or built-in name (default: the image stored in the model).")
     ] = None,
@@ -78,6 +79,8 @@ def eval_(
         step_list = [int(s) for s in steps.split(",") if s.strip()] if steps is not None else None
     except ValueError:
         raise NCAError(f"--steps {steps!r}: expected comma-separated integers such as 100,200") from None
+    for step in step_list or []:
+        EVAL_STEP.check(step)
     if num_seeds is not None and num_seeds < 1:
         raise NCAError(f"--num-seeds must be at least 1, got {num_seeds}")
     if regrowth is not None and regrowth < 0:
@@ -120,6 +123,11 @@ def eval_(
     else:
         typer.echo(report.format())
     if check and not report.shippable:
+        if all(report.floor.values()) and report.unmeasured:  # nothing failed, but not all was measured
+            raise NCAError(
+                f"--check cannot judge the ship floor: {', '.join(report.unmeasured)} not measured with these "
+                "options (--steps, --regen, --regrowth, --num-seeds); run eval --check with their defaults"
+            )
         raise typer.Exit(2)
 
 
@@ -169,8 +177,10 @@ def family(
 @command()
 def info(
     model: Annotated[
-        Path | None,
-        typer.Argument(help=f"A .onnx step model, a .pt checkpoint or a built-in name ({builtin_names()})."),
+        str | None,
+        typer.Argument(
+            parser=path, help=f"A .onnx step model, a .pt checkpoint or a built-in name ({builtin_names()})."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:

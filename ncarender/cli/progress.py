@@ -47,7 +47,8 @@ class ProgressBar:
     an end (``LABEL done UNIT  elapsed M:SS``). ``unit`` names what is counted (``steps``, ``seeds``...).
 
     ``fields`` names extra values shown after the count (``{"loss": "loss {task.fields[loss]}"}``), given to
-    :meth:`update`. ``transient`` bars disappear when they stop. Use it as a context manager, or
+    :meth:`update`. ``transient`` bars disappear when they stop; ``remaining=False`` leaves out rich's time-left
+    column (for a caller that shows its own ETA as a field). Use it as a context manager, or
     :meth:`start` and :meth:`stop`; as a callable it is a ``(done, total)`` progress callback.
     """
 
@@ -59,12 +60,14 @@ class ProgressBar:
         fields: dict[str, str] | None = None,
         transient: bool = True,
         unit: str = "",
+        remaining: bool = True,
     ) -> None:
         self.label = label
         self.enabled = not quiet and sys.stderr.isatty()
         self.fields = fields or {}
         self.transient = transient
         self.unit = unit
+        self.remaining = remaining
         self._bar: Any = None  # rich.progress.Progress, imported only when a bar is shown
         self._task: Any = None
         #: Seconds between lines off a terminal (None: no lines).
@@ -82,9 +85,9 @@ class ProgressBar:
 
             columns = [TextColumn(self.label), BarColumn(), MofNCompleteColumn()]
             columns += [TextColumn(text) for text in self.fields.values()]
-            self._bar = Progress(
-                *columns, TimeRemainingColumn(), console=Console(stderr=True), transient=self.transient
-            )
+            if self.remaining:
+                columns.append(TimeRemainingColumn())
+            self._bar = Progress(*columns, console=Console(stderr=True), transient=self.transient)
             self._bar.start()
         if self.interval is not None and self._t0 is None:
             self._t0 = self._last_line = time.monotonic()

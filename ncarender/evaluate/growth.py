@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..atomic import atomic_path
 from ..errors import NCAError
 from ..family.growth import DEFAULT_GROWTH_STEPS, GROWTH_FRACTIONS, family_growth, growth_snapshots
-from ..runtime import NCASession
+from ..runtime import NCASession, roll_out
 from ..spec import RenderSpec
 
 __all__ = ["GrowthFigure", "growth_figure", "growth_strip", "measure_growth", "params_growth_figure"]
@@ -157,7 +157,7 @@ def measure_growth(
     err = np.zeros((len(seeds), len(fractions)))
     frames = np.zeros_like(snapshots)
     first = {int(g): i for i, g in reversed(list(enumerate(order)))}  # each group's first seed
-    for step, state in session.states(spec, include_seed_frame=False):
+    for step, state in roll_out(session, spec, include_seed_frame=False):
         for i, want in enumerate(steps):
             if step != want:
                 continue

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import NCAError
 from ..family.seed_maps import ParamsMap
 from ..metadata import FamilyInfo
-from ..runtime import NCASession, NonFiniteStateError
+from ..runtime import NCASession, NonFiniteStateError, roll_out
 from ..spec import RenderSpec
 from .family import DISTINCT_SEEDS, FAMILY_BAR, FAMILY_FLOOR, _rgba_mse
 from .growth import GrowthFigure, params_growth_figure
@@ -165,7 +165,7 @@ def evaluate_params(
     spec = RenderSpec(seeds=tuple(seeds), steps=wanted[-1], every=math.gcd(*wanted), size=grid)
     own = np.arange(len(seeds))
     try:
-        for step, state in session.states(spec, include_seed_frame=False):
+        for step, state in roll_out(session, spec, include_seed_frame=False):
             if step not in wanted:
                 continue
             to_all = _rgba_mse(state, targets)

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["Judged", "tail_lines"]
 
 
+#: The floor's check that applies only to a model declaring its growth time (``ncarender.growth_steps``).
+GROWTH_CHECK = "growth_mean"
+
+
 def tail_lines(regrowth: RegrowthReport | None, non_finite: int | None) -> list[str]:
     """The lines that end a report's measures: the regrowth summary and where the state went non-finite."""
     lines = [] if regrowth is None else [regrowth.summary()]
@@ -54,11 +58,22 @@ class Judged(ABC):
         return bool(self.checks) and all(self.checks.values())
 
     @property
+    def unmeasured(self) -> list[str]:
+        """The ship floor's checks this report did not measure (fewer steps, no regrowth, one flake...).
+
+        The growth check (:data:`GROWTH_CHECK`) belongs to the floor only of a model that declares a growth time.
+        """
+        growth = getattr(self, "growth", None)
+        declared = growth is not None and bool(growth.declared)
+        return [name for name in self.floor_bar if name not in self.floor and (name != GROWTH_CHECK or declared)]
+
+    @property
     def shippable(self) -> bool:
-        """True if the model holds its kind's ship floor (a kind with no floor: if it :attr:`passed`)."""
+        """True if the model holds its kind's ship floor (a kind with no floor: if it :attr:`passed`); never while
+        a check of the floor went unmeasured."""
         if not self.floor_bar:
             return self.passed
-        return bool(self.floor) and all(self.floor.values())
+        return bool(self.floor) and all(self.floor.values()) and not self.unmeasured
 
     def check_lines(self) -> list[str]:
         """A ``PASS``/``FAIL`` line per check (its figure, its limit), then the verdict. A kind with a ship floor:

@@ -1,11 +1,12 @@
 """The session: one onnxruntime session over a single-step NCA model, its contract checked, its metadata read.
 
-Use :func:`open_model` to make one. No torch here.
+Use :func:`open_model` to make one. The session is the step; the multi-step driver that runs a
+:class:`~ncarender.spec.RenderSpec` on it is :func:`~ncarender.runtime.rollout.roll_out`. No torch here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,10 @@ import onnxruntime as ort
 
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
-from ..spec import RenderSpec
-from .buffers import CUDA_GRAPH_MAX_CELLS, GraphCache
+from ..resources import check_memory, rollout_bytes
 from .catalog import resolve_model
+from .graphs import CUDA_GRAPH_MAX_CELLS, GraphCache
 from .providers import check_device, check_provider, choose_providers, provider_options, session_options
-from .resources import check_memory, rollout_bytes
-from .rollout import roll_out
 
 __all__ = ["NCASession", "default_model_path", "open_model"]
 
@@ -83,7 +82,7 @@ class NCASession:
     ):
         """``cuda_options`` override :data:`~ncarender.runtime.providers.CUDA_PROVIDER_OPTIONS`. ``cuda_graph``:
         capture the step as a CUDA graph and replay it (onnxruntime's ``enable_cuda_graph``) for every rollout
-        (True), none (False), or rollouts of at most :data:`~ncarender.runtime.buffers.CUDA_GRAPH_MAX_CELLS`
+        (True), none (False), or rollouts of at most :data:`~ncarender.runtime.graphs.CUDA_GRAPH_MAX_CELLS`
         cells (None, the default; none for a float16 model). Ignored on the CPU. ``notify`` receives the notices
         (a model without ncarender metadata) unless ``quiet``; the library itself prints nothing."""
         self.path = Path(path)
@@ -173,22 +172,6 @@ class NCASession:
         if height < 3 or width < 3:
             raise NCAError(f"grid {height}x{width} is too small (at least 3x3)")
         check_memory(self.rollout_bytes(n, height, width), f"a {height}x{width} grid for {n} seed(s)")
-
-    def states(
-        self, spec: RenderSpec, *, include_seed_frame: bool = True, failed: dict[int, int] | None = None
-    ) -> Iterator[tuple[int, np.ndarray]]:
-        """Run ``spec`` for all its seeds at once; yield ``(step, state)`` for each frame: the float states.
-
-        ``state`` is a fresh ``(N, C, H, W)`` float32 copy (N = len(spec.seeds)). Frames are taken at
-        ``spec.frame_steps``: step ``spec.start`` (step 0, the seed, only if ``include_seed_frame``), every
-        ``spec.every`` steps from there, and always at the last step. Sample ``i`` draws
-        its masks from ``numpy.random.default_rng(spec.seeds[i])``, one ``(H, W)`` array per step. Raises
-        :class:`~ncarender.runtime.NonFiniteStateError` if the state becomes non-finite, unless ``failed`` is
-        given: then each sample that does is recorded as ``failed[i] = step`` and zeroed, and the others go on
-        unchanged (the failed sample's later frames mean nothing). The rendered, uint8 frames of the same
-        rollout come from :meth:`Renderer.rollout <ncarender.api.Renderer.rollout>`.
-        """
-        return roll_out(self, spec, include_seed_frame=include_seed_frame, failed=failed)
 
 
 def open_model(

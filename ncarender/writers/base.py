@@ -27,11 +27,11 @@ from PIL import Image
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from ..runtime.resources import check_memory
+from ..resources import check_memory
 from .formats import get_format
 from .options import WriterOptions
 
-__all__ = ["BaseWriter", "Discard", "FrameWriter", "PendingFile", "held_run", "scaled"]
+__all__ = ["BaseWriter", "Discard", "FrameWriter", "PendingFile", "check_fits", "held_run", "scaled"]
 
 _W = TypeVar("_W", bound="FrameWriter")
 
@@ -170,16 +170,7 @@ class BaseWriter(FrameWriter):
 
     def _check_fits(self) -> None:
         """Refuse a picture larger than the format stores, or buffers larger than the memory free now."""
-        record = get_format(self.format)
-        width, height = self.output_size
-        if max(width, height) > record.max_side:
-            (rows, cols), scale = self.source
-            raise NCAError(
-                f"{record.title} stores at most {record.max_side:,} pixels a side; this one would be "
-                f"{width:,}x{height:,} ({rows}x{cols} cells at scale {scale})"
-            )
-        what = f"this {record.title} ({self.n_frames:,} frame(s), {width:,}x{height:,} pixels)"
-        check_memory(self.memory_bytes(), what)
+        check_fits(self.format, self.output_size, source=self.source, n_frames=self.n_frames, need=self.memory_bytes())
 
     def add(self, frame: np.ndarray) -> None:
         if self._state != "open":
@@ -259,6 +250,25 @@ class BaseWriter(FrameWriter):
     @abstractmethod
     def _discard(self) -> None:
         """Remove temporaries (may be called mid-write or after a failed finish)."""
+
+
+def check_fits(
+    fmt: str, size: tuple[int, int], *, source: tuple[tuple[int, int], int], n_frames: int, need: int
+) -> None:
+    """Refuse (:class:`NCAError`) a ``fmt`` picture of ``size = (width, height)`` pixels larger than the format
+    stores, or needing ``need`` bytes when less memory is free; ``source`` (the grid ``(rows, cols)`` and scale
+    it came from) and ``n_frames`` word the message. Every writer checks this when it opens."""
+    record = get_format(fmt)
+    width, height = size
+    if max(width, height) > record.max_side:
+        (rows, cols), scale = source
+        why = f" ({record.max_side_reason})" if record.max_side_reason else ""
+        raise NCAError(
+            f"{record.title} stores at most {record.max_side:,} pixels a side{why}; this one would be "
+            f"{width:,}x{height:,} ({rows}x{cols} cells at scale {scale})"
+        )
+    what = f"this {record.title} ({n_frames:,} frame(s), {width:,}x{height:,} pixels)"
+    check_memory(need, what)
 
 
 def size_on_disk(path: Path) -> int:

@@ -20,16 +20,18 @@ import numpy as np
 from PIL import GifImagePlugin, Image
 
 from ..atomic import atomic_path
-from ..errors import NCAError
+from ..limits import check_timing
+from .animation import clamped, split_runs
 from .base import BaseWriter, held_run, scaled
+from .formats import GIF_MAX_FRAME_MS, MIN_FRAME_MS, get_format
 from .options import half_up
 
 __all__ = ["GifWriter", "gif_frame_ms"]
 
 #: Shortest GIF frame delay: browsers play delays under 20 ms at 100 ms.
-GIF_MIN_FRAME_MS = 20
-#: Longest delay a GIF frame can store (65535 centiseconds).
-GIF_MAX_DELAY_MS = 655_350
+GIF_MIN_FRAME_MS = MIN_FRAME_MS
+#: Longest delay a GIF frame can store (65535 centiseconds: the table of formats).
+GIF_MAX_DELAY_MS = GIF_MAX_FRAME_MS
 #: GIF transparency is one bit: alpha below this becomes the transparent index.
 GIF_ALPHA_THRESHOLD = 128
 #: The GIF palette is built from at most this many evenly spaced frames, and from at most
@@ -148,8 +150,7 @@ class GifWriter(BaseWriter):
     def _layout(self) -> None:
         self.frame_ms = gif_frame_ms(self.options.fps)
         self.hold_ms = 10 * half_up(self.options.hold * 100)
-        if self.frame_ms + self.hold_ms > GIF_MAX_DELAY_MS:
-            raise NCAError(f"hold is too long for a GIF: a frame can last at most {GIF_MAX_DELAY_MS // 1000} s")
+        check_timing(get_format(self.format), self.options.fps, self.options.hold)
 
     def memory_bytes(self) -> int:
         """The frames, their packed colours and palette indices (9 bytes a cell a frame), the colour tables, and
@@ -194,6 +195,7 @@ class GifWriter(BaseWriter):
             stored.append((i, whole if transparent or previous is None else _changed_box(cells, previous)))
             durations.append(self.frame_ms)
         durations[held_run([i for i, _ in stored], self.hold_at)] += self.hold_ms
+        stored, durations = split_runs(stored, durations, GIF_MAX_DELAY_MS)
 
         parts = [_gif_header(width * scale, height * scale, palette, loop=self.options.loop)]
         disposal = 2 if transparent else 1
@@ -211,6 +213,7 @@ class GifWriter(BaseWriter):
             "loop": self.options.loop,
             "colors": len(palette),
             "transparent": transparent,
+            **clamped(self.format, self.options.fps),
         }
 
     def _discard(self) -> None:

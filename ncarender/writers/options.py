@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..checks import is_number, is_whole
 from ..errors import NCAError
+from ..limits import RENDER
 
 __all__ = ["LOOP_ORDERS", "RESAMPLES", "WriterOptions", "half_up", "parse_loop"]
 
@@ -36,7 +36,8 @@ class WriterOptions:
 
     Attributes:
         scale: integer upscaling, >= 1 (a cell becomes ``scale x scale`` pixels; how: ``resample``).
-        fps: frames per second, > 0. GIF rounds the delay to whole centiseconds (:func:`gif_frame_ms`).
+        fps: frames per second, 0.001 to 1,000 (:mod:`ncarender.limits`). GIF rounds the delay to whole
+            centiseconds (:func:`gif_frame_ms`).
         loop: GIF, WebP and APNG loop forever (``loop=0``) when true, play once when false.
         hold: seconds to show the last frame longer (GIF: added to its delay; MP4: the last
             frame repeated ``round(hold * fps)`` times; sheet: added to the last atlas duration).
@@ -68,20 +69,11 @@ class WriterOptions:
     pingpong: bool = False
 
     def __post_init__(self) -> None:
-        if not is_whole(self.scale) or self.scale < 1:
-            raise NCAError(f"scale must be a whole number of at least 1, got {self.scale!r}")
-        if not is_number(self.fps) or self.fps <= 0:
-            raise NCAError(f"fps must be a number above 0, got {self.fps!r}")
-        if not is_number(self.hold) or self.hold < 0:
-            raise NCAError(f"hold must be a number of seconds of at least 0, got {self.hold!r}")
-        if not is_whole(self.crf) or not 0 <= self.crf <= 51:
-            raise NCAError(f"crf must be a whole number from 0 to 51, got {self.crf!r}")
-        for name in ("columns", "sheet_frames", "sheet_every"):
-            value = getattr(self, name)
-            if value is not None and (not is_whole(value) or value < 1):
-                raise NCAError(f"{name.replace('_', '-')} must be a whole number of at least 1, got {value!r}")
-        if self.quality is not None and (not is_whole(self.quality) or not 0 <= self.quality <= 100):
-            raise NCAError(f"quality must be a whole number from 0 to 100, got {self.quality!r}")
+        for name in ("scale", "fps", "hold", "crf"):
+            RENDER[name].check(getattr(self, name))
+        for name in ("columns", "sheet_frames", "quality"):
+            RENDER[name].check_optional(getattr(self, name))
+        RENDER["every"].check_optional(self.sheet_every)
         if self.resample not in RESAMPLES:
             raise NCAError(f"resample must be {' or '.join(RESAMPLES)}, got {self.resample!r}")
         if not isinstance(self.pingpong, bool):

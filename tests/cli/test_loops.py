@@ -16,7 +16,6 @@ from ncarender.api import Renderer
 from ncarender.errors import NCAError
 from ncarender.runtime.catalog import builtin_path
 from ncarender.spec import DEFAULT_STEPS, RenderSpec, default_steps, frame_steps, growth_hold
-from ncarender.writers import output_spec
 
 #: The growth time written into the test model (the default family's 40x40 grid: quick).
 T = 16
@@ -95,10 +94,7 @@ def test_pingpong_gif_plays_forward_then_back(grown: Path, tmp_path: Path) -> No
 def test_the_api_renders_the_cli_bytes(grown: Path, tmp_path: Path) -> None:
     code, _, err = run("webp", tmp_path / "cli.webp", "--model", grown, "--start", "4", "--loop", "pingpong")
     assert code == 0, err
-    options = output_spec("webp").options
-    result = Renderer(grown).render(
-        tmp_path / "api.webp", start=4, loop="pingpong", options=options, background="transparent"
-    )
+    result = Renderer(grown).render(tmp_path / "api.webp", start=4, loop="pingpong")  # the command's defaults
     assert result.steps == 20 and result.summary["pingpong"] is True
     assert (tmp_path / "api.webp").read_bytes() == (tmp_path / "cli.webp").read_bytes()
 
@@ -124,7 +120,7 @@ def test_batch_takes_the_same_options(grown: Path, tmp_path: Path) -> None:
     [
         (["--steps", "30", "--start", "31"], "--start 31 is past the last step (30)"),
         (["--start", "21"], "--start 21 is past the last step (20)"),  # the model's default: 20
-        (["--start", "-1"], "--start must be a step, 0 or more, got -1"),
+        (["--start", "-1"], "--start must be a whole number from 0 to 10,000,000, got -1"),
         (["--loop", "zigzag"], "--loop must be forward or pingpong, got 'zigzag'"),
     ],
 )
@@ -138,11 +134,11 @@ def test_a_gallery_refuses_start_and_the_api_refuses_bad_values(grown: Path, tmp
     assert_error(*run("sheet", tmp_path / "g.png", "--model", grown, "--seeds", "0-3", "--start", "3"), "--at STEP")
     renderer = Renderer(grown)
     for kw, fragment in [
-        ({"start": math.nan}, "--start must be a step"),
-        ({"start": 2.5}, "--start must be a step"),
+        ({"start": math.nan}, "--start must be a whole number"),
+        ({"start": 2.5}, "--start must be a whole number"),
         ({"start": 99}, r"past the last step \(20\)"),
         ({"loop": "back"}, "--loop must be forward or pingpong"),
-        ({"loop": 1}, "--loop must be forward or pingpong"),
+        ({"loop": 1}, "loop must be .forward., .pingpong. or False"),
     ]:
         with pytest.raises(NCAError, match=fragment):
             renderer.render(tmp_path / "x.gif", **kw)  # type: ignore[arg-type]

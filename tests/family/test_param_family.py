@@ -185,6 +185,7 @@ def test_a_page_grows_the_seeds_own_draw(params_model: tuple[Path, Path], tmp_pa
         assert draws == list(range(16)) + ([] if draw < 16 else [draw])
 
 
+@pytest.mark.browser
 def test_the_page_names_the_parameter_draw_it_grows(params_model: tuple[Path, Path], tmp_path: Path) -> None:
     """An appended draw is labelled by its draw (40), not by its place in the page's list (16)."""
     from browser import chromium
