@@ -1,4 +1,6 @@
-"""The docs stay runnable: every shell and Python block of README.md and docs/ runs, and every relative link resolves.
+"""The docs stay true: every relative link resolves, every ``ncarender`` command line shown parses and names only
+options its command has, the README stays short and shows CI's test command; and (slow) every shell and Python
+block of README.md and docs/ runs.
 
 Each page's ```sh / ```bash / ```console / ```python blocks run in order in one temporary folder (so a block may
 use a file an earlier block of the same page wrote), with this checkout's ``ncarender`` and Python. To keep the
@@ -30,6 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from ncarender.errors import NCAError
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -41,8 +47,9 @@ SETUP = re.compile(r"^(sudo |pip |python3? -m (pip|venv|pytest)\b|apt-get |npm |
 STEPS_CAP = 40
 SEEDS_CAP = 16
 BLOCK_TIMEOUT_S = 300
+README_MAX_LINES = 200
 # Pages that other branches add; a link to one of them is checked once it exists.
-EXPECTED_PAGES = {"docs/python-api.md", "docs/stills.md", "docs/training.md", "docs/errors.md"}
+EXPECTED_PAGES: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -219,6 +226,7 @@ def run_block(block: Block, cwd: Path, env: dict[str, str]) -> None:
 PAGES = [page for page in DOCS if any(b.lang in RUN_LANGS for b in blocks(page))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_page_blocks_run(page: Path) -> None:
     """Every runnable block of the page, in order, in one temporary folder."""
@@ -292,7 +300,9 @@ def test_relative_links_resolve(page: Path) -> None:
 
 def test_shrink_keeps_the_command() -> None:
     assert shrink("ncarender gif a.gif --steps 200 --seed 3") == "ncarender gif a.gif --steps 40 --seed 3"
-    assert shrink("ncarender eval > report.txt") == "ncarender eval -k 1 --regrowth 0 --steps 20 --no-regen > report.txt"
+    assert (
+        shrink("ncarender eval > report.txt") == "ncarender eval -k 1 --regrowth 0 --steps 20 --no-regen > report.txt"
+    )
     assert shrink("ncarender batch out --seeds 0-9999 --format gif") == "ncarender batch out --seeds 0-3 --format gif"
     assert shrink("ncarender batch o --seeds 0-999:10") == "ncarender batch o --seeds 0-30:10"
     assert shrink("ncarender sheet g.png --seeds 0-15") == "ncarender sheet g.png --seeds 0-15"
@@ -312,3 +322,188 @@ def test_named_repository_paths_exist(page: Path) -> None:
         {m for m in REPO_PATH.findall(text) if not (ROOT / m).exists() and m not in EXPECTED_PAGES and "*" not in m}
     )
     assert not missing, f"{page.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
+# ---- command lines: each parses, with only the options its command has ----------------------------------------
+
+SHELL_LANGS = {"sh", "bash", "console"}
+OPERATORS = {"&&", "||", ";", "|", "&"}
+REDIRECT = re.compile(r"^\d?[<>]")
+INLINE_COMMAND = re.compile(r"`(ncarender [^`]+)`")
+
+
+def _commands() -> dict[str, TyperCommand]:
+    from typer.main import get_command
+
+    from ncarender.cli import app
+
+    group = get_command(app)
+    assert isinstance(group, TyperGroup)
+    return {name: c for name, c in group.commands.items() if isinstance(c, TyperCommand)}
+
+
+def _option_names(command: TyperCommand) -> set[str]:
+    return {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+
+
+SHELL_VARIABLE = re.compile(r"\$\{?\w+\}?")
+
+
+def command_lines(text: str, lang: str) -> list[list[str]]:
+    """The ``ncarender`` invocations of a shell block, as argument lists (comments, pipes and redirections cut;
+    a shell variable stands for 1)."""
+    return [args for args, _ in _invocations(text, lang)]
+
+
+def _console_errors(text: str) -> dict[str, str]:
+    """A console block's commands (continuations joined) that it shows refused: command -> the ``Error:`` text."""
+    shown: dict[str, str] = {}
+    command: str | None = None
+    current = ""
+    for raw in text.splitlines():
+        if raw.startswith("$ ") or current:
+            line = raw.removeprefix("$ ") if not current else raw
+            if line.rstrip().endswith("\\"):
+                current += line.rstrip()[:-1] + " "
+                continue
+            command, current = current + line, ""
+        elif command is not None:
+            if raw.startswith("Error: "):
+                shown[command] = raw.split("  #")[0].removeprefix("Error: ").strip()
+            command = None
+    return shown
+
+
+def _invocations(text: str, lang: str) -> list[tuple[list[str], str | None]]:
+    """Each ``ncarender`` invocation with the ``Error: ...`` text a console block shows after it (else None)."""
+    found: list[tuple[list[str], str | None]] = []
+    refused = _console_errors(text) if lang == "console" else {}
+    for line in _logical_lines(text, lang):
+        try:
+            words = shlex.split(SHELL_VARIABLE.sub("1", line), comments=True)
+        except ValueError:  # an unbalanced quote: not a command line
+            continue
+        current: list[str] = []
+        for word in [*words, ";"]:
+            if word in OPERATORS or REDIRECT.match(word):
+                if current and current[0] == "ncarender":
+                    found.append((current[1:], refused.get(line)))
+                current = [] if word in OPERATORS else ["(redirected)"]
+            elif current != ["(redirected)"]:
+                current.append(word)
+    return found
+
+
+def _shell_invocations(page: Path) -> list[tuple[str, list[str], str | None]]:
+    return [
+        (block.where, args, error)
+        for block in blocks(page)
+        if block.lang in SHELL_LANGS
+        for args, error in _invocations(block.text, block.lang)
+    ]
+
+
+def _parse(args: list[str]) -> None:
+    """Parse ``ncarender ARGS`` as the command line does, and check its numbers; nothing is rendered."""
+    from ncarender.limits import check_options
+
+    commands = _commands()
+    assert args and args[0] in commands, f"no command {args[:1]}"
+    name, rest = args[0], args[1:]
+    if "--help" in rest:
+        return
+    with commands[name].make_context(name, list(rest)) as ctx:
+        check_options(name, ctx.params)
+
+
+SHOWN = [(page, where, args, error) for page in LINKED for where, args, error in _shell_invocations(page)]
+
+
+def test_readme_is_short() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move detail to a docs/ page"
+
+
+def test_readme_shows_many_command_lines() -> None:
+    """The quickstart's commands are found by this module (so the parse test below checks something)."""
+    shown = {args[0] for page, _, args, _ in SHOWN if page == ROOT / "README.md"}
+    assert {"gif", "png", "webp", "train", "export"} <= shown, shown
+
+
+@pytest.mark.parametrize(
+    ("where", "args", "error"),
+    [(where, args, error) for _, where, args, error in SHOWN],
+    ids=[f"{where}:{' '.join(args[:2])}" for _, where, args, _ in SHOWN],
+)
+def test_shown_command_lines_parse(where: str, args: list[str], error: str | None) -> None:
+    """Every ``ncarender`` line of a shell block parses: its command, options, their types and numbers' ranges. A
+    console block's line followed by ``Error: ...`` shows a refusal: if parsing refuses it, with that message."""
+    try:
+        _parse(args)
+    except (typer.TyperException, NCAError) as exc:
+        if error is None:
+            pytest.fail(f"{where}: ncarender {shlex.join(args)}: {exc}")
+        got = str(exc) if isinstance(exc, NCAError) else " ".join(exc.format_message().split())
+        assert error.lower().endswith(got.lower()), f"{where}: the page shows {error!r}, ncarender says {got!r}"
+
+
+def test_inline_commands_name_real_options() -> None:
+    """A command shown in a code span (`ncarender png --step N`) names its command and only options it has."""
+    commands = _commands()
+    wrong = []
+    for page in LINKED:
+        for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            for span in INLINE_COMMAND.findall(line):
+                words = span.split()
+                if words[1] not in commands:
+                    if not (words[1].isupper() or words[1] in ("--help", "--version")):  # `ncarender COMMAND --help`
+                        wrong.append(f"{page.relative_to(ROOT)}:{n}: `{span}`: no command {words[1]}")
+                    continue
+                names = _option_names(commands[words[1]]) | {"--help"}
+                for word in words[2:]:
+                    option = word.split("=")[0]
+                    if option.startswith("-") and option not in names:
+                        wrong.append(f"{page.relative_to(ROOT)}:{n}: `{span}`: {words[1]} has no {option}")
+    assert not wrong, "\n".join(wrong)
+
+
+# Options of other tools that the pages name in code spans.
+OTHER_TOOLS_OPTIONS = {
+    "--durations", "--strict-markers", "--record", "--index-url", "--prefix", "--quick", "--baseline",
+    "--device", "--array", "--cpus-per-task", "--version", "--no-audit", "--no-fund", "--help",
+}  # fmt: skip
+INLINE_OPTION = re.compile(r"`(--[a-z][a-z0-9-]*)")  # `--growth-*`: a prefix of some option
+
+
+def test_options_in_prose_exist() -> None:
+    """An option named at the start of a code span (`--loop pingpong`) is an option of some ncarender command."""
+    every = set().union(*(_option_names(c) for c in _commands().values())) | OTHER_TOOLS_OPTIONS
+    wrong = []
+    for page in LINKED:
+        for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            for option in INLINE_OPTION.findall(line):
+                if option not in every and not (option.endswith("-") and any(o.startswith(option) for o in every)):
+                    wrong.append(f"{page.relative_to(ROOT)}:{n}: {option}")
+    assert not wrong, "no command has:\n" + "\n".join(wrong)
+
+
+def test_readme_runs_the_test_command_ci_runs() -> None:
+    """The README's test command is the one `.ci/run` runs, and its torch pin is the [train] extra's."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci_tests = [line.strip() for line in ci.splitlines() if re.match(r"\s*python -m pytest\b", line)]
+    assert ci_tests, ".ci/run runs no tests?"
+    for line in ci_tests:
+        assert re.search(rf"^{re.escape(line)}(\s+#.*)?$", readme, re.M), f"README.md lacks CI's `{line}`"
+    pin = re.search(r'"(torch==[\d.]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pin and f"pip install {pin[1]}" in readme, "README.md must install the [train] extra's torch pin first"
+
+
+def test_command_line_splitting() -> None:
+    text = "ncarender gif a.gif --seed 3   # a comment\nncarender eval > report.txt && ncarender info x\n"
+    assert command_lines(text, "sh") == [["gif", "a.gif", "--seed", "3"], ["eval"], ["info", "x"]]
+    console = "$ ncarender png p.png \\\n  --step 9\nwrote p.png\n$ ncarender gif --fps 0\nError: --fps must be ...\n"
+    assert _invocations(console, "console") == [
+        (["png", "p.png", "--step", "9"], None),
+        (["gif", "--fps", "0"], "--fps must be ..."),
+    ]
