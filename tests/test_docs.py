@@ -44,6 +44,7 @@ RUN_LANGS = {"sh", "bash", "console", "python"}
 SKIP_MARK = re.compile(r"<!--\s*docs-test:\s*skip\b(.*?)-->")
 FENCE = re.compile(r"^```(\w*)\s*$")
 SETUP = re.compile(r"^(sudo |pip |python3? -m (pip|venv|pytest)\b|apt-get |npm |git |ruff |mypy\b|\. |source |cd )")
+TRAILING_COMMENT = re.compile(r"\s+#(\s.*)?$")
 STEPS_CAP = 40
 SEEDS_CAP = 16
 BLOCK_TIMEOUT_S = 300
@@ -183,6 +184,7 @@ def shell_script(block: Block) -> str:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
+        stripped = TRAILING_COMMENT.sub("", stripped)  # so that options shrink adds are not commented out
         body.append(": set-up, not run here" if SETUP.match(stripped) else shrink(stripped))
     return "set -euo pipefail\n" + "\n".join(body) + "\n"
 
@@ -309,6 +311,11 @@ def test_shrink_keeps_the_command() -> None:
     trained = shrink("ncarender train reiter:params:1024@32 -o p.pt --iterations 12000")
     assert trained.startswith("ncarender train reiter:params:16@32 -o p.pt --iterations 2 ")
     assert shrink("pip install .") == "pip install ."
+    block = Block(
+        ROOT, 1, "sh", "ncarender train my.png -o m.pt --quick   # ten minutes\nncarender gif -b '#203040'\n", None
+    )
+    script = shell_script(block)
+    assert "--quick --iterations 2 " in script and "ten minutes" not in script and "-b '#203040'" in script
 
 
 REPO_PATH = re.compile(r"`((?:tests|ncarender|benchmarks|models|docs|\.ci)/[\w./-]*[\w/])`")
