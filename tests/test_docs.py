@@ -8,7 +8,9 @@ whole file under a minute on two cores, the commands are shrunk, never changed i
 
 - ``--steps N`` becomes at most 40 (``steps=N`` in Python too), a seed list of more than 16 seeds its first 4;
 - ``ncarender train`` runs 2 iterations on a pool of 16 with short rollouts (a family of more than 16 parameter
-  draws trains on 16), ``export`` checks parity over 8 steps, ``eval`` grows one seed to step 20, no regrowth;
+  draws trains on 16), ``export`` checks parity over 8 steps, ``eval`` grows one seed to step 20, no regrowth
+  (and no ``--check``: one seed at step 20 is no verdict);
+- a console block's command followed by an ``Error: ...`` line must fail with that line;
 - set-up lines (``pip``, ``apt-get``, ``npm``, ``git``, ``python -m pytest``, ``ruff``, ``mypy``) are not run:
   this suite is what they set up.
 
@@ -154,6 +156,7 @@ def shrink(command: str) -> str:
             out = _set_option(out, name, value)
         if "-regen" not in out:
             out = _set_option(out, "--no-regen", "").rstrip()
+        out = re.sub(r"\s--check\b", "", out)  # a verdict on 1 seed at step 20 would be no verdict at all
     return out
 
 
@@ -180,12 +183,19 @@ def _logical_lines(text: str, lang: str) -> list[str]:
 def shell_script(block: Block) -> str:
     """The bash script a shell block runs as: set-up lines left out, ``ncarender`` lines shrunk."""
     body = []
+    refused = _console_errors(block.text) if block.lang == "console" else {}
     for line in _logical_lines(block.text, block.lang):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        stripped = TRAILING_COMMENT.sub("", stripped)  # so that options shrink adds are not commented out
-        body.append(": set-up, not run here" if SETUP.match(stripped) else shrink(stripped))
+        command = TRAILING_COMMENT.sub("", stripped)  # so that options shrink adds are not commented out
+        command = ": set-up, not run here" if SETUP.match(command) else shrink(command)
+        if line in refused:  # a console block shows it refused: it must fail, with that line
+            command = (
+                f"if {command} 2> refused.txt; then echo 'the page shows it refused' >&2; exit 97; fi; "
+                f"grep -qF -- {shlex.quote(refused[line])} refused.txt"
+            )
+        body.append(command)
     return "set -euo pipefail\n" + "\n".join(body) + "\n"
 
 
