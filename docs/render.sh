@@ -22,4 +22,8 @@ ncarender family reiter:16 "$OUT/family-reiter16.png" -q
 # The continuous family: seeds 5000-5015, parameters it never trained on (its first 1,024 draws were training).
 ncarender sheet --seeds 5000-5015 --model "$PARAMS" "$OUT/params-gallery.png" --scale 3 --columns 8 -q
 ncarender family reiter:params:16@32 "$OUT/family-params16.png" -q
+# The family's growth strip (evaluation.md, its model card): the automaton above the model, per flake.
+mkdir -p "$OUT/models"
+ncarender eval "$FAMILY" -k 1 --no-regen --regrowth 0 --steps 200 --picture "$OUT/models/snowflakes-growth.png" \
+  > /dev/null
 ls -la "$OUT"

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ncarender" / "models" / "snowflake.onnx"
+DEFAULT_MODEL = SHIPPED.with_name("snowflakes.onnx")  # the built-in default: docs/page.png shows its page
 DOCS_PNG = Path(__file__).resolve().parents[2] / "docs" / "page.png"
 MAX_PAGE_BYTES = 150_000
 
@@ -419,9 +420,10 @@ def test_controls_are_labelled_and_keyboard_reachable(page: Page, shipped_page: 
 
 
 def test_screenshot_and_backgrounds(page: Page, tmp_path: Path) -> None:
-    """A screenshot of the grown flake (``NCARENDER_WRITE_DOCS=1`` saves it as docs/page.png), and transparency."""
-    path = write_page(SHIPPED, tmp_path / "t.html", background="midnight").path
-    page.set_viewport_size({"width": 480, "height": 440})
+    """A screenshot of the default model's grown flake (``NCARENDER_WRITE_DOCS=1`` saves it as docs/page.png), and
+    transparency."""
+    path = write_page(DEFAULT_MODEL, tmp_path / "t.html", background="midnight").path
+    page.set_viewport_size({"width": 480, "height": 300})
     open_page(page, path)
     page.evaluate("() => ncarender.step(200)")
     shot = tmp_path / "page.png"
