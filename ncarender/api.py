@@ -25,7 +25,7 @@ from .request import DamageLike, SizeLike, render_request
 from .result import RenderResult, Stills
 from .runtime import NCASession, open_model, roll_out
 from .runtime.seeds import flakes_of
-from .spec import DEFAULT_STEPS, Damage, RenderSpec, default_steps, frame_steps, parse_size
+from .spec import Damage, RenderSpec, default_steps, frame_steps, parse_size
 from .stills import StillOptions, still_images
 from .targets import Target, file_target, is_path, target_format
 from .writers.formats import OutputSpec, format_from_path
@@ -269,12 +269,12 @@ class Renderer:
         result.summary["path"] = None
         return result
 
-    def still(self, step: int = DEFAULT_STEPS, **options: Unpack[StillOptions]) -> Image.Image:
+    def still(self, step: int | None = None, **options: Unpack[StillOptions]) -> Image.Image:
         """The frame at ``step`` as a PIL RGBA image, the picture ``ncarender png --step STEP`` writes (a notebook
-        shows it inline). ``options``: ``seed``, ``seeds``, ``columns``, ``flake``, ``size``, ``scale``,
-        ``background``, ``resample``, ``damage``, as :meth:`render` takes them (the ``png`` format's defaults:
-        scale 4, transparent)."""
-        return still_images(self, [step], **options)[0]
+        shows it inline); no ``step``: :attr:`default_steps`, the finished flake. ``options``: ``seed``, ``seeds``,
+        ``columns``, ``flake``, ``size``, ``scale``, ``background``, ``resample``, ``damage``, as :meth:`render`
+        takes them (the ``png`` format's defaults: scale 4, transparent)."""
+        return still_images(self, [self.default_steps if step is None else step], **options)[0]
 
     def stills(self, steps: Sequence[int], **options: Unpack[StillOptions]) -> Stills:
         """PIL RGBA images of the frames at ``steps`` (0 is the seed), from one rollout, in the order given: each the

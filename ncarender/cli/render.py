@@ -72,12 +72,17 @@ def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
     """Shared body of the render commands: one request, one render, one line (and ``--json``)."""
     from ..api import Renderer
 
-    if args.seeds is None:
-        out = output if output is not None else default_output(args.model, args.seed, fmt)
-    else:
-        out = output if output is not None else Path(f"{model_stem(args.model)}-seeds{get_format(fmt).name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
     request = args.request(fmt, default_steps=renderer.default_steps)
+    if output is not None:
+        out = output
+    elif fmt == "png":  # a still is named by the step it shows (the model's default one too)
+        seeds_part = f"seed{args.seed}" if args.seeds is None else "seeds"
+        out = Path(f"{model_stem(args.model)}-{seeds_part}-step{request.spec.steps}.png")
+    elif args.seeds is None:
+        out = default_output(args.model, args.seed, fmt)
+    else:
+        out = Path(f"{model_stem(args.model)}-seeds{get_format(fmt).name_suffix}")
     with ProgressBar("rendering", quiet=args.quiet, unit="steps") as progress:
         result = renderer.write(out, request.spec, progress=progress, columns=request.columns)
     result.timings["startup"] = _process_age() - sum(v for k, v in result.timings.items() if k != "startup")

@@ -12,7 +12,6 @@ import typer
 
 from ..errors import NCAError
 from ..request import MAX_TILED_SEEDS
-from ..spec import DEFAULT_STEPS
 from .app import command
 from .options import (
     PNG,
@@ -29,13 +28,18 @@ from .options import (
     ScaleOpt,
     SeedOpt,
     SizeOpt,
-    model_stem,
 )
 from .render import _render
 
 StepOpt = Annotated[
-    int,
-    typer.Option("--step", "--steps", "-n", help="The step to show: NCA steps grown from the seed (at least 1)."),
+    int | None,
+    typer.Option(
+        "--step",
+        "--steps",
+        "-n",
+        help="The step to show: NCA steps grown from the seed (at least 1). Default: the model's growth time plus "
+        "a hold, where it declares one (the finished flake), else 200.",
+    ),
 ]
 StillSeedsOpt = Annotated[
     str | None,
@@ -54,7 +58,7 @@ def png(
         typer.Argument(help="PNG to write (default: MODEL-seedN-stepS.png; with --seeds, MODEL-seeds-stepS.png)."),
     ] = None,
     model: ModelOpt = None,
-    step: StepOpt = DEFAULT_STEPS,
+    step: StepOpt = None,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -72,7 +76,4 @@ def png(
     if isinstance(step, int) and step < 1:
         raise NCAError(f"--step must be at least 1 (step 0 is the seed: one cell), got {step}")
     args = RenderArgs.capture({**locals(), "steps": step, "every": 1})
-    if output is None:
-        seeds_part = f"seed{seed}" if seeds is None else "seeds"
-        output = Path(f"{model_stem(model)}-{seeds_part}-step{step}.png")
     _render("png", output, args)

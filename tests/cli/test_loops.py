@@ -143,3 +143,18 @@ def test_a_gallery_refuses_start_and_the_api_refuses_bad_values(grown: Path, tmp
         with pytest.raises(NCAError, match=fragment):
             renderer.render(tmp_path / "x.gif", **kw)  # type: ignore[arg-type]
     assert not list(tmp_path.glob("*.gif"))
+
+
+def test_a_still_without_a_step_shows_the_finished_flake(
+    grown: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("png", "--model", grown, "--seed", "2", "--scale", "1", "--json")
+    assert code == 0, err
+    assert json.loads(out)["steps"] == T + growth_hold(T)
+    assert (tmp_path / f"grown-seed2-step{T + growth_hold(T)}.png").exists()
+    picture = np.asarray(Renderer(grown).still(seed=2, scale=1))
+    with Image.open(tmp_path / f"grown-seed2-step{T + growth_hold(T)}.png") as written:
+        assert np.array_equal(np.asarray(written), picture)  # the API's default step is the command's
+    code, out, err = run("png", "--model", grown, "--step", "5", "--scale", "1", "--json")
+    assert code == 0 and json.loads(out)["steps"] == 5 and (tmp_path / "grown-seed0-step5.png").exists()
