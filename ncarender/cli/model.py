@@ -60,6 +60,9 @@ def eval_(
     ] = None,
     provider: ProviderOpt = "auto",
     json_out: JsonOpt = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress on stderr (the report still goes to stdout).")
+    ] = False,
 ) -> None:
     """Measure how close MODEL grows to its target(s) (MSE of RGBA), whether it stays finite, and regrowth.
 
@@ -101,7 +104,7 @@ def eval_(
 
         check_writable_dir(picture.parent if str(picture.parent) else Path("."))
     options = EvalOptions(target, target_size, num_seeds, step_list, regen, regrowth)
-    with ProgressBar("eval", quiet=False, unit="seed-steps") as progress:
+    with ProgressBar("eval", quiet=quiet, unit="seed-steps") as progress:
         done = 0
 
         def count(samples: int) -> None:

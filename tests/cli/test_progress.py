@@ -92,6 +92,8 @@ def test_eval_reports_on_stdout_and_counts_on_stderr(monkeypatch: pytest.MonkeyP
     code, out, err = run(*args, "--json")
     assert code == 0 and json.loads(out)["verdict"]  # --json: one object on stdout, as before
     assert "verdict:" in err
+    code, out, err = run(*args, "--quiet")
+    assert code == 0 and "verdict:" in out and err == ""  # -q: the report, no progress
 
 
 def test_a_checkpoint_as_model_says_to_export_it(tmp_path: Path) -> None:
