@@ -30,7 +30,8 @@ LAYERS: tuple[set[str], ...] = (
     {"metadata"},  # the ONNX metadata keys
     {"writers"},  # the table of formats (plain data), then frames -> files
     {"spec"},  # one description of a render
-    {"request", "targets"},  # a render from the API's or the command line's words; a target image's file
+    {"request", "targets", "plan"},  # a render from the API's or the command line's words; a target image's
+    # file; a render decided for a model (each output's view, each seed's flake)
     {"runtime"},  # onnxruntime: the session, then the rollout that drives it
     {"evaluate", "train", "stills"},  # beside each other: how close a model grows; the torch side; stills
     {"api", "info"},  # what the command line and scripts call
