@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
 from ..limits import RENDER
-from ..plan import Look, OutputPlan, RenderPlan, SeedPlan
+from ..plan import Look, OutputPlan, RenderPlan
 from ..request import DamageLike, SizeLike, build_spec
 from ..resources import available_memory, rollout_bytes, usable_cores
 from ..seeds import parse_seeds
@@ -43,7 +42,16 @@ from ..spec import RenderSpec
 from ..writers.formats import OutputSpec, output_name, output_spec, parse_formats
 from ..writers.output import open_writer
 from .encoders import Encoders, EncodeTask, OnRecord, Stop, make_pool
-from .manifest import MANIFEST_NAME, Manifest, completed, path_sha256, read_manifest, remove_temporaries
+from .manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    completed,
+    failure_record,
+    output_record,
+    path_sha256,
+    read_manifest,
+    remove_temporaries,
+)
 
 if TYPE_CHECKING:
     from ..api import Renderer
@@ -244,35 +252,6 @@ def _batch_size(plan: RenderPlan, n_seeds: int, settings: BatchSettings) -> int:
     return default_batch_size(n_seeds, plan.grid, n_frames=plan.spec.n_frames, n_backgrounds=n_backgrounds)
 
 
-def _failure(seed: int, outputs: Sequence[OutputPlan], step: int) -> dict[str, object]:
-    """The manifest record of a seed whose state turned non-finite at ``step``."""
-    return {
-        "seed": seed,
-        "status": "failed",
-        "step": step,
-        "formats": [o.format for o in outputs],
-        "error": f"the state became non-finite (NaN/inf) at step {step}",
-    }
-
-
-def _record(seed: SeedPlan, output: OutputPlan, options: object, common: dict[str, object]) -> dict[str, object]:
-    """The manifest record of one finished output (its flake, and a continuous family's parameters, if any)."""
-    record: dict[str, object] = {
-        "seed": seed.seed,
-        "format": output.format,
-        "path": output_name(seed.seed, output.format),
-        "status": "ok",
-        "options": options,
-        "ncarender": __version__,
-        **common,
-    }
-    if seed.flake is not None:
-        record["flake"] = seed.flake
-        if seed.params is not None:  # a continuous family: the parameters this seed grew
-            record["params"] = seed.params
-    return record
-
-
 def run_batch(
     renderer: Renderer,
     outdir: Path | str,
@@ -324,12 +303,12 @@ def run_batch(
                 looks, stacks, failed, share = _roll_out(renderer, plan, chunk, run.collect)
                 for i, (seed, outputs) in enumerate(chunk):
                     if i in failed:
-                        failure = _failure(seed, outputs, failed[i])
+                        failure = failure_record(seed, [o.format for o in outputs], failed[i])
                         result.failed.append(failure)
                         run.report(failure, len(outputs))
                         continue
                     for o in outputs:
-                        record = _record(seed_plans[seed], o, todo.described[o.format], common)
+                        record = output_record(seed_plans[seed], o.format, todo.described[o.format], common)
                         frames_of_seed = stacks[looks.index(o.look)][i]
                         run.submit(EncodeTask(o.writes, outdir / str(record["path"]), frames_of_seed), record, share)
                 del stacks
