@@ -314,16 +314,15 @@ class Renderer:
         path or option, or an output too large, fails before the rollout.
         """
         path = Path(path)
-        if isinstance(spec, RenderPlan):
-            spec = spec.spec
-        output = spec.output
+        plan = spec if isinstance(spec, RenderPlan) else self.plan(spec)
+        spec, view = plan.spec, plan.output
+        output = view.output
         if not spec.seeds:
             raise NCAError("nothing to render: no seeds")
         still = output.record.consumes == "still"
-        if still:  # the rollout is the same at every --every; convert only the seed frame and the last one
-            spec = replace(spec, every=spec.steps)
-        plan = self.plan(spec)
-        view = plan.output
+        if still and spec.every != spec.steps:  # the rollout is the same at every --every: convert only the seed
+            spec = replace(spec, every=spec.steps)  # frame and the last one
+            plan = replace(plan, spec=spec)  # (the views and flakes do not depend on it)
         self.check_fits(len(spec.seeds), plan.grid)
         tile = grid = view.frame_grid
         if len(spec.seeds) > 1:
