@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Unpack
 import numpy as np
 
 from .errors import NCAError
-from .hexmap import frame_view
 from .plan import RenderPlan, plan_render
 from .render import Background, parse_background, to_rgba8
 from .request import DamageLike, SizeLike, render_request
@@ -136,7 +135,7 @@ class Renderer:
         for background ``i`` (:meth:`frame_grid`); a square model's are its cells whatever the scales."""
         grid = spec.grid(self.grid)
         lattice = self.session.info.lattice
-        views = [frame_view(lattice, grid, sc) for sc in (scales or [1] * len(backgrounds))]
+        views = [lattice.frame_view(grid, sc) for sc in (scales or [1] * len(backgrounds))]
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)

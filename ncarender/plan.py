@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .hexmap import frame_grid, writer_scale
 from .metadata import ModelInfo
 from .render import Background
 from .spec import RenderSpec
@@ -95,10 +94,10 @@ class RenderPlan:
 
 def _output_plan(info: ModelInfo, grid: tuple[int, int], output: OutputSpec) -> OutputPlan:
     scale = output.options.scale
-    writes_at = writer_scale(info.lattice, scale)
+    writes_at = info.lattice.writer_scale(scale)
     writes = output if writes_at == scale else replace(output, options=replace(output.options, scale=writes_at))
     look = Look(output.background, scale if writes is not output else 1)
-    return OutputPlan(output, writes, frame_grid(info.lattice, grid, scale), look)
+    return OutputPlan(output, writes, info.lattice.frame_grid(grid, scale), look)
 
 
 def plan_render(spec: RenderSpec, info: ModelInfo) -> RenderPlan:

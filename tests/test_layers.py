@@ -24,8 +24,9 @@ FAMILY_THIRD_PARTY = {"numpy", "PIL"}
 #: module or subpackage takes its place here.
 LAYERS: tuple[set[str], ...] = (
     {"errors", "_version", "_lazy", "checks", "data", "models"},  # leaves, and the package data
-    {"atomic", "resources", "lattice", "damage", "render", "limits", "seeds", "result"},  # files, the machine, the
-    # geometry, state -> RGBA, every number's limits, seed lists, stills in memory
+    {"atomic", "resources", "damage", "render", "limits", "seeds", "result"},  # files, the machine, damage discs,
+    # state -> RGBA, every number's limits, seed lists, stills in memory
+    {"lattice"},  # the lattice records: geometry, and what the render side asks (frame view, writer scale, damage)
     {"family", "hexmap"},  # numpy: the automaton and its families; hex cells -> square pixels
     {"metadata"},  # the ONNX metadata keys
     {"writers"},  # the table of formats (plain data), then frames -> files

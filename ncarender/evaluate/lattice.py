@@ -21,8 +21,8 @@ import numpy as np
 
 from ..errors import NCAError
 from ..family.seed_maps import SEED_MAP_CYCLE
-from ..hexmap import HexView, square_view
 from ..lattice import hex_orbits
+from ..lattice.hex_view import HexView, square_view
 from ..metadata import ModelInfo
 from ..runtime import NCASession, roll_out
 from ..spec import RenderSpec
