@@ -19,16 +19,15 @@ from typing import TYPE_CHECKING, Unpack
 import numpy as np
 
 from .errors import NCAError
-from .hexmap import frame_grid, frame_view, writer_scale
+from .plan import RenderPlan, plan_render
 from .render import Background, parse_background, to_rgba8
 from .request import DamageLike, SizeLike, render_request
 from .result import RenderResult, Stills
 from .runtime import NCASession, open_model, roll_out
-from .runtime.seeds import flakes_of
 from .spec import Damage, RenderSpec, default_steps, frame_steps, parse_size
 from .stills import StillOptions, still_images
 from .targets import Target, file_target, is_path, target_format
-from .writers.formats import OutputSpec, format_from_path
+from .writers.formats import format_from_path
 from .writers.options import WriterOptions, parse_loop
 from .writers.output import write_output
 
@@ -87,24 +86,14 @@ class Renderer:
         """The ONNX model file."""
         return self.session.path
 
-    def frame_grid(self, grid: tuple[int, int], scale: int) -> tuple[int, int]:
-        """The frames' size for a rollout on ``grid`` at ``scale``: the grid (a square model; writers scale it),
-        or a hex model's picture ``(H * scale, W * scale)`` (:mod:`ncarender.hexmap`)."""
-        return frame_grid(self.session.info.lattice, grid, scale)
-
-    def writer_output(self, output: OutputSpec) -> OutputSpec:
-        """``output`` as its writer takes it: a hex model's frames are mapped at the scale already (scale 1)."""
-        scale = writer_scale(self.session.info.lattice, output.options.scale)
-        return output if scale == output.options.scale else replace(output, options=replace(output.options, scale=1))
-
     def check_fits(self, n: int, grid: tuple[int, int]) -> None:
         """Refuse, before anything is allocated, a rollout of ``n`` seeds on ``grid`` that would not fit in memory."""
         self.session.check_grid(n, *grid)
 
-    def flake_of(self, seed: int, flake: int | None = None) -> int | None:
-        """The training flake ``seed`` grows with a family model (``flake`` overrides); None for one target."""
-        flakes = flakes_of(self.session.info, [seed], flake)
-        return None if flakes is None else flakes[0]
+    def plan(self, spec: RenderSpec) -> RenderPlan:
+        """``spec`` decided for this model (:func:`~ncarender.plan.plan_render`): each output's frame grid, the
+        output as its writer takes it and its look, each seed's flake. A bad ``--flake`` is refused here."""
+        return plan_render(spec, self.session.info)
 
     def frames(
         self,
@@ -146,7 +135,7 @@ class Renderer:
         for background ``i`` (:meth:`frame_grid`); a square model's are its cells whatever the scales."""
         grid = spec.grid(self.grid)
         lattice = self.session.info.lattice
-        views = [frame_view(lattice, grid, sc) for sc in (scales or [1] * len(backgrounds))]
+        views = [lattice.frame_view(grid, sc) for sc in (scales or [1] * len(backgrounds))]
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
@@ -284,23 +273,22 @@ class Renderer:
 
     def tiled(
         self,
-        spec: RenderSpec,
-        background: Background,
+        plan: RenderPlan,
         *,
-        scale: int = 1,
         columns: int | None = None,
         timings: dict[str, float] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
-        """``(step, frame)`` of ``spec`` over ``background``: frame uint8 ``(H, W, 4)``, one seed's, or several
+        """``(step, frame)`` of ``plan`` (its one output's look): frame uint8 ``(H, W, 4)``, one seed's, or several
         seeds' side by side in ``columns`` columns (default: square), left to right, top to bottom
         (:func:`~ncarender.writers.sheet.tile_frames`; empty cells take the background). A hex model's frames are
-        its picture at ``scale``."""
+        its picture at the output's scale."""
+        spec, look = plan.spec, plan.output.look
         seeds = spec.seeds
         if not seeds:
             raise NCAError("nothing to render: no seeds")
-        self.check_fits(len(seeds), spec.grid(self.grid))
-        blank = to_rgba8(np.zeros((1, self.session.info.channels, 1, 1), np.float32), background)[0, 0, 0]
-        for step, (rgba,) in self.composites(spec, [background], timings=timings, scales=[scale]):
+        self.check_fits(len(seeds), plan.grid)
+        blank = to_rgba8(np.zeros((1, self.session.info.channels, 1, 1), np.float32), look.background)[0, 0, 0]
+        for step, (rgba,) in self.composites(spec, [look.background], timings=timings, scales=[look.scale]):
             if len(seeds) == 1:
                 yield step, rgba[0]
             else:
@@ -311,27 +299,31 @@ class Renderer:
     def write(
         self,
         path: str | Path,
-        spec: RenderSpec,
+        spec: RenderSpec | RenderPlan,
         *,
         progress: Progress | None = None,
         columns: int | None = None,
     ) -> RenderResult:
-        """Render ``spec`` (one output) to ``path``; what :meth:`render` and the command line call.
+        """Render ``spec`` (one output; or its :meth:`plan`) to ``path``; what :meth:`render` and the command line
+        call.
 
         One seed is one animation; several seeds (an animated format or a still) grow side by side in one
         animation, each frame the seeds' frames tiled in ``columns`` columns (:meth:`tiled`). A still (``png``)
         takes only the frame at the last step, so only that frame is scaled. The output is opened first, so a bad
         path or option, or an output too large, fails before the rollout.
         """
-        path, output = Path(path), spec.output
+        path = Path(path)
+        plan = spec if isinstance(spec, RenderPlan) else self.plan(spec)
+        spec, view = plan.spec, plan.output
+        output = view.output
         if not spec.seeds:
             raise NCAError("nothing to render: no seeds")
         still = output.record.consumes == "still"
-        if still:  # the rollout is the same at every --every; convert only the seed frame and the last one
-            spec = replace(spec, every=spec.steps)
-        self.check_fits(len(spec.seeds), spec.grid(self.grid))
-        tile = self.frame_grid(spec.grid(self.grid), output.options.scale)
-        grid = tile
+        if still and spec.every != spec.steps:  # the rollout is the same at every --every: convert only the seed
+            spec = replace(spec, every=spec.steps)  # frame and the last one
+            plan = replace(plan, spec=spec)  # (the views and flakes do not depend on it)
+        self.check_fits(len(spec.seeds), plan.grid)
+        tile = grid = view.frame_grid
         if len(spec.seeds) > 1:
             from .writers.sheet import tile_grid
 
@@ -342,8 +334,7 @@ class Renderer:
         timings: dict[str, float] = {"startup": self.open_seconds}
 
         def frames() -> Iterator[np.ndarray]:
-            scale = output.options.scale
-            for step, frame in self.tiled(spec, output.background, scale=scale, columns=columns, timings=timings):
+            for step, frame in self.tiled(plan, columns=columns, timings=timings):
                 if progress is not None:
                     progress(step, spec.steps)
                 if not still or step == spec.steps:
@@ -355,14 +346,14 @@ class Renderer:
             frames(),
             n_frames=1 if still else spec.n_frames,
             grid=grid,
-            options=self.writer_output(output).options,
+            options=view.writes.options,
             threaded=output.record.streams,
             timings=timings,
             tile=tile,
         )
         if still:
             summary["step"] = spec.steps
-        flakes = flakes_of(self.session.info, list(spec.seeds), spec.flake)
+        flakes = plan.flakes
         single = len(spec.seeds) == 1
         return RenderResult(
             path=path,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import NCAError
 from .spec import default_steps
+
+if TYPE_CHECKING:
+    from .metadata import FamilyInfo
 
 __all__ = ["describe", "describe_builtins", "format_info"]
 
@@ -55,7 +58,7 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
         "ncarender_version": info.version,
         "training": info.training,
         "providers_available": available_providers(),
-        **_family(info.family),
+        **_family(info.seeding),
         # a model taught its growth time: T, and the steps a render without --steps runs (T plus a hold)
         **(
             {}
@@ -67,9 +70,10 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
     }
 
 
-def _family(family: Any) -> dict[str, Any]:
-    """A family model's part of ``info``: its flakes, code width, seed map and parameters (nothing otherwise)."""
-    if family is None:
+def _family(family: FamilyInfo) -> dict[str, Any]:
+    """A family model's part of ``info``: its flakes, code width, seed map and parameters (nothing for a model
+    that grows one target, whose seed map names no flakes)."""
+    if not family.names_flakes:
         return {}
     return {
         "family": {

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -85,6 +86,19 @@ class FamilyInfo:
     params: tuple[dict[str, float], ...] = ()
     targets_png: bytes | None = None
 
+    @classmethod
+    def one_target(cls, target_name: str | None) -> FamilyInfo:
+        """A model that grows one target, as a family of one flake with an empty code ``(1, 0)``
+        (:class:`~ncarender.family.seed_maps.OneTarget`): what the render side asks instead of testing for a family."""
+        from .family.seed_maps import OneTarget
+
+        return cls(target_name or "custom", np.zeros((1, 0), np.float32), OneTarget(target_name))
+
+    @property
+    def names_flakes(self) -> bool:
+        """Whether a render names the flake each seed grows (a family; not one target)."""
+        return self.seed_map.names_flakes
+
     @property
     def flakes(self) -> int:
         """K, the number of training flakes whose codes the metadata lists (a continuous family: the first few)."""
@@ -98,6 +112,11 @@ class FamilyInfo:
     def flake_of_seed(self, seed: int) -> int:
         """The flake a render seed grows (the seed map's choice)."""
         return self.seed_map.flake_of_seed(seed, self.flakes)
+
+    def check_flake(self, flake: int | None) -> None:
+        """Refuse a ``--flake`` this model cannot grow (one :class:`NCAError` line); None picks none."""
+        if flake is not None:
+            self.seed_map.check_flake(flake, self.flakes)
 
     def code_of_flake(self, flake: int) -> np.ndarray:
         """The code ``(D,)`` float32 of flake ``flake`` (the seed map's)."""
@@ -139,10 +158,16 @@ class ModelInfo:
     #: The growth time ``T`` the model was taught (steps from the seed to the finished flake); None: not taught.
     growth_steps: int | None = None
 
+    @cached_property
+    def seeding(self) -> FamilyInfo:
+        """How a render seed becomes a flake and its code: the family, or a one-target model's family of one
+        (:meth:`FamilyInfo.one_target`). The render side asks this record, never whether there is a family."""
+        return self.family if self.family is not None else FamilyInfo.one_target(self.target_name)
+
     @property
     def code_channels(self) -> int:
         """Code channels at the end of the state (0 unless a family model)."""
-        return 0 if self.family is None else self.family.code_channels
+        return self.seeding.code_channels
 
     def target(self) -> np.ndarray | None:
         """The stored target as premultiplied RGBA ``(4, H, W)`` float32, or None."""

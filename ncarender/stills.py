@@ -13,12 +13,11 @@ from PIL import Image
 
 from .checks import is_whole
 from .errors import NCAError
-from .render import Background
+from .plan import RenderPlan
 from .request import DamageLike, SizeLike, render_request
 from .result import Stills
 from .spec import RenderSpec
 from .writers.base import check_fits, scaled
-from .writers.formats import OutputSpec
 from .writers.resample import smooth_tiles
 from .writers.sheet import tile_grid
 
@@ -28,13 +27,8 @@ __all__ = ["StillOptions", "TileSource", "still_images", "still_steps"]
 class TileSource(Protocol):
     """What stills read of a renderer (:class:`ncarender.api.Renderer`, which calls :func:`still_images`)."""
 
-    @property
-    def grid(self) -> tuple[int, int]: ...
-    def frame_grid(self, grid: tuple[int, int], scale: int) -> tuple[int, int]: ...
-    def writer_output(self, output: OutputSpec) -> OutputSpec: ...
-    def tiled(
-        self, spec: RenderSpec, background: Background, *, scale: int = 1, columns: int | None = None
-    ) -> Iterator[tuple[int, np.ndarray]]: ...
+    def plan(self, spec: RenderSpec) -> RenderPlan: ...
+    def tiled(self, plan: RenderPlan, *, columns: int | None = None) -> Iterator[tuple[int, np.ndarray]]: ...
 
 
 def still_steps(steps: object) -> list[int]:
@@ -70,15 +64,15 @@ def still_images(renderer: TileSource, steps: Sequence[int], **options: Unpack[S
     every = math.gcd(*(s for s in wanted if s > 0)) or 1
     request = render_request("png", steps=max(last, 1), every=every, **options)
     spec, output = request.spec, request.spec.output
-    writer = renderer.writer_output(output).options  # a hex model's picture comes at its scale: the writer's is 1
-    grid = spec.grid(renderer.grid)
-    tile = renderer.frame_grid(grid, output.options.scale)
+    plan = renderer.plan(spec)
+    writer = plan.output.writes.options  # a hex model's picture comes at its scale: the writer's is 1
+    grid, tile = plan.grid, plan.output.frame_grid
     cols, rows = tile_grid(len(spec.seeds), request.columns)
     width, height = cols * tile[1] * writer.scale, rows * tile[0] * writer.scale
     need = 8 * width * height * len(set(wanted))  # each image, and one frame being scaled
     check_fits("png", (width, height), source=(grid, output.options.scale), n_frames=len(set(wanted)), need=need)
     images: dict[int, Image.Image] = {}
-    for step, frame in renderer.tiled(spec, output.background, scale=output.options.scale, columns=request.columns):
+    for step, frame in renderer.tiled(plan, columns=request.columns):
         if step in wanted:
             if writer.resample == "smooth" and writer.scale > 1:  # as the writer: smooth, each tile on its own
                 images[step] = Image.fromarray(smooth_tiles(frame, writer.scale, tile), "RGBA")

@@ -24,13 +24,15 @@ FAMILY_THIRD_PARTY = {"numpy", "PIL"}
 #: module or subpackage takes its place here.
 LAYERS: tuple[set[str], ...] = (
     {"errors", "_version", "_lazy", "checks", "data", "models"},  # leaves, and the package data
-    {"atomic", "resources", "lattice", "damage", "render", "limits", "seeds", "result"},  # files, the machine, the
-    # geometry, state -> RGBA, every number's limits, seed lists, stills in memory
+    {"atomic", "resources", "damage", "render", "limits", "seeds", "result"},  # files, the machine, damage discs,
+    # state -> RGBA, every number's limits, seed lists, stills in memory
+    {"lattice"},  # the lattice records: geometry, and what the render side asks (frame view, writer scale, damage)
     {"family", "hexmap"},  # numpy: the automaton and its families; hex cells -> square pixels
     {"metadata"},  # the ONNX metadata keys
     {"writers"},  # the table of formats (plain data), then frames -> files
     {"spec"},  # one description of a render
-    {"request", "targets"},  # a render from the API's or the command line's words; a target image's file
+    {"request", "targets", "plan"},  # a render from the API's or the command line's words; a target image's
+    # file; a render decided for a model (each output's view, each seed's flake)
     {"runtime"},  # onnxruntime: the session, then the rollout that drives it
     {"evaluate", "train", "stills"},  # beside each other: how close a model grows; the torch side; stills
     {"api", "info"},  # what the command line and scripts call

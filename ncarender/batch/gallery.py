@@ -67,20 +67,19 @@ def write_gallery(
     at = spec.steps if at is None else at
     if not 0 <= at <= spec.steps:
         raise NCAError(f"--at must be from 0 to --steps ({spec.steps}), got {at}")
-    grid = spec.grid(renderer.grid)
-    flakes = [renderer.flake_of(seed, spec.flake) for seed in seed_list]
-    scale = spec.output.options.scale
+    plan = renderer.plan(spec.with_seeds(seed_list))
+    view = plan.output
     writer = GalleryWriter(
         Path(path),
         seeds=seed_list,
         step=at,
-        grid=renderer.frame_grid(grid, scale),  # a hex model's tiles: its picture at the scale (hexmap)
-        output=renderer.writer_output(spec.output),
-        flakes=None if flakes[0] is None else [int(f) for f in flakes if f is not None],
+        grid=view.frame_grid,  # a hex model's tiles: its picture at the scale (hexmap)
+        output=view.writes,
+        flakes=plan.flakes,
     )
-    per_batch = batch_size or default_batch_size(len(seed_list), grid, n_frames=1)
+    per_batch = batch_size or default_batch_size(len(seed_list), plan.grid, n_frames=1)
     with writer:
-        renderer.check_fits(per_batch, grid)
+        renderer.check_fits(per_batch, plan.grid)
         # A rollout of ``at`` steps takes the same masks, so its last frame is step ``at`` of any longer one.
         upto = replace(spec, steps=max(at, 1), every=max(at, 1))
         if progress is not None:
@@ -88,7 +87,7 @@ def write_gallery(
         for start in range(0, len(seed_list), per_batch):
             chunk = upto.with_seeds(seed_list[start : start + per_batch])
             last = None
-            for step, (rgba,) in renderer.composites(chunk, [spec.output.background], scales=[scale]):
+            for step, (rgba,) in renderer.composites(chunk, [view.look.background], scales=[view.look.scale]):
                 if step == at:
                     last = rgba
             assert last is not None

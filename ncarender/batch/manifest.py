@@ -16,7 +16,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .._version import __version__
 from ..errors import NCAError
+from ..plan import SeedPlan
 from ..writers.formats import output_name, temporary_pattern
 
 try:
@@ -28,6 +30,8 @@ __all__ = [
     "MANIFEST_NAME",
     "Manifest",
     "completed",
+    "failure_record",
+    "output_record",
     "path_sha256",
     "read_manifest",
     "remove_temporaries",
@@ -36,6 +40,36 @@ __all__ = [
 
 #: The manifest's file name inside OUTDIR.
 MANIFEST_NAME = "manifest.jsonl"
+
+
+def failure_record(seed: int, formats: list[str], step: int) -> dict[str, object]:
+    """The record of a seed whose state turned non-finite at ``step`` (its ``formats`` not written)."""
+    return {
+        "seed": seed,
+        "status": "failed",
+        "step": step,
+        "formats": formats,
+        "error": f"the state became non-finite (NaN/inf) at step {step}",
+    }
+
+
+def output_record(seed: SeedPlan, fmt: str, options: object, common: dict[str, object]) -> dict[str, object]:
+    """The record of one finished output of ``seed`` in format ``fmt``: its ``options`` (what decides its bytes),
+    the ``common`` keys (model, its hash, provider) and the seed's flake, and a continuous family's parameters."""
+    record: dict[str, object] = {
+        "seed": seed.seed,
+        "format": fmt,
+        "path": output_name(seed.seed, fmt),
+        "status": "ok",
+        "options": options,
+        "ncarender": __version__,
+        **common,
+    }
+    if seed.flake is not None:
+        record["flake"] = seed.flake
+        if seed.params is not None:  # a continuous family: the parameters this seed grew
+            record["params"] = seed.params
+    return record
 
 
 def path_sha256(path: Path, *, sync: bool = False) -> str:

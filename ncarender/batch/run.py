@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
 from ..limits import RENDER
+from ..plan import Look, OutputPlan, RenderPlan
 from ..request import DamageLike, SizeLike, build_spec
 from ..resources import available_memory, rollout_bytes, usable_cores
 from ..seeds import parse_seeds
@@ -42,11 +42,19 @@ from ..spec import RenderSpec
 from ..writers.formats import OutputSpec, output_name, output_spec, parse_formats
 from ..writers.output import open_writer
 from .encoders import Encoders, EncodeTask, OnRecord, Stop, make_pool
-from .manifest import MANIFEST_NAME, Manifest, completed, path_sha256, read_manifest, remove_temporaries
+from .manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    completed,
+    failure_record,
+    output_record,
+    path_sha256,
+    read_manifest,
+    remove_temporaries,
+)
 
 if TYPE_CHECKING:
     from ..api import Renderer
-    from ..render import Background
 
 __all__ = [
     "CELLS_PER_BATCH",
@@ -135,28 +143,25 @@ class BatchResult:
 
 def _roll_out(
     renderer: Renderer,
-    spec: RenderSpec,
-    chunk: Sequence[tuple[int, Sequence[OutputSpec]]],
-    grid: tuple[int, int],
+    plan: RenderPlan,
+    chunk: Sequence[tuple[int, Sequence[OutputPlan]]],
     tick: Callable[[], None],
-) -> tuple[list[tuple[Background, int]], list[np.ndarray], dict[int, int], float]:
-    """One rollout of ``spec`` for the seeds of ``chunk``, converted over every background their outputs use
-    (and, for a hex model, every scale: :meth:`Renderer.frame_grid <ncarender.api.Renderer.frame_grid>`).
+) -> tuple[list[Look], list[np.ndarray], dict[int, int], float]:
+    """One rollout of ``plan``'s spec for the seeds of ``chunk``, converted in every look their outputs take
+    (background, and for a hex model the picture's scale: :class:`~ncarender.plan.Look`).
 
-    Returns the looks ``(background, scale)``, one frame stack uint8 ``(n, F, H, W, 4)`` per look
-    (seed ``i``'s frames are ``stack[i]``), the failed seeds (``{index: step}``) and the
-    seconds per seed. ``tick`` runs every few frames (to record finished encoders).
+    Returns the looks, one frame stack uint8 ``(n, F, H, W, 4)`` per look (seed ``i``'s frames are ``stack[i]``;
+    ``(H, W)`` the look's frame grid), the failed seeds (``{index: step}``) and the seconds per seed. ``tick``
+    runs every few frames (to record finished encoders).
     """
-    looks = list(dict.fromkeys(_look(renderer, s) for _, specs in chunk for s in specs))
-    backgrounds = [bg for bg, _ in looks]
-    stacks = [
-        np.empty((len(chunk), spec.n_frames, *renderer.frame_grid(grid, scale), 4), dtype=np.uint8)
-        for _, scale in looks
-    ]
+    spec = plan.spec
+    grids = {o.look: o.frame_grid for _, outputs in chunk for o in outputs}
+    looks = list(grids)
+    stacks = [np.empty((len(chunk), spec.n_frames, *grids[look], 4), dtype=np.uint8) for look in looks]
     failed: dict[int, int] = {}
     timings: dict[str, float] = {}
     rollout = spec.with_seeds(seed for seed, _ in chunk)
-    scales = [scale for _, scale in looks]
+    backgrounds, scales = [look.background for look in looks], [look.scale for look in looks]
     for k, (_, frames) in enumerate(
         renderer.composites(rollout, backgrounds, timings=timings, failed=failed, scales=scales)
     ):
@@ -165,12 +170,6 @@ def _roll_out(
         if k % 8 == 0:
             tick()
     return looks, stacks, failed, (timings["rollout"] + timings["convert"]) / len(chunk)
-
-
-def _look(renderer: Renderer, output: OutputSpec) -> tuple[Background, int]:
-    """What an output's frames depend on: its background, and for a hex model its scale (else 1)."""
-    scale = output.options.scale if renderer.writer_output(output) is not output else 1
-    return output.background, scale
 
 
 def _prepare_outdir(outdir: Path) -> None:
@@ -197,74 +196,103 @@ def _stopped(error: BaseException, written: int, manifest: Path) -> NCAError:
     return NCAError(f"{message}; stopped after {written} output(s), all recorded in {str(manifest)!r}")
 
 
+@dataclass
+class _Todo:
+    """What a batch has left to do: per seed the outputs not yet on disk (``resume``), each output's manifest
+    ``options`` (as a record read back holds them), and the model's hash."""
+
+    seeds: list[tuple[int, list[OutputPlan]]]
+    described: dict[str, object]
+    model_hash: str
+    skipped: int
+
+
+def _todo(renderer: Renderer, plan: RenderPlan, outdir: Path, manifest: Manifest, resume: bool) -> _Todo:
+    """The outputs still to write: all of them, or with ``resume`` those without a matching record and file."""
+    spec = plan.spec
+    model_hash = path_sha256(renderer.model_path)
+    described = {
+        o.format: o.output.describe(
+            steps=spec.steps, grid=plan.grid, every=spec.every, damage=spec.damage, start=spec.start
+        )
+        for o in plan.outputs
+    }
+    described = json.loads(json.dumps(described))  # as a record read back will hold them
+    seeds = list(dict.fromkeys(spec.seeds))
+    wanted = {(seed, o.format): described[o.format] for seed in seeds for o in plan.outputs}
+    done = completed(outdir, read_manifest(manifest.path), wanted, model_hash) if resume else set()
+    todo = [(seed, [o for o in plan.outputs if (seed, o.format) not in done]) for seed in seeds]
+    return _Todo([(seed, outputs) for seed, outputs in todo if outputs], described, model_hash, len(done))
+
+
+def _open_outputs(plan: RenderPlan, outdir: Path, todo: list[tuple[int, list[OutputPlan]]]) -> None:
+    """Clear the temporaries of the outputs to write, and open (then abort) the first seed's writers: every
+    user-fixable option error, before anything is rendered."""
+    names = {output_name(seed, o.format) for seed, outputs in todo for o in outputs}
+    names |= {
+        p.name
+        for seed, outputs in todo
+        for o in outputs
+        for p in o.output.record.companion_paths(Path(output_name(seed, o.format)))
+    }
+    remove_temporaries(outdir, names)
+    first_seed, first_outputs = todo[0]
+    for o in first_outputs:
+        path = outdir / output_name(first_seed, o.format)
+        open_writer(o.format, path, n_frames=plan.spec.n_frames, grid=o.frame_grid, options=o.writes.options).abort()
+
+
+def _batch_size(plan: RenderPlan, n_seeds: int, settings: BatchSettings) -> int:
+    """Seeds per rollout: the setting, or :func:`default_batch_size` with the frame stacks of every look counted
+    in grids' worth (a hex model's pictures at their scales)."""
+    if settings.batch_size:
+        return settings.batch_size
+    grids = {o.look: o.frame_grid for o in plan.outputs}
+    n_backgrounds = math.ceil(sum(math.prod(g) for g in grids.values()) / math.prod(plan.grid))
+    return default_batch_size(n_seeds, plan.grid, n_frames=plan.spec.n_frames, n_backgrounds=n_backgrounds)
+
+
 def run_batch(
     renderer: Renderer,
     outdir: Path | str,
-    spec: RenderSpec,
+    spec: RenderSpec | RenderPlan,
     settings: BatchSettings | None = None,
     *,
     on_record: OnRecord | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchResult:
-    """Render every seed of ``spec`` into ``outdir`` in each of its outputs; a manifest line per output.
+    """Render every seed of ``spec`` (or of its plan: :meth:`Renderer.plan <ncarender.api.Renderer.plan>`) into
+    ``outdir`` in each of its outputs; a manifest line per output.
 
     See :func:`render_batch` (its keyword form) for the outputs, resume, failures and interruption.
     """
     t_start = time.perf_counter()
     settings = settings or BatchSettings()
-    if not spec.outputs:
+    plan = spec if isinstance(spec, RenderPlan) else renderer.plan(spec)
+    if not plan.outputs:
         raise NCAError("give each output format once")
-    seed_list = list(dict.fromkeys(spec.seeds))
-    specs = list(spec.outputs)
     outdir = Path(outdir)
     _prepare_outdir(outdir)
-    grid = spec.grid(renderer.grid)
-    model_hash = path_sha256(renderer.model_path)
-    described = {
-        s.format: s.describe(steps=spec.steps, grid=grid, every=spec.every, damage=spec.damage, start=spec.start)
-        for s in specs
-    }
-    described = json.loads(json.dumps(described))  # as a record read back will hold them
     manifest = Manifest(outdir / MANIFEST_NAME)
-    result = BatchResult(outdir=outdir, manifest=manifest.path, seeds=seed_list)
-
-    wanted = {(seed, s.format): described[s.format] for seed in seed_list for s in specs}
-    done = completed(outdir, read_manifest(manifest.path), wanted, model_hash) if settings.resume else set()
-    result.skipped = len(done)
-    todo = [(seed, [s for s in specs if (seed, s.format) not in done]) for seed in seed_list]
-    todo = [(seed, wanted_specs) for seed, wanted_specs in todo if wanted_specs]
-    jobs = settings.jobs or default_jobs()
-    result.jobs = jobs
-    if not todo:
+    result = BatchResult(outdir=outdir, manifest=manifest.path, seeds=list(dict.fromkeys(plan.spec.seeds)))
+    todo = _todo(renderer, plan, outdir, manifest, settings.resume)
+    result.skipped = todo.skipped
+    result.jobs = jobs = settings.jobs or default_jobs()
+    if not todo.seeds:
         result.seconds = time.perf_counter() - t_start
         return result
 
-    names = {output_name(seed, s.format) for seed, ss in todo for s in ss}
-    names |= {
-        p.name for seed, ss in todo for s in ss for p in s.record.companion_paths(Path(output_name(seed, s.format)))
-    }
-    remove_temporaries(outdir, names)
-    first_seed, first_specs = todo[0]
-    for output in first_specs:  # every user-fixable option error, before anything is rendered
-        path = outdir / output_name(first_seed, output.format)
-        writes = renderer.writer_output(output)
-        frame_grid = renderer.frame_grid(grid, output.options.scale)
-        open_writer(output.format, path, n_frames=spec.n_frames, grid=frame_grid, options=writes.options).abort()
-    # frame stacks per seed, in grids' worth: one per background (a hex model's: its pictures at their scales)
-    kinds = {_look(renderer, s) for s in specs}
-    n_backgrounds = math.ceil(sum(math.prod(renderer.frame_grid(grid, sc)) for _, sc in kinds) / math.prod(grid))
-    size_per_batch = settings.batch_size or default_batch_size(
-        len(todo), grid, n_frames=spec.n_frames, n_backgrounds=n_backgrounds
-    )
-    result.batch_size = size_per_batch
-    renderer.check_fits(size_per_batch, grid)
-    chunks = [todo[i : i + size_per_batch] for i in range(0, len(todo), size_per_batch)]
+    _open_outputs(plan, outdir, todo.seeds)
+    result.batch_size = size_per_batch = _batch_size(plan, len(todo.seeds), settings)
+    renderer.check_fits(size_per_batch, plan.grid)
+    chunks = [todo.seeds[i : i + size_per_batch] for i in range(0, len(todo.seeds), size_per_batch)]
     kind = settings.executor if settings.executor != "auto" else ("process" if jobs > 1 else "thread")
-    common = {"model": renderer.model_path.name, "model_sha256": model_hash, "provider": renderer.device}
-    family = renderer.session.info.family
+    common: dict[str, object] = {"model": renderer.model_path.name, "model_sha256": todo.model_hash}
+    common["provider"] = renderer.device
+    seed_plans = plan.by_seed()
 
     pool = make_pool(jobs, kind)
-    total = sum(len(ss) for _, ss in todo)
+    total = sum(len(outputs) for _, outputs in todo.seeds)
     run = Encoders(manifest, pool, total=total, on_record=on_record, progress=progress)
     result.written = run.written
     if progress is not None:
@@ -272,42 +300,20 @@ def run_batch(
     try:
         try:
             for chunk in chunks:
-                looks, stacks, failed, share = _roll_out(renderer, spec, chunk, grid, run.collect)
-                for i, (seed, seed_specs) in enumerate(chunk):
+                looks, stacks, failed, share = _roll_out(renderer, plan, chunk, run.collect)
+                for i, (seed, outputs) in enumerate(chunk):
                     if i in failed:
-                        failure: dict[str, object] = {
-                            "seed": seed,
-                            "status": "failed",
-                            "step": failed[i],
-                            "formats": [s.format for s in seed_specs],
-                            "error": f"the state became non-finite (NaN/inf) at step {failed[i]}",
-                        }
+                        failure = failure_record(seed, [o.format for o in outputs], failed[i])
                         result.failed.append(failure)
-                        run.report(failure, len(seed_specs))
+                        run.report(failure, len(outputs))
                         continue
-                    for output in seed_specs:
-                        name = output_name(seed, output.format)
-                        frames_of_seed = stacks[looks.index(_look(renderer, output))][i]
-                        record: dict[str, object] = {
-                            "seed": seed,
-                            "format": output.format,
-                            "path": name,
-                            "status": "ok",
-                            "options": described[output.format],
-                            "ncarender": __version__,
-                            **common,
-                        }
-                        flake = renderer.flake_of(seed, spec.flake)
-                        if flake is not None:
-                            record["flake"] = flake
-                            params = None if family is None else family.seed_map.params_of_flake(flake)
-                            if params is not None:  # a continuous family: the parameters this seed grew
-                                record["params"] = params
-                        task = EncodeTask(renderer.writer_output(output), outdir / name, frames_of_seed)
-                        run.submit(task, record, share)
+                    for o in outputs:
+                        record = output_record(seed_plans[seed], o.format, todo.described[o.format], common)
+                        frames_of_seed = stacks[looks.index(o.look)][i]
+                        run.submit(EncodeTask(o.writes, outdir / str(record["path"]), frames_of_seed), record, share)
                 del stacks
                 # At most one chunk's outputs wait while the next chunk rolls out.
-                run.collect(wait_until=sum(len(ss) for _, ss in chunk))
+                run.collect(wait_until=sum(len(outputs) for _, outputs in chunk))
             run.collect(wait_until=0)
         except Stop:
             run.wind_down()

@@ -92,13 +92,8 @@ def eval_(
         raise NCAError(f"--picture writes a PNG; got {str(picture)!r}")
     session = open_model(model, provider=provider, quiet=True)
     if picture is not None:
-        fam, lattice = session.info.family, session.info.lattice
-        if (
-            fam is None
-            or fam.seed_map.kind != SEED_MAP_CYCLE
-            or lattice.name != "square"
-            or not is_family_spec(fam.spec)
-        ):
+        fam, lattice = session.info.seeding, session.info.lattice
+        if fam.seed_map.kind != SEED_MAP_CYCLE or lattice.name != "square" or not is_family_spec(fam.spec):
             raise NCAError("--picture draws a square family model's growth (reiter:K); this model has none to draw")
         from ..atomic import check_writable_dir
 

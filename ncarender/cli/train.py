@@ -11,7 +11,6 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +20,7 @@ from ..errors import NCAError
 from .app import command, emit_json, given_on_command_line, notice, say
 from .options import JsonOpt, QuietOpt
 from .train_progress import TrainProgress
-from .train_setup import QUICK_MINUTES, apply_quick, check_options, planned_total, quick_help
+from .train_setup import QUICK_MINUTES, plan_run, quick_help
 
 
 @contextlib.contextmanager
@@ -209,70 +208,23 @@ def train(
     params = dict(locals())  # a copy: --quick fills in its values
     changes = given_on_command_line(ctx, params)
     with _needs_torch("training"):
-        from ..family.conditioning import family_targets
-        from ..family.family import is_family_spec
-        from ..family.targets import load_target
-        from ..train.config import budget_seconds
-        from ..train.loop import TrainConfig
         from ..train.loop import train as run_training
-        from ..train.model import NCAConfig
-    from ..lattice import MASK_CELL, MASK_ORBIT, check_mask_kind, lattice_named
-
-    chosen = lattice_named(lattice, source="--lattice")
-    mask_kind = check_mask_kind(mask or (MASK_ORBIT if chosen.has_orbits else MASK_CELL), chosen, source="--mask")
-    if chosen.has_orbits and not resume and not is_family_spec(target):
-        raise NCAError(f"--lattice {chosen.name} trains a family (TARGET reiter:..., e.g. reiter:16), not {target!r}")
-    budget_seconds(minutes)  # the library's rule, before anything else is read or written
-    if quick:
-        apply_quick(params, changes)
-    # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
-    cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
-    cfg.validate()
-    check_options(params, changes, has_orbits=chosen.has_orbits, family=is_family_spec(target))
-    if resume and "iterations" not in changes:
-        cfg.iterations = planned_total(output, cfg.iterations)
-    if not resume and output.exists():
-        say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
-    family = None
-    size, pad, budget = params["size"], params["pad"], params["minutes"]
-    if not resume and is_family_spec(target):
-        if chosen.has_orbits:
-            from ..family.hex_targets import hex_family_targets
-
-            family = hex_family_targets(target, code_channels if "code_channels" in changes else None)
-        else:
-            family = family_targets(target, code_channels if "code_channels" in changes else None)
-        tgt = family.targets[0]
-    else:
-        tgt = None if resume else load_target(target, size=size, pad=pad)
-    from ..atomic import check_writable_dir
-
-    check_writable_dir(output.parent if str(output.parent) else Path("."))
-    import numpy as np
-
-    with TrainProgress(quiet, budget) as progress, _stops_as_interrupt():
+    plan = plan_run(params, changes, note=lambda line: say(line, quiet))
+    with TrainProgress(quiet, plan.minutes) as progress, _stops_as_interrupt():
         result = run_training(
-            tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
+            plan.target,
             output,
-            config=cfg,
-            model_config=NCAConfig(
-                channels=channels,
-                hidden=params["hidden"],
-                fire_rate=fire_rate,
-                code_channels=family.code_channels if family is not None else (code_channels if resume else 0),
-                lattice=chosen.name,
-                mask=mask_kind,
-                lap_gain=lap_gain,  # a new square run's is 1 (refused above); a resumed run compares what was given
-            ),
-            target_name=(family.spec if family is not None else target) if tgt is not None else target,
-            family=family,
+            config=plan.config,
+            model_config=plan.model_config,
+            target_name=plan.target_name,
+            family=plan.family,
             device=device,
             resume=resume,
             progress=progress,
             changes=changes,
             warm_rounds=warm_rounds,
             notify=notice,
-            minutes=budget,
+            minutes=plan.minutes,
         )
     if preview is not None:
         from ..train.export import write_preview
@@ -290,7 +242,7 @@ def train(
         say(f"interrupted: checkpoint at iteration {result.iterations} written to {output}", quiet=False)
     elif result.stopped == "budget":
         say(
-            f"time budget reached: wrote {output} at iteration {result.iterations} of {cfg.iterations} "
+            f"time budget reached: wrote {output} at iteration {result.iterations} of {plan.config.iterations} "
             f"(loss {result.final_loss:.5f}); go on with `ncarender train -o {output} --resume --minutes M`",
             quiet,
         )

@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import NCAError
-from ..family.seed_maps import SEED_MAP_CYCLE, SEED_MAP_PARAMS
+from ..family.seed_maps import SEED_MAP_CYCLE, SEED_MAP_ONE_TARGET, SEED_MAP_PARAMS
 from ..runtime import NCASession
 from .report import Judged
 
-__all__ = ["EvalOptions", "evaluate_model"]
+__all__ = ["EVALUATORS", "EvalOptions", "evaluate_model"]
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,9 @@ def _params(session: NCASession, options: EvalOptions) -> Judged:
     )
 
 
-#: The evaluator of each kind of family seed map.
-_FAMILY_EVALUATORS: dict[str, Callable[[NCASession, EvalOptions], Judged]] = {
+#: The evaluator of each kind of seed map (a one-target model's included), by the map's name.
+EVALUATORS: dict[str, Callable[[NCASession, EvalOptions], Judged]] = {
+    SEED_MAP_ONE_TARGET: _one_target,
     SEED_MAP_CYCLE: _cycle,
     SEED_MAP_PARAMS: _params,
 }
@@ -85,9 +86,7 @@ _FAMILY_EVALUATORS: dict[str, Callable[[NCASession, EvalOptions], Judged]] = {
 def evaluate_model(session: NCASession, options: EvalOptions | None = None) -> Judged:
     """Measure the model of ``session`` with the evaluator its metadata calls for; the report says if it passed."""
     options = options or EvalOptions()
-    family = session.info.family
-    if family is None:
-        return _one_target(session, options)
-    if options.target is not None:
+    seeding = session.info.seeding
+    if options.target is not None and seeding.names_flakes:
         raise NCAError("--target does not apply to a family model: each flake is judged by its own target")
-    return _FAMILY_EVALUATORS[family.seed_map.kind](session, options)
+    return EVALUATORS[seeding.seed_map.kind](session, options)

@@ -170,8 +170,8 @@ def evaluate_family(
 
     ``regrowth_samples`` (default: two per flake, at least 24; 0 for none) random discs for the regrowth figures.
     """
-    family: FamilyInfo | None = session.info.family
-    if family is None:
+    family: FamilyInfo = session.info.seeding
+    if not family.names_flakes:
         raise NCAError(f"{session.path} is not a family model")
     if family.seed_map.kind != SEED_MAP_CYCLE:
         raise NCAError(f"{session.path} is a continuous family: evaluate it with evaluate_params")

@@ -101,8 +101,8 @@ def growth_figure(session: NCASession, *, mask_seeds: int = 4, grid: tuple[int, 
     Flake ``k`` grows from the render seeds that pick it (``k, k + K, ...``, ``mask_seeds`` of them), exactly as
     a render of those seeds does, on ``grid`` (default: the family's target grid).
     """
-    family = session.info.family
-    if family is None:
+    family = session.info.seeding
+    if not family.names_flakes:
         raise NCAError(f"{session.path} is not a family model: growth is measured against a family's automaton")
     snapshots = family_growth(family.spec, GROWTH_FRACTIONS)  # (K, F, 4, H, W)
     k = family.flakes
@@ -121,8 +121,8 @@ def params_growth_figure(session: NCASession, seeds: Sequence[int]) -> GrowthFig
     from ..family.reiter import family_domain, grow_crystals
     from ..family.seed_maps import ParamsMap
 
-    family = session.info.family
-    if family is None or not isinstance(family.seed_map, ParamsMap):
+    family = session.info.seeding
+    if not isinstance(family.seed_map, ParamsMap):
         raise NCAError(f"{session.path} is not a continuous family model")
     spec = parse_family_spec(family.spec)
     domain = family_domain(spec.diameter)

@@ -21,8 +21,8 @@ import numpy as np
 
 from ..errors import NCAError
 from ..family.seed_maps import SEED_MAP_CYCLE
-from ..hexmap import HexView, square_view
 from ..lattice import hex_orbits
+from ..lattice.hex_view import HexView, square_view
 from ..metadata import ModelInfo
 from ..runtime import NCASession, roll_out
 from ..spec import RenderSpec
@@ -71,8 +71,8 @@ def square_view_of(info: ModelInfo, grid: tuple[int, int]) -> SquareView:
     The family's spec (``reiter:16``...) is grown again (numpy, a fraction of a second): its square targets, and
     each crystal's extent, which fixes the pixels per spacing its target was sampled at.
     """
-    family = info.family
-    if family is None or family.seed_map.kind != SEED_MAP_CYCLE:
+    family = info.seeding
+    if family.seed_map.kind != SEED_MAP_CYCLE:
         raise NCAError("the square view of a hex model needs a discrete family model (reiter:K)")
     from ..family.crystal_image import crystal_target
     from ..family.family import is_family_spec, make_family, parse_family_spec

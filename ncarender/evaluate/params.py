@@ -111,8 +111,8 @@ class ParamsReport(Judged):
 
 def _params_family(session: NCASession) -> tuple[FamilyInfo, ParamsMap]:
     """The continuous family of ``session``'s model and its seed map, or an :class:`NCAError`."""
-    family = session.info.family
-    if family is None or not isinstance(family.seed_map, ParamsMap):
+    family = session.info.seeding
+    if not isinstance(family.seed_map, ParamsMap):
         raise NCAError(f"{session.path} is not a continuous family model")
     return family, family.seed_map
 

@@ -8,6 +8,10 @@ the live page offers. Adding a kind of conditioning is one record here (and the 
 - :class:`CycleMap` (``cycle``): K fixed flakes with arbitrary codes; seed ``s`` grows flake ``s mod K``.
 - :class:`ParamsMap` (``reiter-params``): a continuous family; seed ``s`` grows parameter draw ``s`` of a
   :class:`~ncarender.family.param_family.ParamMap`, coded by its own parameters.
+- :class:`OneTarget` (``one-target``): a model that grows one target is a seed map too, with one flake and no
+  code, so the render side asks the record instead of testing for a family.
+
+:data:`SEED_MAPS` is the table of the kinds a family's metadata may name (name -> class).
 
 numpy only: the render path reads these.
 """
@@ -27,9 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PARAM_FAMILY_SHOWN",
+    "SEED_MAPS",
     "SEED_MAP_CYCLE",
+    "SEED_MAP_ONE_TARGET",
     "SEED_MAP_PARAMS",
     "CycleMap",
+    "OneTarget",
     "ParamsMap",
     "SeedMap",
     "seed_map_from_json",
@@ -40,6 +47,8 @@ __all__ = [
 SEED_MAP_CYCLE = "cycle"
 #: A continuous family: seed N grows parameter draw N of the metadata's ``param_map``, coded by its parameters.
 SEED_MAP_PARAMS = "reiter-params"
+#: A model that grows one target: one flake, no code (never written into a family's metadata).
+SEED_MAP_ONE_TARGET = "one-target"
 #: How many of a continuous family's training flakes (codes, parameters, targets) its metadata keeps.
 PARAM_FAMILY_SHOWN = 16
 #: The largest seed or draw index (a continuous family's ``--flake``).
@@ -53,6 +62,18 @@ class SeedMap(ABC):
     kind: ClassVar[str]
     #: Whether a checkpoint keeps the family's targets (else it keeps the draws and regrows them from the spec).
     stores_targets: ClassVar[bool] = True
+    #: Whether a render names the flake each seed grows (its result, a batch manifest); not for one target.
+    names_flakes: ClassVar[bool] = True
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object], code_channels: int, source: str) -> SeedMap:
+        """The map a family's metadata JSON ``raw`` describes (its own keys checked; an :class:`NCAError`)."""
+        return cls()
+
+    @classmethod
+    def trains(cls, spec: str) -> SeedMap | None:
+        """The map a family named ``spec`` trains with, if this kind is the one its name calls for."""
+        return None
 
     @abstractmethod
     def flake_of_seed(self, seed: int, flakes: int) -> int:
@@ -146,6 +167,28 @@ class ParamsMap(SeedMap):
     param_map: ParamMap
     training_draws: int = 0
 
+    @classmethod
+    def from_json(cls, raw: dict[str, object], code_channels: int, source: str) -> SeedMap:
+        from .param_family import PARAM_CODE_CHANNELS, ParamMap
+
+        try:
+            param_map = ParamMap.from_json(raw.get("param_map"))
+        except NCAError as exc:
+            raise NCAError(f"{source}: {exc}") from None
+        draws = raw.get("training_draws")
+        if code_channels != PARAM_CODE_CHANNELS or isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+            raise NCAError(
+                f"{source}: continuous family metadata needs {PARAM_CODE_CHANNELS} code channels and training_draws"
+            )
+        return cls(param_map, draws)
+
+    @classmethod
+    def trains(cls, spec: str) -> SeedMap | None:
+        from .family import PARAMS_PREFIX, parse_family_spec
+        from .param_family import default_param_map
+
+        return cls(default_param_map(parse_family_spec(spec).seed)) if spec.startswith(PARAMS_PREFIX) else None
+
     def flake_of_seed(self, seed: int, flakes: int) -> int:
         return seed
 
@@ -192,32 +235,61 @@ class ParamsMap(SeedMap):
         return np.vstack([codes, self.code_of_flake(draw, codes)[None]]), k, [*range(k), draw]
 
 
+@dataclass(frozen=True)
+class OneTarget(SeedMap):
+    """A model that grows one target: every seed grows flake 0, whose code is empty (``(0,)``); no ``--flake``."""
+
+    kind: ClassVar[str] = SEED_MAP_ONE_TARGET
+    names_flakes: ClassVar[bool] = False
+    #: The target's name, for the one line that refuses ``--flake``.
+    target_name: str | None = None
+
+    def flake_of_seed(self, seed: int, flakes: int) -> int:
+        return 0
+
+    def code_of_flake(self, flake: int, codes: np.ndarray) -> np.ndarray:
+        return codes[0]
+
+    def check_flake(self, flake: int, flakes: int) -> None:
+        raise NCAError(f"--flake needs a family model; this model grows one target ({self.target_name or 'custom'})")
+
+    def shown(self, flakes: int) -> int:
+        return 1
+
+    def to_json(self, draws: tuple[int, ...], flakes: int) -> dict[str, object]:
+        return {}
+
+    def count_json(self, flakes: int) -> dict[str, object]:
+        return {}
+
+    def describe(self, flakes: int) -> dict[str, object]:
+        return {}
+
+    def page_codes(self, codes: np.ndarray) -> np.ndarray:
+        return codes.astype(np.float32)
+
+    def page_start(self, codes: np.ndarray, flake: int | None, seed: int) -> tuple[np.ndarray, int, list[int] | None]:
+        if flake is not None:
+            self.check_flake(flake, 1)
+        return codes, 0, None
+
+
+#: The kinds of seed map a family model's metadata may name (``"seed_map"``), by name.
+SEED_MAPS: dict[str, type[SeedMap]] = {cls.kind: cls for cls in (CycleMap, ParamsMap)}
+
+
 def seed_map_from_json(raw: dict[str, object], code_channels: int, source: str) -> SeedMap:
     """The seed map of a family model's metadata JSON; unknown or malformed is an :class:`NCAError`."""
     kind = str(raw.get("seed_map", SEED_MAP_CYCLE))
-    if kind == SEED_MAP_CYCLE:
-        return CycleMap()
-    if kind != SEED_MAP_PARAMS:
+    if kind not in SEED_MAPS:
         raise NCAError(f"{source}: unknown family seed map {kind!r}; upgrade ncarender")
-    from .param_family import PARAM_CODE_CHANNELS, ParamMap
-
-    try:
-        param_map = ParamMap.from_json(raw.get("param_map"))
-    except NCAError as exc:
-        raise NCAError(f"{source}: {exc}") from None
-    draws = raw.get("training_draws")
-    if code_channels != PARAM_CODE_CHANNELS or isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise NCAError(
-            f"{source}: continuous family metadata needs {PARAM_CODE_CHANNELS} code channels and training_draws"
-        )
-    return ParamsMap(param_map, draws)
+    return SEED_MAPS[kind].from_json(raw, code_channels, source)
 
 
 def seed_map_of_spec(spec: str) -> SeedMap:
-    """The seed map a family named ``spec`` trains with (``reiter:params:N``: its parameter map)."""
-    from .family import PARAMS_PREFIX, parse_family_spec
-    from .param_family import default_param_map
-
-    if not spec.startswith(PARAMS_PREFIX):
-        return CycleMap()
-    return ParamsMap(default_param_map(parse_family_spec(spec).seed))
+    """The seed map a family named ``spec`` trains with (``reiter:params:N``: its parameter map; else a cycle)."""
+    for cls in SEED_MAPS.values():
+        chosen = cls.trains(spec)
+        if chosen is not None:
+            return chosen
+    return CycleMap()

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import NCAError
 from ..metadata import ModelInfo
 
 __all__ = ["check_flake", "flakes_of", "states_for_seeds"]
@@ -22,32 +21,30 @@ __all__ = ["check_flake", "flakes_of", "states_for_seeds"]
 
 def check_flake(info: ModelInfo, flake: int | None) -> None:
     """Refuse a ``--flake`` that the model cannot grow (one line: an :class:`NCAError`)."""
-    if flake is None:
-        return
-    if info.family is None:
-        raise NCAError(f"--flake needs a family model; this model grows one target ({info.target_name or 'custom'})")
-    info.family.seed_map.check_flake(flake, info.family.flakes)
+    info.seeding.check_flake(flake)
 
 
 def flakes_of(info: ModelInfo, seeds: Sequence[int], flake: int | None = None) -> list[int] | None:
-    """The training flake each seed grows, or None for a one-target model."""
+    """The training flake each seed grows, or None where the model names none (one target)."""
     check_flake(info, flake)
-    family = info.family
-    if family is None:
+    seeding = info.seeding
+    if not seeding.names_flakes:
         return None
-    return [flake if flake is not None else family.flake_of_seed(int(s)) for s in seeds]
+    return [flake if flake is not None else seeding.flake_of_seed(int(s)) for s in seeds]
 
 
 def states_for_seeds(
     info: ModelInfo, seeds: Sequence[int], height: int, width: int, flake: int | None = None
 ) -> np.ndarray:
-    """The states at step 0 of ``seeds``: ``(N, C, H, W)`` float32, C = ``info.channels`` (codes included)."""
+    """The states at step 0 of ``seeds``: ``(N, C, H, W)`` float32, C = ``info.channels`` (codes included).
+
+    The centre cell's channels 3..C-D are 1 and its last D channels (D = ``info.code_channels``, 0 for one target)
+    the code of the seed's flake."""
+    check_flake(info, flake)
+    seeding = info.seeding
     x = np.zeros((len(seeds), info.channels, height, width), dtype=np.float32)
-    flakes = flakes_of(info, seeds, flake)
-    if flakes is None or info.family is None:  # (the second test only narrows the type)
-        x[:, 3:, height // 2, width // 2] = 1.0
-        return x
-    d = info.family.code_channels
+    d = seeding.code_channels
     x[:, 3 : info.channels - d, height // 2, width // 2] = 1.0
-    x[:, info.channels - d :, height // 2, width // 2] = np.stack([info.family.code_of_flake(f) for f in flakes])
+    flakes = [flake if flake is not None else seeding.flake_of_seed(int(s)) for s in seeds]
+    x[:, info.channels - d :, height // 2, width // 2] = np.stack([seeding.code_of_flake(f) for f in flakes])
     return x

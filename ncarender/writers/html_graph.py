@@ -195,10 +195,8 @@ def _check_output(g: StepGraph, updated: str, relay: onnx.NodeProto) -> None:
 
 def _page_codes(info: ModelInfo) -> np.ndarray | None:
     """The flake codes ``(K, D)`` a family page offers: a continuous family's are draws 0..K-1, from its map."""
-    family = info.family
-    if family is None:
-        return None
-    return family.seed_map.page_codes(family.codes)
+    seeding = info.seeding
+    return seeding.seed_map.page_codes(seeding.codes) if seeding.names_flakes else None
 
 
 def _open_step_model(path: Path) -> tuple[onnx.ModelProto, ModelInfo]:
@@ -338,7 +336,7 @@ def read_step(model: Path | str) -> StepWeights:
         target_name=info.target_name,
         code_channels=d,
         codes=_page_codes(info),
-        seed_map=None if info.family is None else info.family.seed_map,
+        seed_map=info.seeding.seed_map,
         lattice=info.lattice.name,
         mask_kind=info.mask_kind,
     )

@@ -17,8 +17,8 @@ import base64
 import numpy as np
 import onnx
 
-from ..hexmap import SUPERSAMPLE, render_view
 from ..lattice import MASK_ORBIT, hex_orbits
+from ..lattice.hex_view import SUPERSAMPLE, render_view
 from .html_onnx import StepGraph, attr_ints
 
 __all__ = ["check_hex_alive", "hex_max_source", "hex_page_config"]

@@ -49,7 +49,7 @@ class StepWeights:
     target_name: str | None = None
     code_channels: int = 0
     codes: np.ndarray | None = None  # (K, D) float32 >= 0, a family model's flake codes
-    seed_map: SeedMap | None = None  # a family model: how a seed becomes a flake and its code
+    seed_map: SeedMap | None = None  # how a seed becomes a flake and its code (one target: a map of one)
     #: ``hex``: the alive tests and the relay take the max over a cell and its six axial neighbours
     #: (:mod:`~ncarender.writers.html_hex`); ``square``: over the 3x3 square. ``mask_kind``: the metadata's.
     lattice: str = "square"
