@@ -1,20 +1,21 @@
-"""A rollout's buffers: its state bound to the session per window shape, and a session's CUDA graphs.
+"""A rollout's buffers: its state bound to the session per window shape.
 
 :class:`BoundRollout` keeps the state of the rollout loop (:func:`~ncarender.runtime.rollout.roll_out`) in
 preallocated buffers bound with IOBinding, one pair per window shape of the live region
 (:mod:`~ncarender.runtime.window`), and binds each step's mask from a :class:`~ncarender.runtime.masks.MaskStream`.
-:class:`GraphCache`: when rollouts replay CUDA graphs, and the buffers each graph was captured on.
+:class:`~ncarender.runtime.graphs.GraphCache` (re-exported here): a session's CUDA graphs.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
 
+from .graphs import CUDA_GRAPH_MAX_CELLS, GraphBuffers, GraphCache
 from .masks import MaskStream
 from .symmetry import WindowOrbits
 from .window import REACH, Box, DeviceOps, Window, WindowPlanner, box_of_profiles, grow, nonzero_box
@@ -22,12 +23,8 @@ from .window import REACH, Box, DeviceOps, Window, WindowPlanner, box_of_profile
 if TYPE_CHECKING:
     from .session import NCASession
 
-__all__ = ["CUDA_GRAPH_MAX_CELLS", "BoundRollout", "GraphCache"]
+__all__ = ["CUDA_GRAPH_MAX_CELLS", "BoundRollout", "GraphBuffers", "GraphCache"]
 
-#: CUDA graphs by default for rollouts of at most this many cells (N x H x W): there the launch of ~20 kernels
-#: per step dominates (batch 1 at 72x72: 0.11 against 0.24 ms/step on an H100); larger ones are bound by the
-#: GPU's work and the mask upload, and a graph, whose mask buffer is refilled each step, gains nothing.
-CUDA_GRAPH_MAX_CELLS = 65536
 #: Cells a step reaches beyond the nonzero ones (:data:`~ncarender.runtime.window.REACH`; a test lowers it).
 WINDOW_REACH = REACH
 #: Window sides are rounded up to multiples of this many cells, per kind of rollout. On the CPU a step costs about
@@ -51,7 +48,9 @@ class Bucket:
     """The buffers of one window shape ``(N, C, h, w)``: two states swapped each step, and the window's mask.
 
     ``arrays`` are the host arrays behind ``values`` (CPU), empty when the states live on the device. ``mask`` is
-    None for the full grid's shape unless a graph needs one buffer (the full grid's mask is bound in place).
+    None for the full grid's shape unless a graph needs one buffer (the full grid's mask is bound in place), or
+    the masks are drawn straight into ``mask_array``. ``bindings`` (drawn masks): ``bindings[k]`` runs state
+    ``k`` -> ``1 - k`` with the window's mask, bound once.
     """
 
     values: list[ort.OrtValue]
@@ -59,23 +58,28 @@ class Bucket:
     mask: ort.OrtValue | None
     mask_array: np.ndarray | None
     graph: GraphBuffers | None
+    bindings: list[ort.IOBinding] = field(default_factory=list)
 
 
 class BoundRollout:
     """A rollout's state in buffers bound to the session, on a window of the grid (all of it unless ``live``).
 
-    CPU: the state buffers are numpy arrays; each step's mask is bound in place from the :class:`MaskStream`
-    block (the full grid) or its window's part is copied into the window's mask buffer. CUDA (``staged``): the
+    CPU: the state buffers are numpy arrays; each step's masks are drawn for the window alone
+    (:meth:`MaskStream.window <ncarender.runtime.masks.MaskStream.window>`) into the window's mask buffer, and the
+    two runs of a window shape (state 0 -> 1, 1 -> 0) are bound once (``direct``); with a stream of blocks, each
+    step's mask is bound in place from the block (the full grid) or its window's part copied. CUDA (``staged``): the
     state stays on the device in onnxruntime buffers, each mask block is uploaded with one copy into a device
     buffer, and each step binds its slice of that buffer by address or crops its window on the device
     (:class:`~ncarender.runtime.window.DeviceOps`). ``graphs``: each window shape replays the CUDA graph that
     :class:`GraphCache` captured on its buffers; its one mask buffer is refilled from the host each step.
 
-    ``live``: before a step, the window must hold the nonzero cells grown by the step's reach. The rollout keeps
-    a box known to hold them (grown by one cell a step); when that box reaches past the window, or every
+    ``live``: before a step, the window must hold the nonzero cells grown by the step's reach. The rollout keeps a
+    box known to hold them (grown by one cell a step); when that box reaches past the window, or every
     :data:`RESCAN_EVERY` steps, it measures the exact box, and moves the state to a new window when the box no
-    longer fits or fits a much smaller one. The staged and graph paths are tested on the CPU
-    (tests/test_perf_invariants.py, tests/test_window.py); on a GPU by tests/test_cuda.py, not in CI.
+    longer fits or fits a much smaller one. ``direct`` looks at the state instead of the grown box: only the bands
+    of the window within the reach of its sides inside the grid (:meth:`_edge_clear`). The staged and graph paths
+    are tested on the CPU (tests/test_perf_invariants.py, tests/test_window.py); on a GPU by tests/test_cuda.py, not
+    in CI.
     """
 
     def __init__(
@@ -97,6 +101,8 @@ class BoundRollout:
         self.masks = masks
         self.graphs = graphs
         self.staged = graphs or (self.device != "cpu" if staged is None else staged)
+        #: Masks drawn per step for the window into its buffer, runs bound once per window shape (the CPU).
+        self.direct = not self.staged and masks.windowed
         self.live = live
         self.n, self.c, self.grid = n, c, (height, width)
         kind = "cpu" if self.device == "cpu" else "cuda-graph" if graphs else "cuda"
@@ -177,14 +183,22 @@ class BoundRollout:
             return Bucket(values=g.values, arrays=[], mask=g.mask, mask_array=None, graph=g)
         if not self.staged:
             arrays = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
-            mask_array = None if full else np.zeros(mask_shape, np.float32)
-            return Bucket(
+            mask_array = None if full and not self.direct else np.zeros(mask_shape, np.float32)
+            bucket = Bucket(
                 values=[ort.OrtValue.ortvalue_from_numpy(a) for a in arrays],
                 arrays=arrays,
                 mask=None if mask_array is None else ort.OrtValue.ortvalue_from_numpy(mask_array),
                 mask_array=mask_array,
                 graph=None,
             )
+            if self.direct:
+                for k in range(2):
+                    binding = self.session.io_binding()
+                    binding.bind_ortvalue_input("state", bucket.values[k])
+                    binding.bind_ortvalue_input("mask", bucket.mask)
+                    binding.bind_ortvalue_output("next_state", bucket.values[1 - k])
+                    bucket.bindings.append(binding)
+            return bucket
         values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, self.device, 0) for _ in range(2)]
         mask = None if full else ort.OrtValue.ortvalue_from_shape_and_type(mask_shape, np.float32, self.device, 0)
         return Bucket(values=values, arrays=[], mask=mask, mask_array=None, graph=None)
@@ -257,10 +271,29 @@ class BoundRollout:
         rows, cols = self.ops.profiles(self.bucket.values[self.current])
         return box_of_profiles(rows, cols, offset)
 
+    def _edge_clear(self) -> bool:
+        """Whether no cell of the current state within the reach of a window side inside the grid holds a nonzero
+        value (NaN and inf count): then the window holds what the next step reaches. Host arrays only."""
+        state, w, r = self.bucket.arrays[self.current], self.window, self.planner.reach
+        if r == 0:
+            return True
+        bands = []
+        if w.top > 0:
+            bands.append(state[:, :, :r])
+        if w.bottom < self.grid[0]:
+            bands.append(state[:, :, -r:])
+        if w.left > 0:
+            bands.append(state[:, :, :, :r])
+        if w.right < self.grid[1]:
+            bands.append(state[:, :, :, -r:])
+        return not any(band.any() for band in bands)
+
     def _fit(self) -> None:
         """Before a step: make sure the window holds what the step reaches (see the class docstring)."""
         assert self.box is not None
-        if self.window.holds(self.planner.needs(self.box)) and self.since_scan < RESCAN_EVERY:
+        if self.since_scan < RESCAN_EVERY and (
+            self._edge_clear() if self.direct else self.window.holds(self.planner.needs(self.box))
+        ):
             return
         self.box = self._scan()
         self.since_scan = 0
@@ -336,6 +369,9 @@ class BoundRollout:
 
     def run(self) -> None:
         """One step with the next mask: the current state buffer -> the other one (nothing when all is zero)."""
+        if self.direct:
+            self._run_direct()
+            return
         self._next_mask()
         if self.live:
             if self.box is None:  # every cell is zero: a step keeps it so
@@ -357,58 +393,20 @@ class BoundRollout:
             self.box = grow(self.box, 1, self.grid)
             self.since_scan += 1
 
-
-@dataclass
-class GraphBuffers:
-    """Device buffers a CUDA graph was captured on: two states, one step's mask; graph ids ``base``, ``base + 1``."""
-
-    values: list[ort.OrtValue]
-    mask: ort.OrtValue
-    bindings: list[ort.IOBinding]
-    run_options: list[ort.RunOptions]
-
-
-class GraphCache:
-    """A session's CUDA graphs: when rollouts use them, and per ``(N, H, W)`` the buffers they were captured on.
-
-    onnxruntime replays a captured graph on the addresses it was captured with, so the buffers of a shape are made
-    once and reused by every rollout of that shape on the session.
-    """
-
-    def __init__(self, *, enabled: bool, active: bool, max_cells: int | None) -> None:
-        #: The session was made with ``enable_cuda_graph``: a run outside a graph needs ``gpu_graph_id -1``.
-        self.enabled = enabled
-        #: Rollouts may use graphs (those of at most :attr:`max_cells` cells; None: all).
-        self.active = active
-        self.max_cells = max_cells
-        self._buffers: dict[tuple[int, int, int], GraphBuffers] = {}
-
-    @property
-    def shapes(self) -> list[tuple[int, int, int]]:
-        """The ``(N, H, W)`` shapes captured so far, in order."""
-        return list(self._buffers)
-
-    def use_for(self, n: int, height: int, width: int) -> bool:
-        """Whether a rollout of ``n`` samples on ``height x width`` replays a graph."""
-        return self.active and (self.max_cells is None or n * height * width <= self.max_cells)
-
-    def buffers(self, session: ort.InferenceSession, device: str, shape: tuple[int, int, int, int]) -> GraphBuffers:
-        """The buffers, bindings and graph ids for states of ``shape`` ``(N, C, H, W)``, made on first use."""
-        n, _, height, width = shape
-        key = (n, height, width)
-        if key not in self._buffers:
-            base = 2 * len(self._buffers)
-            values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, device, 0) for _ in range(2)]
-            mask = ort.OrtValue.ortvalue_from_shape_and_type([n, 1, height, width], np.float32, device, 0)
-            bindings, run_options = [], []
-            for k in range(2):
-                binding = session.io_binding()
-                binding.bind_ortvalue_input("state", values[k])
-                binding.bind_ortvalue_input("mask", mask)
-                binding.bind_ortvalue_output("next_state", values[1 - k])
-                options = ort.RunOptions()
-                options.add_run_config_entry("gpu_graph_id", str(base + k))
-                bindings.append(binding)
-                run_options.append(options)
-            self._buffers[key] = GraphBuffers(values, mask, bindings, run_options)
-        return self._buffers[key]
+    def _run_direct(self) -> None:
+        """:meth:`run` on the host: fit the window, draw its masks into its buffer, run the bound step."""
+        if self.live:
+            if self.box is not None:
+                self._fit()
+            if self.box is None:  # every cell is zero: a step keeps it so
+                self.masks.skip()
+                return
+        k, bucket, window = self.current, self.bucket, self.window
+        assert bucket.mask_array is not None
+        self.masks.window(bucket.mask_array, window.top, window.left)
+        self.session.run_with_iobinding(bucket.bindings[k], self.run_options)
+        self.current = 1 - k
+        if self.live:
+            assert self.box is not None
+            self.box = grow(self.box, 1, self.grid)
+            self.since_scan += 1
