@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from ncarender.runtime import CUDA_PROVIDER_OPTIONS, MaskStream, NCASession, usable_cores
+from ncarender.runtime import CUDA_PROVIDER_OPTIONS, MaskStream, NCASession, roll_out, usable_cores
 from ncarender.runtime import rollout as runtime_rollout
 from ncarender.spec import RenderSpec
 from ncarender.train.export import export_checkpoint
@@ -63,7 +63,7 @@ def mask_pipeline(n: int = 256, block: int = 12, size: int = 72) -> dict[str, fl
 
 def final(session: NCASession, seeds: list[int], steps: int) -> np.ndarray:
     """State ``(N, C, 72, 72)`` after ``steps`` steps, no other frames."""
-    return list(session.states(RenderSpec(tuple(seeds), steps, steps), include_seed_frame=False))[-1][1]
+    return list(roll_out(session, RenderSpec(tuple(seeds), steps, steps), include_seed_frame=False))[-1][1]
 
 
 def bare_step_ms(session: NCASession, n: int, reps: int = 30) -> float:

@@ -1,4 +1,4 @@
-"""The naive pipeline that ``bench.py`` compares ``ncarender gif`` against: torch eager + per-frame Pillow GIF.
+"""The naive pipeline that ``end_to_end.py`` compares ``ncarender gif`` against: torch eager + per-frame Pillow GIF.
 
 What a first script would do: load the checkpoint into the torch model, step it
 eagerly (NCHW convolutions, masks from the same per-seed numpy generator as

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,10 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from browser import chromium  # the tests' launcher: the system chromium, a fresh profile
+from harness import chromium  # the system chromium, a fresh profile
 
 from ncarender.runtime import default_model_path, initial_states
 from ncarender.writers.html import write_page

@@ -6,7 +6,7 @@
 The plain loop: a default ``onnxruntime.InferenceSession`` (onnxruntime's default threads and spinning), the
 state and the masks as numpy arrays, one ``session.run`` per step, the masks drawn as ncarender draws them (one
 ``numpy.random.default_rng(seed)`` per seed, an ``(H, W)`` float32 draw per step, ``< fire rate``), so both end on
-the same state. ``--ncarender`` runs ``NCASession.states`` with a frame only at the end instead, as ``ncarender
+the same state. ``--ncarender`` runs ncarender's ``roll_out`` with a frame only at the end instead, as ``ncarender
 frames --every STEPS`` does (``--full-grid``: every step on the whole grid). Prints one JSON line: ``open_s`` (the
 session), ``rollout_s`` (the loop, timed as the command's ``seconds.rollout``: from the first mask to the final
 state on the host) and a checksum of the final state.

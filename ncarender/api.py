@@ -4,72 +4,43 @@
 >>> Renderer().render("snowflake.gif", seed=0, steps=200)  # doctest: +SKIP
 
 No torch: the model is an ONNX step run by onnxruntime (see :mod:`ncarender.runtime`). A render is described
-once, by a :class:`~ncarender.spec.RenderSpec`; the keyword methods build one.
+once, by a :class:`~ncarender.spec.RenderSpec`; :meth:`Renderer.render` builds it as the render commands do
+(:func:`~ncarender.request.render_request`), so the same options give the same bytes.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Unpack
 
 import numpy as np
 
 from .errors import NCAError
 from .hexmap import frame_grid, frame_view, writer_scale
 from .render import Background, parse_background, to_rgba8
-from .runtime import NCASession, open_model
+from .request import DamageLike, SizeLike, render_request
+from .result import RenderResult, Stills
+from .runtime import NCASession, open_model, roll_out
 from .runtime.seeds import flakes_of
-from .spec import DEFAULT_STEPS, Damage, RenderSpec, frame_steps, parse_size
+from .spec import DEFAULT_STEPS, Damage, RenderSpec, default_steps, frame_steps, parse_size
+from .stills import StillOptions, still_images
+from .targets import Target, file_target, is_path, target_format
 from .writers.formats import OutputSpec, format_from_path
-from .writers.options import WriterOptions
+from .writers.options import WriterOptions, parse_loop
 from .writers.output import write_output
 
-__all__ = ["RenderResult", "Renderer", "format_from_path", "frame_steps", "parse_size"]
+if TYPE_CHECKING:
+    from PIL import Image
 
-#: The Python API's background, whatever the format (the command line's are each format's: the table of formats).
+__all__ = ["RenderResult", "Renderer", "Stills", "format_from_path", "frame_steps", "parse_size"]
+
+#: The background of :meth:`Renderer.frames` and :meth:`Renderer.rollout` (a render's is its format's).
 DEFAULT_BACKGROUND = "white"
 #: Progress callback: ``(steps_done, steps_total)``.
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class RenderResult:
-    """What :meth:`Renderer.render` wrote: the writer's summary, the device it ran on, timings in seconds."""
-
-    path: Path
-    format: str
-    seed: int
-    steps: int
-    summary: dict[str, object]
-    device: str
-    timings: dict[str, float] = field(default_factory=dict)
-    #: A family model: the training flake the seed grew (None for a one-target model).
-    flake: int | None = None
-    #: Several seeds side by side: all of them (``seed`` is the first), and with a family model their flakes.
-    seeds: list[int] | None = None
-    flakes: list[int] | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict (the CLI's ``--json`` output; the device under the key ``provider``)."""
-        out = dict(self.summary)
-        out.update(
-            path=str(self.path),
-            format=self.format,
-            seed=self.seed,
-            steps=self.steps,
-            provider=self.device,
-            seconds={k: round(v, 4) for k, v in self.timings.items()},
-        )
-        if self.seeds is not None:
-            out["seeds"] = self.seeds
-            del out["seed"]
-        if self.flakes is not None:
-            out["flakes"] = self.flakes
-        elif self.flake is not None:
-            out["flake"] = self.flake
-        return out
 
 
 def _background(background: Background | str) -> Background:
@@ -106,6 +77,12 @@ class Renderer:
         return self.session.info.grid
 
     @property
+    def default_steps(self) -> int:
+        """Steps of a render that gives none: the model's growth time plus a hold
+        (:func:`~ncarender.spec.default_steps`), or 200 for a model that declares no growth time."""
+        return default_steps(self.session.info.growth_steps)
+
+    @property
     def model_path(self) -> Path:
         """The ONNX model file."""
         return self.session.path
@@ -133,7 +110,7 @@ class Renderer:
         self,
         seeds: Sequence[int],
         *,
-        steps: int = DEFAULT_STEPS,
+        steps: int | None = None,
         size: tuple[int, int] | None = None,
         every: int = 1,
         background: Background | str = DEFAULT_BACKGROUND,
@@ -144,12 +121,13 @@ class Renderer:
         """Yield ``(step, frames)`` with frames uint8 ``(N, H, W, 4)`` for the N seeds, at :func:`frame_steps`.
 
         ``background`` is a colour (opaque frames) or ``transparent`` / None
-        (straight alpha). Time spent is added to ``timings['rollout']`` and
+        (straight alpha); ``steps`` None: :attr:`default_steps`. Time spent is added to ``timings['rollout']`` and
         ``timings['convert']`` when a dict is given. A seed whose state turns
         non-finite raises :class:`~ncarender.runtime.NonFiniteStateError`, or,
         when ``failed`` is given, is recorded there as ``failed[index] = step``
-        while the others go on (see :meth:`NCASession.states`).
+        while the others go on (see :func:`~ncarender.runtime.rollout.roll_out`).
         """
+        steps = self.default_steps if steps is None else steps
         spec = RenderSpec(seeds=tuple(seeds), steps=steps, every=every, size=size, damage=tuple(damage))
         for step, (rgba,) in self.composites(spec, [_background(background)], timings=timings, failed=failed):
             yield step, rgba
@@ -172,7 +150,7 @@ class Renderer:
         t = timings if timings is not None else {}
         t.setdefault("rollout", 0.0)
         t.setdefault("convert", 0.0)
-        it = self.session.states(spec, failed=failed)
+        it = roll_out(self.session, spec, failed=failed)
         while True:
             t0 = time.perf_counter()
             try:
@@ -193,7 +171,7 @@ class Renderer:
         self,
         seeds: Sequence[int],
         *,
-        steps: int = DEFAULT_STEPS,
+        steps: int | None = None,
         size: tuple[int, int] | None = None,
         every: int = 1,
         background: Background | str = DEFAULT_BACKGROUND,
@@ -201,7 +179,7 @@ class Renderer:
     ) -> np.ndarray:
         """All frames at once: uint8 ``(F, N, H, W, 4)`` (F = len(frame_steps(steps, every))).
 
-        The rendered frames; :meth:`NCASession.states <ncarender.runtime.NCASession.states>` yields the float
+        The rendered frames; :func:`~ncarender.runtime.rollout.roll_out` yields the float
         states of the same rollout.
         """
         frames = self.frames(seeds, steps=steps, size=size, every=every, background=background, damage=damage)
@@ -209,39 +187,126 @@ class Renderer:
 
     def render(
         self,
-        path: str | Path,
+        target: Target,
         *,
         fmt: str | None = None,
         seed: int = 0,
-        steps: int = DEFAULT_STEPS,
-        size: tuple[int, int] | None = None,
+        seeds: str | Sequence[int] | None = None,
+        columns: int | None = None,
+        flake: int | None = None,
+        steps: int | None = None,
+        size: SizeLike | None = None,
         every: int = 1,
-        background: Background | str = DEFAULT_BACKGROUND,
-        damage: Sequence[Damage] = (),
+        scale: int | None = None,
+        fps: float | None = None,
+        background: str | tuple[int, int, int] | None = None,
+        hold: float | None = None,
+        loop: bool | str | None = None,
+        crf: int | None = None,
+        sheet_frames: int | None = None,
+        quality: int | None = None,
+        resample: str | None = None,
+        damage: DamageLike | Sequence[DamageLike] | None = None,
         options: WriterOptions | None = None,
         progress: Progress | None = None,
+        start: int = 0,
     ) -> RenderResult:
-        """Render one seed to ``path`` as ``fmt`` (default: from the extension; a folder means ``frames``).
+        """Render to ``target`` exactly as ``ncarender FMT`` with the same options: the same bytes.
 
-        ``options`` default to :class:`WriterOptions`' own, whatever the format (the command line uses each
-        format's defaults instead: :func:`~ncarender.writers.output_spec`); their ``transparent`` follows the
-        background. The file appears only when complete; an existing file is replaced only then.
+        ``target`` is a path or a binary file object (``io.BytesIO()``, ``open(p, "wb")``; not for ``frames`` or
+        ``sheet``, which are several files). ``fmt`` is ``gif``, ``mp4``, ``sheet``, ``frames``, ``webp``, ``apng``
+        or ``png`` (a still of the last step; default: from the suffix, ``.png`` meaning a sheet). Every option
+        left None takes the format's default, the command's (``hold`` 1 s for gif, mp4, webp and apng;
+        ``background`` white for gif and mp4, else transparent; ``scale`` 4, a sheet 2). ``steps`` None:
+        :attr:`default_steps` (the model's growth time plus a hold, else 200), as the command line; ``start``: the
+        first step whose frame is written (``--start``). ``loop``: ``"forward"`` or ``"pingpong"`` (forward, then
+        back: gif, mp4, webp, apng; the command line's ``--loop``), or False to play once (``--no-loop``).
+        ``seeds`` (``"0-3"`` or a list, at most 64) grow side by side in ``columns`` columns; ``flake`` picks a
+        family model's flake; ``size`` is ``72``, ``"96x128"`` or ``(H, W)``; ``damage`` is ``"STEP:X,Y,R"``
+        strings or :class:`~ncarender.damage.Damage` values. ``options`` (a whole :class:`WriterOptions`) replaces
+        the format options instead. A bad value raises one :class:`NCAError`, before anything renders; the file
+        appears only when complete (an existing one is replaced only then).
         """
-        path = Path(path)
-        fmt = fmt or format_from_path(path)
-        bg = _background(background)
-        options = options or WriterOptions()
-        if options.transparent != (bg is None):
-            options = replace(options, transparent=bg is None)
-        spec = RenderSpec(
-            seeds=(seed,),
+        fmt = target_format(target, fmt)
+        if isinstance(loop, str):
+            order: bool | None = parse_loop(loop)
+            plays: bool | None = None
+        elif loop is None or isinstance(loop, bool):
+            order, plays = None, loop
+        else:
+            raise NCAError(f"loop must be 'forward', 'pingpong' or False (play once), got {loop!r}")
+        given: dict[str, object] = dict(scale=scale, fps=fps, hold=hold, loop=plays, pingpong=order, crf=crf)
+        given.update(sheet_frames=sheet_frames, quality=quality, resample=resample)
+        if options is not None and any(v is not None for v in given.values()):
+            named = ", ".join(k for k, v in given.items() if v is not None)
+            raise NCAError(f"give options= or the option keywords ({named}), not both")
+        if options is not None and not isinstance(options, WriterOptions):
+            raise NCAError(f"options must be a WriterOptions, got {type(options).__name__}")
+        request = render_request(
+            fmt,
+            seed=seed,
+            seeds=seeds,
+            columns=columns,
+            flake=flake,
             steps=steps,
-            every=every,
+            default_steps=self.default_steps,
+            start=start,
             size=size,
-            damage=tuple(damage),
-            outputs=(OutputSpec(fmt, bg, options),),
+            every=every,
+            background=background,
+            damage=damage,
+            **given,  # type: ignore[arg-type]
         )
-        return self.write(path, spec, progress=progress)
+        spec = request.spec
+        if options is not None:
+            out = spec.output
+            spec = spec.with_outputs(replace(out, options=replace(options, transparent=out.background is None)))
+        if is_path(target):
+            return self.write(Path(target), spec, progress=progress, columns=request.columns)  # type: ignore[arg-type]
+        with file_target(target, fmt) as path:  # type: ignore[arg-type]
+            result = self.write(path, spec, progress=progress, columns=request.columns)
+        result.path = None
+        result.summary["path"] = None
+        return result
+
+    def still(self, step: int = DEFAULT_STEPS, **options: Unpack[StillOptions]) -> Image.Image:
+        """The frame at ``step`` as a PIL RGBA image, the picture ``ncarender png --step STEP`` writes (a notebook
+        shows it inline). ``options``: ``seed``, ``seeds``, ``columns``, ``flake``, ``size``, ``scale``,
+        ``background``, ``resample``, ``damage``, as :meth:`render` takes them (the ``png`` format's defaults:
+        scale 4, transparent)."""
+        return still_images(self, [step], **options)[0]
+
+    def stills(self, steps: Sequence[int], **options: Unpack[StillOptions]) -> Stills:
+        """PIL RGBA images of the frames at ``steps`` (0 is the seed), from one rollout, in the order given: each the
+        picture ``ncarender png --step S`` writes with the same ``options`` (:meth:`still`). Shown side by side in
+        a notebook; ``np.asarray(image)`` is a uint8 ``(H, W, 4)`` array. Only the chosen frames are scaled."""
+        return still_images(self, steps, **options)
+
+    def tiled(
+        self,
+        spec: RenderSpec,
+        background: Background,
+        *,
+        scale: int = 1,
+        columns: int | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """``(step, frame)`` of ``spec`` over ``background``: frame uint8 ``(H, W, 4)``, one seed's, or several
+        seeds' side by side in ``columns`` columns (default: square), left to right, top to bottom
+        (:func:`~ncarender.writers.sheet.tile_frames`; empty cells take the background). A hex model's frames are
+        its picture at ``scale``."""
+        seeds = spec.seeds
+        if not seeds:
+            raise NCAError("nothing to render: no seeds")
+        self.check_fits(len(seeds), spec.grid(self.grid))
+        blank = to_rgba8(np.zeros((1, self.session.info.channels, 1, 1), np.float32), background)[0, 0, 0]
+        for step, (rgba,) in self.composites(spec, [background], timings=timings, scales=[scale]):
+            if len(seeds) == 1:
+                yield step, rgba[0]
+            else:
+                from .writers.sheet import tile_frames
+
+                yield step, tile_frames(rgba, columns, blank=blank)
 
     def write(
         self,
@@ -253,56 +318,61 @@ class Renderer:
     ) -> RenderResult:
         """Render ``spec`` (one output) to ``path``; what :meth:`render` and the command line call.
 
-        One seed is one animation; several seeds (an animated format: gif, mp4, frames, sheet) grow side by side
-        in one animation, each frame the seeds' frames tiled in ``columns`` columns (default: square), left to
-        right, top to bottom (:func:`~ncarender.writers.sheet.tile_frames`). The output is opened first, so a bad
+        One seed is one animation; several seeds (an animated format or a still) grow side by side in one
+        animation, each frame the seeds' frames tiled in ``columns`` columns (:meth:`tiled`). A still (``png``)
+        takes only the frame at the last step, so only that frame is scaled. The output is opened first, so a bad
         path or option, or an output too large, fails before the rollout.
         """
         path, output = Path(path), spec.output
-        seeds = spec.seeds
-        if not seeds:
+        if not spec.seeds:
             raise NCAError("nothing to render: no seeds")
-        self.check_fits(len(seeds), spec.grid(self.grid))
+        still = output.record.consumes == "still"
+        if still:  # the rollout is the same at every --every; convert only the seed frame and the last one
+            spec = replace(spec, every=spec.steps)
+        self.check_fits(len(spec.seeds), spec.grid(self.grid))
         tile = self.frame_grid(spec.grid(self.grid), output.options.scale)
-        grid, blank = tile, None
-        if len(seeds) > 1:
-            from .writers.sheet import tile_frames, tile_grid
+        grid = tile
+        if len(spec.seeds) > 1:
+            from .writers.sheet import tile_grid
 
-            if output.record.consumes != "frames":
+            if output.record.consumes not in ("frames", "still"):
                 raise NCAError(f"{output.format} takes one seed; several seeds grow side by side in an animation")
-            cols, rows = tile_grid(len(seeds), columns)
+            cols, rows = tile_grid(len(spec.seeds), columns)
             grid = (rows * tile[0], cols * tile[1])
-            blank = to_rgba8(np.zeros((1, self.session.info.channels, 1, 1), np.float32), output.background)[0, 0, 0]
         timings: dict[str, float] = {"startup": self.open_seconds}
 
         def frames() -> Iterator[np.ndarray]:
-            scales = [output.options.scale]
-            for step, (rgba,) in self.composites(spec, [output.background], timings=timings, scales=scales):
-                yield rgba[0] if len(seeds) == 1 else tile_frames(rgba, columns, blank=blank)
+            scale = output.options.scale
+            for step, frame in self.tiled(spec, output.background, scale=scale, columns=columns, timings=timings):
                 if progress is not None:
                     progress(step, spec.steps)
+                if not still or step == spec.steps:
+                    yield frame
 
         summary = write_output(
             output.format,
             path,
             frames(),
-            n_frames=spec.n_frames,
+            n_frames=1 if still else spec.n_frames,
             grid=grid,
             options=self.writer_output(output).options,
             threaded=output.record.streams,
             timings=timings,
             tile=tile,
         )
-        flakes = flakes_of(self.session.info, list(seeds), spec.flake)
+        if still:
+            summary["step"] = spec.steps
+        flakes = flakes_of(self.session.info, list(spec.seeds), spec.flake)
+        single = len(spec.seeds) == 1
         return RenderResult(
             path=path,
             format=output.format,
-            seed=seeds[0],
+            seed=spec.seeds[0],
             steps=spec.steps,
             summary=summary,
             device=self.device,
             timings=timings,
             flake=None if flakes is None else flakes[0],
-            seeds=None if len(seeds) == 1 else list(seeds),
-            flakes=None if flakes is None or len(seeds) == 1 else flakes,
+            seeds=None if single else list(spec.seeds),
+            flakes=None if flakes is None or single else flakes,
         )

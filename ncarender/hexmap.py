@@ -35,7 +35,7 @@ from .errors import NCAError
 from .lattice import HEX, Lattice, hex_round
 
 if TYPE_CHECKING:
-    from .spec import Damage
+    from .damage import Damage
 
 __all__ = [
     "SUPERSAMPLE",
@@ -161,7 +161,7 @@ def keep_mask(x: float, y: float, r: float, height: int, width: int) -> np.ndarr
 
     The disc is centred at ``(x, y)`` (right, down) with radius ``r`` in units of the pixel view: the view's
     centre is 0 and ``(H - 1) / 2`` spacings down (``(W - 1) / 2`` right) is 1, as a square grid's
-    :meth:`~ncarender.spec.Damage.keep_mask` puts its outermost cells at +-1.
+    :meth:`~ncarender.damage.Damage.keep_mask` puts its outermost cells at +-1.
     """
     down, right = cell_offsets(height, width)
     ys = (down / max((height - 1) / 2.0, 0.5)).astype(np.float32)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .errors import NCAError
+from .spec import default_steps
 
 __all__ = ["describe", "describe_builtins", "format_info"]
 
@@ -55,6 +56,12 @@ def _describe_onnx(path: Path) -> dict[str, Any]:
         "training": info.training,
         "providers_available": available_providers(),
         **_family(info.family),
+        # a model taught its growth time: T, and the steps a render without --steps runs (T plus a hold)
+        **(
+            {}
+            if info.growth_steps is None
+            else {"growth_steps": info.growth_steps, "default_steps": default_steps(info.growth_steps)}
+        ),
         # a hex model names its lattice and mask kind (a square model's info stays as it was)
         **({} if info.lattice.name == "square" else {"lattice": info.lattice.name, "mask": info.mask_kind}),
     }

@@ -58,7 +58,7 @@ def to_rgba8(state: np.ndarray, background: Background = (255, 255, 255)) -> np.
         raise ValueError(f"expected a state of shape (N, C>=4, H, W), got {state.shape}")
     # One channel plane (N, H, W) at a time, in place: the same float operations in the same order as
     # the per-pixel formula, so the bytes are those of ``rint(255 * ...)`` on whole (N, H, W, 4) arrays,
-    # at a third to a sixth of the time (benchmarks/bench.py, frame conversion).
+    # at a third to a sixth of the time (benchmarks/end_to_end.py, frame conversion).
     n, _, height, width = state.shape
     out = np.empty((n, height, width, 4), dtype=np.uint8)
     alpha = np.clip(state[:, 3], 0.0, 1.0)  # (N, H, W)

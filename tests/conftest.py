@@ -191,6 +191,14 @@ def write_frames(fmt: str, path: Path, frames: list[np.ndarray], **options: obje
 # ---- the page tests: one headless Chromium per module and a fresh tab per test
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes the ``browser`` or ``page`` fixture is a ``browser`` test (the few that start their own
+    Chromium are marked where they stand)."""
+    for item in items:
+        if {"browser", "page"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[BrowserContext]:
     from browser import chromium

@@ -1,29 +1,21 @@
-"""Every output byte as before: the fast cases of ``benchmarks/digests.py`` against ``tests/data/digests.json``.
+"""Every output byte as before: the fast cases of ``tests/digests.py`` against ``tests/data/digests.json``.
 
 The digests were recorded from the code before the structure refactor; a case that differs means an output,
-a message or an exit code changed. Re-record (``python benchmarks/digests.py --record``) only for a change
+a message or an exit code changed. Re-record (``python tests/digests.py --record``) only for a change
 that means to alter outputs, and say so in its commit.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import digests  # the cases and how each is run and compared (tests/digests.py)
 import pytest
 from typer.testing import CliRunner
 
 from ncarender.cli import app
-
-_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "digests.py"
-_spec = importlib.util.spec_from_file_location("digests", _SCRIPT)
-assert _spec is not None and _spec.loader is not None
-digests = importlib.util.module_from_spec(_spec)
-sys.modules["digests"] = digests  # dataclasses look their module up there
-_spec.loader.exec_module(digests)
 
 RECORDED = json.loads(digests.DIGESTS.read_text())["cases"]
 FAST = [case for case in digests.CASES if case.fast]
@@ -42,7 +34,7 @@ def test_every_case_is_recorded() -> None:
 
 
 @pytest.mark.parametrize("case", FAST, ids=[case.name for case in FAST])
-def test_outputs_are_byte_identical(case: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_outputs_are_byte_identical(case: digests.Case, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # default output names land here
     got = digests.run_case(case, in_process, digests.shipped_model())
-    assert digests.compare(got, RECORDED[case.name]) == []  # type: ignore[attr-defined]
+    assert digests.compare(got, RECORDED[case.name]) == []

@@ -1,5 +1,6 @@
-"""The package's import rules (DESIGN.md, "Layout"): no import cycles, torch and ``ncarender.train`` only on the
-training side, the family numpy and Pillow only, and a render that loads neither torch nor the trainer."""
+"""The package's import rules (DESIGN.md, "Layout"): the layers below, no import cycles, torch and
+``ncarender.train`` only on the training side, the family numpy and Pillow only, and a render that loads neither
+torch nor the trainer. Every import counts: module level, inside functions (lazy) and under ``TYPE_CHECKING``."""
 
 from __future__ import annotations
 
@@ -11,11 +12,33 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ncarender"
 
-#: The modules (besides ``ncarender.train`` itself) that may import ``ncarender.train``: the train and export
-#: commands, and ``info`` of a ``.pt`` checkpoint.
-MAY_IMPORT_TRAIN = {"ncarender.cli.train", "ncarender.info"}
+#: The modules (besides ``ncarender.train`` itself) that may import ``ncarender.train``: the train command (and
+#: its set-up) and export, and ``info`` of a ``.pt`` checkpoint.
+MAY_IMPORT_TRAIN = {"ncarender.cli.train", "ncarender.cli.train_setup", "ncarender.info"}
 #: What the family may import from outside the standard library.
 FAMILY_THIRD_PARTY = {"numpy", "PIL"}
+
+#: The package's layers, lowest first, by group: a top-level module (``spec``) or subpackage (``runtime``), and
+#: ``ncarender`` for the package's own ``__init__``. A module imports its own group and the groups of lower
+#: layers only: never a group of its own layer (those stand side by side) or a higher one. A new top-level
+#: module or subpackage takes its place here.
+LAYERS: tuple[set[str], ...] = (
+    {"errors", "_version", "_lazy", "checks", "data", "models"},  # leaves, and the package data
+    {"atomic", "resources", "lattice", "damage", "render", "limits", "seeds", "result"},  # files, the machine, the
+    # geometry, state -> RGBA, every number's limits, seed lists, stills in memory
+    {"family", "hexmap"},  # numpy: the automaton and its families; hex cells -> square pixels
+    {"metadata"},  # the ONNX metadata keys
+    {"writers"},  # the table of formats (plain data), then frames -> files
+    {"spec"},  # one description of a render
+    {"request", "targets"},  # a render from the API's or the command line's words; a target image's file
+    {"runtime"},  # onnxruntime: the session, then the rollout that drives it
+    {"evaluate", "train", "stills"},  # beside each other: how close a model grows; the torch side; stills
+    {"api", "info"},  # what the command line and scripts call
+    {"batch"},
+    {"cli"},
+    {"ncarender", "__main__"},  # the package's face
+)
+RANK = {group: rank for rank, groups in enumerate(LAYERS) for group in groups}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
@@ -31,33 +54,37 @@ def _modules() -> dict[str, tuple[Path, bool]]:
 MODULES = _modules()
 
 
-def _imports(name: str, *, with_typing: bool) -> set[str]:
-    """The dotted names ``name`` imports anywhere (module level and inside functions); ``TYPE_CHECKING`` blocks
-    only if ``with_typing``. ``from x import y`` counts as ``x`` and, where ``x.y`` is a module, ``x.y``."""
-    path, is_package = MODULES[name]
-    package = name if is_package else name.rsplit(".", 1)[0]
+def _group(name: str) -> str:
+    """``ncarender.runtime.session`` -> ``runtime``; ``ncarender`` -> ``ncarender``."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _imports_in(source: str, package: str) -> set[str]:
+    """The dotted names ``source`` (a module of ``package``) imports anywhere: module level, inside functions and
+    under ``TYPE_CHECKING``. ``from x import y`` counts as ``x`` and, where ``x.y`` is a module, ``x.y``."""
     found: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test) and not with_typing:
-                for other in child.orelse:
-                    visit(other)
-                continue
-            if isinstance(child, ast.ImportFrom):
-                if child.level:
-                    base = package.split(".")[: len(package.split(".")) - child.level + 1]
-                    target = ".".join(base + ([child.module] if child.module else []))
-                else:
-                    target = child.module or ""
-                found.add(target)
-                found.update(f"{target}.{alias.name}" for alias in child.names if f"{target}.{alias.name}" in MODULES)
-            elif isinstance(child, ast.Import):
-                found.update(alias.name for alias in child.names)
-            visit(child)
-
-    visit(ast.parse(path.read_text(encoding="utf-8")))
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names if f"{target}.{alias.name}" in MODULES)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
     return found
+
+
+def _imports(name: str) -> set[str]:
+    """The dotted names the module ``name`` imports anywhere (:func:`_imports_in`)."""
+    path, is_package = MODULES[name]
+    return _imports_in(path.read_text(encoding="utf-8"), name if is_package else name.rsplit(".", 1)[0])
+
+
+GRAPH = {m: (_imports(m) & MODULES.keys()) - {m} for m in MODULES}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -96,9 +123,34 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_cycles() -> None:
-    # Every import that runs (module level or inside a function) counts; annotations alone do not.
-    graph = {m: (_imports(m, with_typing=False) & MODULES.keys()) - {m} for m in MODULES}
-    assert _cycles(graph) == []
+    assert _cycles(GRAPH) == []
+
+
+def test_every_module_has_a_layer() -> None:
+    assert sorted({_group(m) for m in MODULES} - RANK.keys()) == []
+
+
+def test_imports_go_down_the_layers() -> None:
+    offenders = []
+    for name, imported in sorted(GRAPH.items()):
+        for target in sorted(imported):
+            mine, theirs = _group(name), _group(target)
+            if mine != theirs and RANK.get(theirs, -1) >= RANK.get(mine, -1):
+                offenders.append(f"{name} imports {target} ({mine} -> {theirs}: not a lower layer)")
+    assert offenders == []
+
+
+def test_the_checks_see_annotation_only_and_lazy_imports() -> None:
+    # A loop closed only through TYPE_CHECKING, or through an import inside a function, still fails.
+    source = """
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from .session import NCASession
+def states():
+    from ..spec import RenderSpec
+"""
+    assert _imports_in(source, "ncarender.runtime") >= {"ncarender.runtime.session", "ncarender.spec"}
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_only_the_training_side_imports_torch_and_the_trainer() -> None:
@@ -106,7 +158,7 @@ def test_only_the_training_side_imports_torch_and_the_trainer() -> None:
     for name in MODULES:
         if name == "ncarender.train" or name.startswith("ncarender.train."):
             continue
-        imported = _imports(name, with_typing=True)
+        imported = _imports(name)
         if any(i == "torch" or i.startswith("torch.") for i in imported):
             offenders.append(f"{name} imports torch")
         if name not in MAY_IMPORT_TRAIN and any(i.startswith("ncarender.train") for i in imported):
@@ -120,7 +172,7 @@ def test_the_family_is_numpy_and_pillow_only() -> None:
     for name in MODULES:
         if not name.startswith("ncarender.family"):
             continue
-        for imported in _imports(name, with_typing=True):
+        for imported in _imports(name):
             top = imported.split(".")[0]
             if top == "ncarender":
                 # the numpy leaves it may use: errors, atomic writes, the lattice's geometry (hex rounding)
@@ -158,7 +210,7 @@ def test_a_render_loads_neither_torch_nor_the_trainer(tmp_path: Path) -> None:
 
 
 def test_no_test_imports_another_test_module() -> None:
-    # Shared helpers live in conftest.py, browser.py and hexmodel.py; a test module is never imported.
+    # Shared helpers live in conftest.py, browser.py, hexmodel.py and digests.py; a test module is never imported.
     offenders = []
     for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):

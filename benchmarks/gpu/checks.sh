@@ -5,7 +5,7 @@
 #   3. device run 5 carries .ortgpu/5 and runs this script (about 5 minutes; give it timeout_s 420).
 # It installs onnxruntime-gpu into $HOME/site, then runs the CUDA tests (frames equal to the CPU's, the live
 # region equal to the full grid on the device: graphs per window bucket, masks cut on the GPU) and the window
-# tests, then benchmarks/bench.py --device cuda --quick (live region against full grid, plain loop and torch at
+# tests, then benchmarks/run_all.py --device cuda --quick (live region against full grid, plain loop and torch at
 # batch 1, 8, 64, 256 on 72x72), and prints the full-grid-equivalent cell-steps/s of each batch. Logs and JSON
 # go under $OUT. CUDA_OPTIONS=1 also runs benchmarks/cuda_options.py (the provider options table, ~3 minutes).
 set -u
@@ -28,7 +28,7 @@ python3 -c "import onnxruntime as o, torch; print('onnxruntime', o.__version__, 
 timeout 200 python3 -m pytest -q -s -rA -p no:cacheprovider tests/runtime/test_cuda.py tests/runtime/test_window.py \
   tests/train/test_train.py -k "cuda or window" 2>&1 \
   | tee "$OUT/pytest_cuda.log"
-timeout 240 python3 benchmarks/bench.py --device cuda --quick --skip command,layout,session,memory \
+timeout 240 python3 benchmarks/run_all.py --device cuda --quick --skip command,layout,session,memory \
   --json "$OUT/bench_cuda.json" 2>&1 | tee "$OUT/bench_cuda.log"
 python3 - "$OUT/bench_cuda.json" <<'EOF' 2>&1 | tee "$OUT/cell_steps.log"
 import json, sys

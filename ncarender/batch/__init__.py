@@ -1,6 +1,7 @@
 """Many seeds in one run: seed lists and shards, the manifest, the encoders, the batched run and the gallery.
 
-* :mod:`~ncarender.batch.seeds`: ``--seeds`` and ``--shard``.
+* :mod:`~ncarender.seeds` (below the batch; the single renders parse ``--seeds`` too): ``--seeds`` and
+  ``--shard``.
 * :mod:`~ncarender.batch.manifest`: ``manifest.jsonl``, hashes, what resume skips.
 * :mod:`~ncarender.batch.encoders`: the encoder pool beside the rollout (what its worker processes import).
 * :mod:`~ncarender.batch.run`: :func:`run_batch` / :func:`render_batch`.
@@ -42,11 +43,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from ..seeds import HARD_MAX_SEEDS, MAX_SEEDS, parse_seeds, parse_shard, shard_seeds
     from ..writers.formats import OutputSpec, output_name, output_spec, parse_formats
     from .gallery import gallery_output, render_gallery, write_gallery
     from .manifest import MANIFEST_NAME, Manifest, path_sha256, read_manifest
     from .run import BatchResult, BatchSettings, default_batch_size, default_jobs, render_batch, run_batch
-    from .seeds import HARD_MAX_SEEDS, MAX_SEEDS, parse_seeds, parse_shard, shard_seeds
 
 _LAZY = {
     **dict.fromkeys(["OutputSpec", "output_name", "output_spec", "parse_formats"], "..writers.formats"),
@@ -55,7 +56,7 @@ _LAZY = {
     **dict.fromkeys(
         ["BatchResult", "BatchSettings", "default_batch_size", "default_jobs", "render_batch", "run_batch"], ".run"
     ),
-    **dict.fromkeys(["HARD_MAX_SEEDS", "MAX_SEEDS", "parse_seeds", "parse_shard", "shard_seeds"], ".seeds"),
+    **dict.fromkeys(["HARD_MAX_SEEDS", "MAX_SEEDS", "parse_seeds", "parse_shard", "shard_seeds"], "..seeds"),
 }
 
 

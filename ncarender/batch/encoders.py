@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import NCAError
 from ..writers.formats import OutputSpec
 from ..writers.output import write_output
-from .manifest import Manifest, path_sha256
+from .manifest import Manifest, path_sha256, signals_held
 
 __all__ = ["EncodeTask", "Encoded", "Encoders", "OnRecord", "Stop", "encode", "make_pool"]
 
@@ -131,6 +131,12 @@ class Encoders:
                 return
 
     def _finish(self, future: cf.Future[Encoded]) -> None:
+        """Record a finished task: its manifest line, :attr:`written` and the callbacks change together, in one
+        step a signal cannot split (:func:`~ncarender.batch.manifest.signals_held`)."""
+        with signals_held():
+            self._record(future)
+
+    def _record(self, future: cf.Future[Encoded]) -> None:
         record, rollout_seconds = self.inflight.pop(future)
         if future.cancelled():
             return

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 from ..errors import NCAError
 from ..render import Background, parse_background
-from ..spec import DEFAULT_STEPS, Damage, RenderSpec
+from ..spec import Damage, RenderSpec
 from ..writers.formats import OutputSpec, get_format
 from ..writers.gallery import GalleryWriter
 from ..writers.options import WriterOptions
 from .run import default_batch_size
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ..api import Renderer
 
@@ -46,13 +46,20 @@ def gallery_output(
 
 
 def write_gallery(
-    renderer: Renderer, path: Path | str, spec: RenderSpec, *, at: int | None = None, batch_size: int | None = None
+    renderer: Renderer,
+    path: Path | str,
+    spec: RenderSpec,
+    *,
+    at: int | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, object]:
     """One PNG of the frame at step ``at`` (default: ``spec.steps``) of every seed of ``spec`` (its one output
     from :func:`gallery_output`), in batches of ``batch_size`` seeds (default: from the grid and free memory).
 
-    The writer is opened, and so every path, size and memory problem found, before the first rollout. Returns
-    the writer's summary.
+    The writer is opened, and so every path, size and memory problem found, before the first rollout.
+    ``progress`` receives ``(seeds_done, seeds)`` at the start and after each batch. Returns the writer's
+    summary.
     """
     seed_list = list(dict.fromkeys(spec.seeds))
     if not seed_list:
@@ -76,6 +83,8 @@ def write_gallery(
         renderer.check_fits(per_batch, grid)
         # A rollout of ``at`` steps takes the same masks, so its last frame is step ``at`` of any longer one.
         upto = replace(spec, steps=max(at, 1), every=max(at, 1))
+        if progress is not None:
+            progress(0, len(seed_list))
         for start in range(0, len(seed_list), per_batch):
             chunk = upto.with_seeds(seed_list[start : start + per_batch])
             last = None
@@ -85,6 +94,8 @@ def write_gallery(
             assert last is not None
             for tile in last:
                 writer.add(tile)
+            if progress is not None:
+                progress(min(start + per_batch, len(seed_list)), len(seed_list))
         return writer.close()
 
 
@@ -93,7 +104,7 @@ def render_gallery(
     path: Path | str,
     seeds: Sequence[int],
     *,
-    steps: int = DEFAULT_STEPS,
+    steps: int | None = None,
     at: int | None = None,
     size: tuple[int, int] | None = None,
     background: Background | str = _GALLERY.background,
@@ -102,7 +113,8 @@ def render_gallery(
     columns: int | None = None,
     batch_size: int | None = None,
 ) -> dict[str, object]:
-    """One PNG of the frame at step ``at`` (default: ``steps``) of every seed, its number under each tile.
+    """One PNG of the frame at step ``at`` (default: ``steps``; its default, the model's:
+    :attr:`Renderer.default_steps <ncarender.api.Renderer.default_steps>`) of every seed, its number under each tile.
 
     Tiles are ``H*scale x W*scale`` pixels in ``columns`` columns (default:
     square), left to right, top to bottom, in the order of ``seeds``. The
@@ -112,6 +124,7 @@ def render_gallery(
     seed_list = tuple(dict.fromkeys(int(s) for s in seeds))
     if not seed_list:
         raise NCAError("no seeds for the gallery")
+    steps = renderer.default_steps if steps is None else steps
     spec = RenderSpec(seeds=seed_list, steps=steps, size=size, damage=tuple(damage))
     output = gallery_output(background, scale=scale, columns=columns)
     return write_gallery(renderer, path, spec.with_outputs(output), at=at, batch_size=batch_size)

@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import signal
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import NCAError
@@ -22,7 +24,15 @@ try:
 except ImportError:  # pragma: no cover - Windows: appends are not locked against other processes
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["MANIFEST_NAME", "Manifest", "completed", "path_sha256", "read_manifest", "remove_temporaries"]
+__all__ = [
+    "MANIFEST_NAME",
+    "Manifest",
+    "completed",
+    "path_sha256",
+    "read_manifest",
+    "remove_temporaries",
+    "signals_held",
+]
 
 #: The manifest's file name inside OUTDIR.
 MANIFEST_NAME = "manifest.jsonl"
@@ -113,6 +123,37 @@ class Manifest:
                 raise NCAError(f"cannot write the manifest {str(self.path)!r}: {exc.strerror}") from None
         finally:
             os.close(fd)  # also releases the lock
+
+
+#: The signals that stop a batch (Ctrl-C; SIGTERM from a scheduler, which the command line makes a Ctrl-C).
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Run the block as one step that Ctrl-C or SIGTERM cannot split: a signal that arrives meanwhile is acted on
+    (its handler called, or its default action taken) when the block ends.
+
+    A manifest line and the count of written outputs change together under it, so an interrupt message's count
+    always equals the manifest's lines. Outside the main thread (where Python runs no signal handlers) it does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in _STOPS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for signum in dict.fromkeys(arrived):
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, None)
+            elif handler in (signal.SIG_DFL, None):
+                signal.raise_signal(signum)
 
 
 def _cut_torn_line(fd: int) -> int:

@@ -34,8 +34,11 @@ import numpy as np
 from .._version import __version__
 from ..atomic import check_writable_dir
 from ..errors import NCAError
-from ..runtime.resources import available_memory, rollout_bytes, usable_cores
-from ..spec import DEFAULT_STEPS, Damage, RenderSpec
+from ..limits import RENDER
+from ..request import DamageLike, SizeLike, build_spec
+from ..resources import available_memory, rollout_bytes, usable_cores
+from ..seeds import parse_seeds
+from ..spec import RenderSpec
 from ..writers.formats import OutputSpec, output_name, output_spec, parse_formats
 from ..writers.output import open_writer
 from .encoders import Encoders, EncodeTask, OnRecord, Stop, make_pool
@@ -104,10 +107,8 @@ class BatchSettings:
     executor: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.batch_size is not None and self.batch_size < 1:
-            raise NCAError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.jobs is not None and self.jobs < 1:
-            raise NCAError(f"--jobs must be at least 1, got {self.jobs}")
+        RENDER["batch_size"].check_optional(self.batch_size)
+        RENDER["jobs"].check_optional(self.jobs)
         if self.executor not in ("auto", "process", "thread"):
             raise NCAError(f"executor must be auto, process or thread, got {self.executor!r}")
 
@@ -219,7 +220,10 @@ def run_batch(
     _prepare_outdir(outdir)
     grid = spec.grid(renderer.grid)
     model_hash = path_sha256(renderer.model_path)
-    described = {s.format: s.describe(steps=spec.steps, grid=grid, every=spec.every, damage=spec.damage) for s in specs}
+    described = {
+        s.format: s.describe(steps=spec.steps, grid=grid, every=spec.every, damage=spec.damage, start=spec.start)
+        for s in specs
+    }
     described = json.loads(json.dumps(described))  # as a record read back will hold them
     manifest = Manifest(outdir / MANIFEST_NAME)
     result = BatchResult(outdir=outdir, manifest=manifest.path, seeds=seed_list)
@@ -321,14 +325,16 @@ def run_batch(
 def render_batch(
     renderer: Renderer,
     outdir: Path | str,
-    seeds: Iterable[int],
+    seeds: str | Iterable[int],
     *,
     formats: str | Sequence[str] = ("gif",),
     outputs: Sequence[OutputSpec] | None = None,
-    steps: int = DEFAULT_STEPS,
-    size: tuple[int, int] | None = None,
+    steps: int | None = None,
+    size: SizeLike | None = None,
     every: int = 1,
-    damage: Sequence[Damage] = (),
+    damage: DamageLike | Sequence[DamageLike] | None = None,
+    flake: int | None = None,
+    start: int = 0,
     batch_size: int | None = None,
     jobs: int | None = None,
     resume: bool = False,
@@ -341,12 +347,16 @@ def render_batch(
     Outputs are ``outdir/seed-0042.gif`` and so on (:func:`~ncarender.writers.formats.output_name`), each
     byte-identical to :meth:`Renderer.render` of that seed with the same
     options. ``outputs`` (from :func:`~ncarender.writers.output_spec`) sets formats and writer
-    options; otherwise ``formats`` are written with their commands' defaults.
+    options; otherwise ``formats`` are written with their commands' defaults. ``steps`` None: the model's
+    (:attr:`Renderer.default_steps <ncarender.api.Renderer.default_steps>`); ``start``: the first step whose
+    frame is written.
     ``batch_size`` seeds run in one rollout (default :func:`default_batch_size`),
     ``jobs`` encoders run beside it (default: all cores but one; ``executor`` ``process``,
     ``thread``, or ``auto``: processes when ``jobs > 1``). With ``resume``, outputs
     whose latest manifest record matches (model, options, sha256 of the file on
-    disk) are skipped. ``on_record`` receives each manifest record as it is
+    disk) are skipped. ``seeds`` may be a string (``"0-99"``), ``size`` ``72``, ``"96x128"`` or ``(H, W)``,
+    ``damage`` ``"STEP:X,Y,R"`` strings or :class:`Damage` values, ``flake`` a family model's flake for every seed,
+    as the ``batch`` command takes them. ``on_record`` receives each manifest record as it is
     written, and a record with ``"status": "failed"`` for each seed that failed;
     ``progress`` receives ``(outputs_done, outputs_to_do)`` at the start and after each.
 
@@ -357,13 +367,17 @@ def render_batch(
     file is left.
     """
     specs = tuple(outputs) if outputs is not None else tuple(output_spec(f) for f in parse_formats(formats))
-    spec = RenderSpec(
-        seeds=tuple(dict.fromkeys(int(s) for s in seeds)),
+    if isinstance(seeds, str):
+        seeds = parse_seeds(seeds)
+    spec = build_spec(
+        tuple(dict.fromkeys(seeds)),
         steps=steps,
+        default_steps=renderer.default_steps,
+        start=start,
         every=every,
         size=size,
-        damage=tuple(damage),
-        outputs=specs,
-    )
+        flake=flake,
+        damage=damage,
+    ).with_outputs(*specs)
     settings = BatchSettings(batch_size=batch_size, jobs=jobs, resume=resume, executor=executor)
     return run_batch(renderer, outdir, spec, settings, on_record=on_record, progress=progress)

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from ..spec import DEFAULT_STEPS
 from .app import command
 from .options import (
     APNG,
@@ -27,6 +26,7 @@ from .options import (
     JsonOpt,
     LoopOpt,
     ModelOpt,
+    NoLoopOpt,
     ProviderOpt,
     QualityOpt,
     QuietOpt,
@@ -35,6 +35,7 @@ from .options import (
     ScaleOpt,
     SeedOpt,
     SizeOpt,
+    StartOpt,
     StepsOpt,
     TiledSeedsOpt,
 )
@@ -47,7 +48,8 @@ def webp(
         Path | None, typer.Argument(help="WebP to write (default: MODEL-seedN.webp; with --seeds, MODEL-seeds.webp).")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -58,7 +60,8 @@ def webp(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: HoldOpt = WEBP.hold,
-    loop: LoopOpt = WRITER.loop,
+    loop: LoopOpt = "forward",
+    no_loop: NoLoopOpt = False,
     quality: QualityOpt = None,
     resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
@@ -76,7 +79,8 @@ def apng(
         Path | None, typer.Argument(help="APNG to write (default: MODEL-seedN.apng; with --seeds, MODEL-seeds.apng).")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -87,7 +91,8 @@ def apng(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: HoldOpt = APNG.hold,
-    loop: LoopOpt = WRITER.loop,
+    loop: LoopOpt = "forward",
+    no_loop: NoLoopOpt = False,
     resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
     columns: ColumnsOpt = None,

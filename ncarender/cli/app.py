@@ -1,8 +1,11 @@
 """The typer app, its one error boundary, and how commands speak (messages on stderr, results on stdout).
 
-Every command is registered with :func:`command`, which runs it inside :func:`error_boundary`: an
-:class:`NCAError` becomes ``Error: ...`` on stderr and exit 1, Ctrl-C exit 130 (``NCARENDER_DEBUG=1`` shows the
-traceback instead). Nothing here imports numpy, onnxruntime or torch: ``ncarender --help`` stays fast.
+Every command is registered with :func:`command`, which checks its numeric options against their limits
+(:mod:`ncarender.limits`) and runs it inside :func:`error_boundary`: an :class:`NCAError` becomes ``Error: ...``
+on stderr and exit 1, Ctrl-C exit 130 (``NCARENDER_DEBUG=1`` shows the traceback instead). A command line that
+does not parse (a word where a number goes, an unknown option, a missing argument) is one ``Error: ...`` line
+too, exit 2 (click's convention; :class:`_Commands`). Exit codes: ``docs/errors.md``. Nothing here imports numpy,
+onnxruntime or torch: ``ncarender --help`` stays fast.
 
 :func:`main` (the console script) runs an app holding only the invoked command (typer builds every registered
 command's options when it runs), with one BLAS thread for numpy, and leaves without the interpreter's teardown
@@ -17,12 +20,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from .._version import __version__
 from ..errors import NCAError
+from ..limits import check_options
 from .exit import exit_now, one_blas_thread
 
 __all__ = [
@@ -36,6 +41,35 @@ __all__ = [
     "main",
     "say",
 ]
+
+#: The exit code of a command line that does not parse (click's, for every command).
+USAGE_EXIT = 2
+
+
+class _Commands(TyperGroup):
+    """The command group, whose parse errors are one ``Error:`` line (not typer's usage box), exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; with ``standalone_mode``, a parse error is one line on stderr and exit 2."""
+        standalone = kwargs.get("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if not standalone:
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **kwargs)
+        except typer.TyperException as exc:  # click's usage errors: BadParameter, NoSuchOption, MissingParameter
+            message = exc.format_message()
+            if message.lstrip().startswith("Usage:"):  # no arguments at all: the help, as typer shows it
+                typer.echo(message, err=True)
+            else:
+                line = " ".join(message.split())
+                typer.echo(f"Error: {line[:1].lower()}{line[1:]}", err=True)
+            sys.exit(getattr(exc, "exit_code", USAGE_EXIT))
+        except typer.Abort:
+            typer.echo("Error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 _F = TypeVar("_F", bound=Callable[..., None])
 
@@ -74,9 +108,12 @@ def command(name: str | None = None) -> Callable[[_F], _F]:
     """Register a command on :data:`app`, run inside :func:`error_boundary`."""
 
     def register(func: _F) -> _F:
+        command_name = name or func.__name__
+
         @functools.wraps(func)
         def guarded(*args: object, **kwargs: object) -> None:
             with error_boundary():
+                check_options(command_name, kwargs)
                 func(*args, **kwargs)
 
         app.command(name)(guarded)
@@ -121,6 +158,7 @@ def _new_app() -> typer.Typer:
     """The ncarender app without commands: its name, help, settings and root options."""
     made = typer.Typer(
         name="ncarender",
+        cls=_Commands,
         help="Grow snowflakes with a Neural Cellular Automaton and render them as GIF, MP4, WebP, APNG, sprite "
         "sheets or PNG frames.",
         no_args_is_help=True,

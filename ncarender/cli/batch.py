@@ -12,8 +12,7 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
-from ..spec import DEFAULT_STEPS
-from .app import Interrupted, command, emit_json, notice, say
+from .app import Interrupted, command, emit_json, given_on_command_line, notice, say
 from .options import (
     BatchBackgroundOpt,
     BatchColumnsOpt,
@@ -21,6 +20,7 @@ from .options import (
     BatchFpsOpt,
     BatchHoldOpt,
     BatchLoopOpt,
+    BatchNoLoopOpt,
     BatchQualityOpt,
     BatchScaleOpt,
     BatchSheetFramesOpt,
@@ -36,6 +36,7 @@ from .options import (
     RenderArgs,
     ResampleOpt,
     SizeOpt,
+    StartOpt,
     StepsOpt,
 )
 from .progress import ProgressBar
@@ -59,15 +60,45 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+#: The batch's format options by :class:`~ncarender.writers.options.WriterOptions` field, as the command names them.
+_FORMAT_OPTIONS = {
+    "scale": "--scale",
+    "fps": "--fps",
+    "hold": "--hold",
+    "loop": "--loop",
+    "no_loop": "--no-loop",
+    "crf": "--crf",
+    "columns": "--columns",
+    "sheet_frames": "--frames",
+    "quality": "--quality",
+}
+#: The writer option each of those parameters sets, where its name differs (``--loop``: the play order).
+_WRITER_OPTION = {"loop": "pingpong", "no_loop": "loop"}
+
+
+def _check_applies(formats: list[str], given: set[str]) -> None:
+    """Refuse a format option given on the command line that none of ``formats`` takes (``--quality`` for an
+    APNG): one line naming the formats that do. An option that applies to some of them is theirs."""
+    from ..writers.formats import FORMATS, TABLE, either, get_format
+
+    for name, flag in _FORMAT_OPTIONS.items():
+        option = _WRITER_OPTION.get(name, name)
+        if name in given and not any(option in get_format(f).options for f in formats):
+            takers = [f.name for f in TABLE if f.name in FORMATS and option in f.options]
+            raise NCAError(f"{flag} applies to {either(takers)}, not to {either(formats)}")
+
+
 @command()
 def batch(
+    ctx: typer.Context,
     outdir: Annotated[
         Path, typer.Argument(help="Folder for seed-0042.gif... and manifest.jsonl (created if missing).")
     ],
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds: 0-99, 0,5,17 or 0-999:10 (ranges inclusive).")],
     fmt: FormatsOpt = "gif",
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
     scale: BatchScaleOpt = None,
@@ -77,7 +108,8 @@ def batch(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: BatchHoldOpt = None,
-    loop: BatchLoopOpt = True,
+    loop: BatchLoopOpt = "forward",
+    no_loop: BatchNoLoopOpt = False,
     crf: BatchCrfOpt = 18,
     columns: BatchColumnsOpt = None,
     sheet_frames: BatchSheetFramesOpt = None,
@@ -108,7 +140,7 @@ def batch(
     from ..api import Renderer
     from ..batch.manifest import MANIFEST_NAME
     from ..batch.run import BatchSettings, run_batch
-    from ..batch.seeds import parse_seeds, parse_shard, shard_seeds
+    from ..seeds import parse_seeds, parse_shard, shard_seeds
     from ..writers.formats import parse_formats
 
     args = RenderArgs.capture(locals())
@@ -130,10 +162,12 @@ def batch(
         seed_list = parse_seeds(seeds, force=force)
         if shard is not None:
             seed_list = shard_seeds(seed_list, *parse_shard(shard))
-        spec = args.spec(seed_list, parse_formats(fmt))
+        formats = parse_formats(fmt)
+        _check_applies(formats, given_on_command_line(ctx, dict.fromkeys(_FORMAT_OPTIONS)))
         settings = BatchSettings(batch_size=batch_size, jobs=jobs, resume=resume)
         renderer = Renderer(model, provider=provider, quiet=quiet, notify=notice)
-        with _sigterm_as_interrupt(), ProgressBar("rendering", quiet=quiet) as progress:
+        spec = args.spec(seed_list, formats, default_steps=renderer.default_steps)
+        with _sigterm_as_interrupt(), ProgressBar("rendering", quiet=quiet, unit="outputs") as progress:
             result = run_batch(renderer, outdir, spec, settings, on_record=on_record, progress=progress)
     except KeyboardInterrupt:
         raise Interrupted(

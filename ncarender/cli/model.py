@@ -8,14 +8,16 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
+from ..limits import EVAL_STEP
 from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
-from .options import MODEL_HELP, JsonOpt, ProviderOpt, QuietOpt
+from .options import JsonOpt, ModelArg, ProviderOpt, QuietOpt, path
+from .progress import ProgressBar
 
 
 @command("eval")
 def eval_(
-    model: Annotated[Path | None, typer.Argument(help=MODEL_HELP)] = None,
+    model: ModelArg = None,
     target: Annotated[
         str | None, typer.Option(help="Target image or built-in name (default: the image stored in the model).")
     ] = None,
@@ -61,6 +63,8 @@ def eval_(
 ) -> None:
     """Measure how close MODEL grows to its target(s) (MSE of RGBA), whether it stays finite, and regrowth.
 
+    The report goes to stdout (with --json: the JSON, and the report on stderr); progress goes to stderr.
+
     A family model is measured flake by flake: MSE against its own target, identity (its final frame is
     nearest its own target), distinctness of seeds 0-15, and regrowth. A continuous family (reiter:params:N)
     is measured seed by seed against Reiter's own crystal for the seed's parameters: training seeds and
@@ -75,6 +79,8 @@ def eval_(
         step_list = [int(s) for s in steps.split(",") if s.strip()] if steps is not None else None
     except ValueError:
         raise NCAError(f"--steps {steps!r}: expected comma-separated integers such as 100,200") from None
+    for step in step_list or []:
+        EVAL_STEP.check(step)
     if num_seeds is not None and num_seeds < 1:
         raise NCAError(f"--num-seeds must be at least 1, got {num_seeds}")
     if regrowth is not None and regrowth < 0:
@@ -95,16 +101,33 @@ def eval_(
 
         check_writable_dir(picture.parent if str(picture.parent) else Path("."))
     options = EvalOptions(target, target_size, num_seeds, step_list, regen, regrowth)
-    report = evaluate_model(session, options)
+    with ProgressBar("eval", quiet=False, unit="seed-steps") as progress:
+        done = 0
+
+        def count(samples: int) -> None:
+            nonlocal done
+            done += samples
+            progress.update(done, None)
+
+        session.on_step = count
+        report = evaluate_model(session, options)
+        session.on_step = None
     growth = getattr(report, "growth", None)
     if picture is not None and growth is not None:
         from ..evaluate.growth import growth_strip
 
         growth_strip(growth, picture)
-    typer.echo(report.format(), err=True)
-    if json_out:
+    if json_out:  # the report for people on stderr, the JSON on stdout
+        typer.echo(report.format(), err=True)
         emit_json(report.to_json())
+    else:
+        typer.echo(report.format())
     if check and not report.shippable:
+        if all(report.floor.values()) and report.unmeasured:  # nothing failed, but not all was measured
+            raise NCAError(
+                f"--check cannot judge the ship floor: {', '.join(report.unmeasured)} not measured with these "
+                "options (--steps, --regen, --regrowth, --num-seeds); run eval --check with their defaults"
+            )
         raise typer.Exit(2)
 
 
@@ -154,8 +177,10 @@ def family(
 @command()
 def info(
     model: Annotated[
-        Path | None,
-        typer.Argument(help=f"A .onnx step model, a .pt checkpoint or a built-in name ({builtin_names()})."),
+        str | None,
+        typer.Argument(
+            parser=path, help=f"A .onnx step model, a .pt checkpoint or a built-in name ({builtin_names()})."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:

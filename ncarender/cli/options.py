@@ -6,17 +6,18 @@ Plain data at import: the table of formats and the seed limits, no numpy (``ncar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..batch.seeds import MAX_SEEDS
+from ..request import MAX_TILED_SEEDS, RenderRequest, build_spec, render_request
 from ..runtime.catalog import DEFAULT_MODEL, builtin_names
-from ..spec import RenderSpec, parse_damage, parse_size
+from ..seeds import MAX_SEEDS
+from ..spec import DEFAULT_STEPS, RenderSpec
 from ..writers.formats import FORMATS, PAGE_STEPS_PER_SECOND, TABLE, either, get_format, output_spec
-from ..writers.options import WriterOptions
+from ..writers.options import WriterOptions, parse_loop
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ..writers.formats import OutputSpec
 
 GIF, MP4, SHEET, FRAMES, HTML = (get_format(name) for name in ("gif", "mp4", "sheet", "frames", "html"))
-WEBP, APNG = get_format("webp"), get_format("apng")
+WEBP, APNG, PNG = get_format("webp"), get_format("apng"), get_format("png")
 #: The writer options' own defaults (fps, loop, crf) where no format's record sets one.
 WRITER = WriterOptions()
 
@@ -34,8 +35,28 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No messages or pr
 # ---- options of every render command -----------------------------------------------------------------------
 #: ``--model``'s help: a file or a built-in name, and the default.
 MODEL_HELP = f"Step model: a .onnx file or a built-in name ({builtin_names()}). Default: {DEFAULT_MODEL}."
-ModelOpt = Annotated[Path | None, typer.Option("--model", "-m", help=MODEL_HELP)]
-StepsOpt = Annotated[int, typer.Option("--steps", "-n", help="NCA steps to run.")]
+
+
+def path(text: str) -> str:
+    """A path as typed (the type the help shows as ``<path>``)."""
+    return text
+
+
+#: Text, not a ``Path`` (which would read ``./snowflake`` as ``snowflake``, a built-in name): a value with a path
+#: separator or a suffix stays a path (:func:`~ncarender.runtime.catalog.resolve_model`).
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", parser=path, help=MODEL_HELP)]
+ModelArg = Annotated[str | None, typer.Argument(metavar="model", parser=path, help=MODEL_HELP)]
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps",
+        "-n",
+        help="NCA steps to run (default: the model's growth time T plus T/4 to settle; 200 for a model without T).",
+    ),
+]
+StartOpt = Annotated[
+    int, typer.Option("--start", help="First step to show: the frames before it are not written (0: the seed).")
+]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed of the update masks: same seed, same output.")]
 FlakeOpt = Annotated[
     int | None,
@@ -65,8 +86,14 @@ DamageOpt = Annotated[
         help="Erase a disc to show regeneration: STEP:X,Y,R in grid units -1..1, e.g. 100:0.2,0,0.3. Repeatable.",
     ),
 ]
-HoldOpt = Annotated[float, typer.Option("--hold", help="Seconds to hold the last frame.")]
-LoopOpt = Annotated[bool, typer.Option("--loop/--no-loop", help="Loop forever, or play once.")]
+HoldOpt = Annotated[
+    float, typer.Option("--hold", help="Seconds to hold the last frame (--loop pingpong: where it turns).")
+]
+LoopOpt = Annotated[
+    str,
+    typer.Option("--loop", help="forward (as grown), or pingpong (forward, then back: a seamless loop)."),
+]
+NoLoopOpt = Annotated[bool, typer.Option("--no-loop", help="Play once instead of looping forever.")]
 CrfOpt = Annotated[int, typer.Option("--crf", help="x264 quality, 0 (lossless) to 51; 18 looks lossless.")]
 ColumnsOpt = Annotated[int | None, typer.Option("--columns", help="Columns of the grid (default: square).")]
 ResampleOpt = Annotated[
@@ -78,8 +105,6 @@ ResampleOpt = Annotated[
 QualityOpt = Annotated[
     int | None, typer.Option("--quality", help="Lossy WebP at this quality, 0 (smallest) to 100 (default: lossless).")
 ]
-#: Most seeds side by side in one animation (``gif --seeds``); a gallery or a batch takes more.
-MAX_TILED_SEEDS = 64
 TiledSeedsOpt = Annotated[
     str | None,
     typer.Option(
@@ -106,12 +131,12 @@ SpeedOpt = Annotated[
 SPEED = PAGE_STEPS_PER_SECOND
 
 
-def model_stem(model: Path | None) -> str:
+def model_stem(model: str | Path | None) -> str:
     """The name outputs are named after: the model's stem, or the default built-in model's name."""
-    return model.stem if model is not None else DEFAULT_MODEL
+    return Path(model).stem if model is not None else DEFAULT_MODEL
 
 
-def default_output(model: Path | None, seed: int, fmt: str) -> Path:
+def default_output(model: str | Path | None, seed: int, fmt: str) -> Path:
     """A render's output when none is given, in the current folder: ``MODEL-seedN`` and the format's name
     suffix (``snowflake-seed0.gif``, ``snowflake-seed0-frames``)."""
     return Path(f"{model_stem(model)}-seed{seed}{get_format(fmt).name_suffix}")
@@ -152,10 +177,21 @@ BatchBackgroundOpt = Annotated[
 ]
 BatchHoldOpt = Annotated[
     float | None,
-    typer.Option("--hold", help=f"{', '.join(_with('hold'))}: seconds to hold the last frame (default: {GIF.hold:g})."),
+    typer.Option(
+        "--hold",
+        help=f"{', '.join(_with('hold'))}: seconds to hold the last frame, or where a pingpong turns "
+        f"(default: {GIF.hold:g}).",
+    ),
 ]
 BatchLoopOpt = Annotated[
-    bool, typer.Option("--loop/--no-loop", help=f"{', '.join(_with('loop'))}: loop forever, or play once.")
+    str,
+    typer.Option(
+        "--loop",
+        help=f"{', '.join(_with('pingpong'))}: forward, or pingpong (forward, then back: a seamless loop).",
+    ),
+]
+BatchNoLoopOpt = Annotated[
+    bool, typer.Option("--no-loop", help=f"{', '.join(_with('loop'))}: play once instead of looping forever.")
 ]
 BatchCrfOpt = Annotated[
     int, typer.Option("--crf", help=f"{', '.join(_with('crf'))}: x264 quality, 0 (lossless) to 51.")
@@ -180,8 +216,8 @@ class RenderArgs:
     """A render command's options as typer parsed them, taken by name (:meth:`capture`); the format options a
     command lacks stay None (their format's default)."""
 
-    model: Path | None
-    steps: int
+    model: str | None
+    steps: int | None
     size: str | None
     every: int
     background: str | None
@@ -193,7 +229,9 @@ class RenderArgs:
     scale: int | None = None
     fps: float | None = None
     hold: float | None = None
-    loop: bool | None = None
+    loop: str | None = None
+    no_loop: bool = False
+    start: int = 0
     crf: int | None = None
     columns: int | None = None
     sheet_frames: int | None = None
@@ -208,26 +246,50 @@ class RenderArgs:
         names = {f.name for f in fields(cls)}
         return cls(**{name: value for name, value in params.items() if name in names})
 
+    def _output_options(self) -> dict[str, Any]:
+        """The writer options given (None: the format's default)."""
+        names = ("scale", "fps", "background", "hold", "crf", "columns", "sheet_frames", "quality", "resample")
+        out = {name: getattr(self, name) for name in names}
+        out["loop"] = False if self.no_loop else None  # --no-loop: play once
+        out["pingpong"] = None if self.loop is None else parse_loop(self.loop)  # --loop forward|pingpong
+        return out
+
     def output(self, fmt: str) -> OutputSpec:
         """The ``fmt`` output of these options (:func:`~ncarender.writers.output_spec`)."""
-        return output_spec(
-            fmt,
-            scale=self.scale,
-            fps=self.fps,
-            background=self.background,
-            hold=self.hold,
-            loop=self.loop,
-            crf=self.crf,
-            columns=self.columns,
-            sheet_frames=self.sheet_frames,
-            quality=self.quality,
-            resample=self.resample,
+        return output_spec(fmt, **self._output_options())
+
+    def spec(
+        self, seeds: Sequence[int], formats: Sequence[str] = (), *, default_steps: int = DEFAULT_STEPS
+    ) -> RenderSpec:
+        """The render of ``seeds`` to ``formats``, validated: steps (``default_steps`` when none were given: the
+        model's, :attr:`Renderer.default_steps <ncarender.api.Renderer.default_steps>`), start and every first,
+        then the grid, the outputs and the damage (:func:`~ncarender.request.build_spec`)."""
+        return build_spec(
+            seeds,
+            formats,
+            steps=self.steps,
+            default_steps=default_steps,
+            start=self.start,
+            size=self.size,
+            every=self.every,
+            flake=self.flake,
+            damage=self.damage,
+            **self._output_options(),
         )
 
-    def spec(self, seeds: Sequence[int], formats: Sequence[str] = ()) -> RenderSpec:
-        """The render of ``seeds`` to ``formats``, validated: steps and every first, then the grid, the outputs
-        and the damage."""
-        spec = RenderSpec(seeds=tuple(seeds), steps=self.steps, every=self.every, flake=self.flake)
-        spec = replace(spec, size=parse_size(self.size))
-        outputs = tuple(self.output(fmt) for fmt in formats)
-        return replace(spec, damage=tuple(parse_damage(d) for d in self.damage or []), outputs=outputs)
+    def request(self, fmt: str, *, default_steps: int = DEFAULT_STEPS) -> RenderRequest:
+        """The render of a ``fmt`` command: ``--seed`` or ``--seeds`` side by side (:func:`~ncarender.request.
+        render_request`, what :meth:`Renderer.render <ncarender.api.Renderer.render>` calls too)."""
+        return render_request(
+            fmt,
+            seed=self.seed,
+            seeds=self.seeds,
+            steps=self.steps,
+            default_steps=default_steps,
+            start=self.start,
+            size=self.size,
+            every=self.every,
+            flake=self.flake,
+            damage=self.damage,
+            **self._output_options(),
+        )

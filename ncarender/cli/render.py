@@ -15,13 +15,11 @@ from typing import Annotated
 import typer
 
 from ..errors import NCAError
-from ..spec import DEFAULT_STEPS
 from ..writers.formats import get_format
 from .app import command, emit_json, notice, say
 from .options import (
     FRAMES,
     GIF,
-    MAX_TILED_SEEDS,
     MP4,
     SHEET,
     WRITER,
@@ -38,6 +36,7 @@ from .options import (
     JsonOpt,
     LoopOpt,
     ModelOpt,
+    NoLoopOpt,
     ProviderOpt,
     QuietOpt,
     RenderArgs,
@@ -46,6 +45,7 @@ from .options import (
     SeedOpt,
     SheetFramesOpt,
     SizeOpt,
+    StartOpt,
     StepsOpt,
     TiledSeedsOpt,
     default_output,
@@ -54,8 +54,6 @@ from .options import (
 from .progress import ProgressBar
 
 _IMPORTED_AT = time.perf_counter()
-#: The commands whose ``--seeds`` grow several seeds side by side in one animation.
-_TILED = ("gif", "mp4", "webp", "apng")
 
 
 def _process_age() -> float:
@@ -71,49 +69,39 @@ def _process_age() -> float:
 
 
 def _render(fmt: str, output: Path | None, args: RenderArgs) -> None:
-    """Shared body of gif, mp4, sheet and frames: one spec, one render, one line (and ``--json``)."""
+    """Shared body of the render commands: one request, one render, one line (and ``--json``)."""
     from ..api import Renderer
 
-    seeds = _tiled_seeds(fmt, args)
-    spec = args.spec(seeds, [fmt])
     if args.seeds is None:
         out = output if output is not None else default_output(args.model, args.seed, fmt)
     else:
         out = output if output is not None else Path(f"{model_stem(args.model)}-seeds{get_format(fmt).name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
-    with ProgressBar("rendering", quiet=args.quiet) as progress:
-        result = renderer.write(out, spec, progress=progress, columns=args.columns if args.seeds else None)
+    request = args.request(fmt, default_steps=renderer.default_steps)
+    with ProgressBar("rendering", quiet=args.quiet, unit="steps") as progress:
+        result = renderer.write(out, request.spec, progress=progress, columns=request.columns)
     result.timings["startup"] = _process_age() - sum(v for k, v in result.timings.items() if k != "startup")
-    frames = result.summary.get("rendered_frames", result.summary.get("frames"))
+    if fmt == "png":
+        shape = f"step {result.steps}"
+    else:
+        frames = result.summary.get("rendered_frames", result.summary.get("frames"))
+        shape = f"{frames} frames" + (", forward and back" if result.summary.get("pingpong") else "")
     say(
-        f"wrote {result.path} ({frames} frames, {result.summary.get('width')}x{result.summary.get('height')}, "
-        f"{result.device}, {sum(result.timings.values()):.2f} s)",
+        f"wrote {result.path} ({shape}, {result.summary.get('width')}x{result.summary.get('height')}, "
+        f"{result.device}, {sum(result.timings.values()):.2f} s){_clamped(result.summary)}",
         args.quiet,
     )
     if args.json_out:
         emit_json(result.to_json())
 
 
-def _tiled_seeds(fmt: str, args: RenderArgs) -> list[int]:
-    """The seeds of a render: ``--seed``, or ``--seeds`` growing side by side (gif and mp4: ``--columns`` only
-    with them; a sprite sheet's ``--columns`` are its own)."""
-    if args.seeds is None:
-        if args.columns is not None and fmt in _TILED:
-            raise NCAError("--columns goes with --seeds (several seeds side by side)")
-        return [args.seed]
-    from ..batch.seeds import parse_seeds
-
-    if args.seed != 0:
-        raise NCAError("give --seed (one flake) or --seeds (several side by side), not both")
-    seeds = parse_seeds(args.seeds)
-    if len(seeds) > MAX_TILED_SEEDS:
-        raise NCAError(
-            f"--seeds {args.seeds!r} gives {len(seeds)} seeds; at most {MAX_TILED_SEEDS} grow side by side "
-            "(a gallery, `sheet --seeds`, or `batch` takes more)"
-        )
-    if args.columns is not None and args.columns < 1:
-        raise NCAError(f"--columns must be at least 1, got {args.columns}")
-    return seeds
+def _clamped(summary: dict[str, object]) -> str:
+    """``; --fps 60 plays at 50 (...)`` for a value the format clamped (the summary's ``clamped``), else nothing."""
+    clamped = summary.get("clamped")
+    if not isinstance(clamped, dict) or "fps" not in clamped:
+        return ""
+    asked, plays = clamped["fps"]
+    return f"; --fps {asked:g} clamped: plays at {plays:g} fps, the fastest browsers play"
 
 
 @command()
@@ -122,7 +110,8 @@ def gif(
         Path | None, typer.Argument(help="GIF to write (default: MODEL-seedN.gif; with --seeds, MODEL-seeds.gif).")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -133,7 +122,8 @@ def gif(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: HoldOpt = GIF.hold,
-    loop: LoopOpt = WRITER.loop,
+    loop: LoopOpt = "forward",
+    no_loop: NoLoopOpt = False,
     resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
     columns: ColumnsOpt = None,
@@ -150,7 +140,8 @@ def mp4(
         Path | None, typer.Argument(help="MP4 to write (default: MODEL-seedN.mp4; with --seeds, MODEL-seeds.mp4).")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -161,6 +152,7 @@ def mp4(
     provider: ProviderOpt = "auto",
     damage: DamageOpt = None,
     hold: HoldOpt = MP4.hold,
+    loop: LoopOpt = "forward",
     crf: CrfOpt = WRITER.crf,
     resample: ResampleOpt = WRITER.resample,
     seeds: TiledSeedsOpt = None,
@@ -178,7 +170,8 @@ def sheet(
         Path | None, typer.Argument(help="Sprite sheet PNG to write; the JSON atlas goes beside it.")
     ] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -217,7 +210,8 @@ def sheet(
 def frames(
     outdir: Annotated[Path | None, typer.Argument(help="Folder for frame-00000.png... (created if missing).")] = None,
     model: ModelOpt = None,
-    steps: StepsOpt = DEFAULT_STEPS,
+    steps: StepsOpt = None,
+    start: StartOpt = 0,
     seed: SeedOpt = 0,
     flake: FlakeOpt = None,
     size: SizeOpt = None,
@@ -240,17 +234,22 @@ def _gallery(
     """``sheet --seeds``: one labelled tile per seed (see :func:`ncarender.batch.render_gallery`)."""
     from ..api import Renderer
     from ..batch.gallery import gallery_output, write_gallery
-    from ..batch.seeds import parse_seeds
+    from ..seeds import parse_seeds
 
     if args.sheet_frames is not None:
         raise NCAError("--frames is for a sprite sheet of one seed; a gallery (--seeds) shows one frame per seed")
+    if args.start:
+        raise NCAError("--start trims an animation; a gallery (--seeds) shows one step of each seed: --at STEP")
     seed_list = parse_seeds(seeds, force=force)
-    spec = args.spec(seed_list)
     out = output if output is not None else Path(f"{model_stem(args.model)}{get_format('gallery').name_suffix}")
     renderer = Renderer(args.model, provider=args.provider, quiet=args.quiet, notify=notice)
+    spec = args.spec(seed_list, default_steps=renderer.default_steps)
     assert args.background is not None and args.scale is not None  # the sheet command's defaults
     output_spec = gallery_output(args.background, scale=args.scale, columns=args.columns, resample=args.resample)
-    summary = write_gallery(renderer, out, spec.with_outputs(output_spec), at=at, batch_size=batch_size)
+    with ProgressBar("gallery", quiet=args.quiet, unit="seeds") as progress:
+        summary = write_gallery(
+            renderer, out, spec.with_outputs(output_spec), at=at, batch_size=batch_size, progress=progress
+        )
     say(
         f"wrote {out} ({len(seed_list)} seeds at step {summary['step']}, {summary['columns']}x{summary['rows']} tiles, "
         f"{summary['width']}x{summary['height']})",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -21,7 +20,8 @@ import typer
 from ..errors import NCAError
 from .app import command, emit_json, given_on_command_line, notice, say
 from .options import JsonOpt, QuietOpt
-from .progress import ProgressBar
+from .train_progress import TrainProgress
+from .train_setup import QUICK_MINUTES, apply_quick, check_options, planned_total, quick_help
 
 
 @contextlib.contextmanager
@@ -57,29 +57,6 @@ def _needs_torch(what: str) -> Iterator[None]:
         raise NCAError(f"{what} needs torch: pip install 'ncarender[train]' ({exc.name} missing)") from None
 
 
-class _TrainProgress:
-    """The training bar on a terminal (with the loss), else a log line every 10 iterations, on stderr."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar = ProgressBar("training", quiet=quiet, fields={"loss": "loss {task.fields[loss]}"}, transient=False)
-        self.t0 = time.perf_counter()
-
-    def __call__(self, iteration: int, total: int, loss: float) -> None:
-        if self.bar.enabled:
-            self.bar.update(iteration, total, loss=f"{loss:.5f}")
-        elif not self.quiet and (iteration % 10 == 0 or iteration == total):
-            elapsed = time.perf_counter() - self.t0
-            typer.echo(f"iteration {iteration}/{total}  loss {loss:.5f}  {elapsed:.0f} s", err=True)
-
-    def __enter__(self) -> _TrainProgress:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
-
-
 @command()
 def train(
     ctx: typer.Context,
@@ -96,7 +73,23 @@ def train(
     mode: Annotated[
         str, typer.Option(help="grow (fresh seed each time), persist (sample pool) or regenerate (pool + damage).")
     ] = "regenerate",
-    iterations: Annotated[int, typer.Option(help="Total training iterations.")] = 4000,
+    iterations: Annotated[
+        int,
+        typer.Option(
+            help="Total training iterations. With --resume and none given: the run's own total if it stopped short "
+            "of it (--minutes, Ctrl-C), else 4000."
+        ),
+    ] = 4000,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Time budget of this sitting in minutes (set-up included): the run stops before it with a "
+            "checkpoint, and `--resume` goes on (with a new --minutes if you like). With --iterations, whichever "
+            f"ends first. Default: none (--quick: {QUICK_MINUTES:g}).",
+            show_default=False,
+        ),
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help=quick_help())] = False,
     batch_size: Annotated[int, typer.Option(help="Samples per iteration.")] = 8,
     pool_size: Annotated[int, typer.Option(help="Sample pool size (persist, regenerate).")] = 1024,
     steps_min: Annotated[int, typer.Option(help="Fewest NCA steps per rollout.")] = 64,
@@ -205,12 +198,13 @@ def train(
     quiet: QuietOpt = False,
 ) -> None:
     """Train an NCA to grow TARGET from a single cell (needs the \\[train] extra: torch)."""
-    params = locals()
+    params = dict(locals())  # a copy: --quick fills in its values
     changes = given_on_command_line(ctx, params)
     with _needs_torch("training"):
         from ..family.conditioning import family_targets
         from ..family.family import is_family_spec
         from ..family.targets import load_target
+        from ..train.config import budget_seconds
         from ..train.loop import TrainConfig
         from ..train.loop import train as run_training
         from ..train.model import NCAConfig
@@ -220,37 +214,20 @@ def train(
     mask_kind = check_mask_kind(mask or (MASK_ORBIT if chosen.has_orbits else MASK_CELL), chosen, source="--mask")
     if chosen.has_orbits and not resume and not is_family_spec(target):
         raise NCAError(f"--lattice {chosen.name} trains a family (TARGET reiter:..., e.g. reiter:16), not {target!r}")
+    budget_seconds(minutes)  # the library's rule, before anything else is read or written
+    if quick:
+        apply_quick(params, changes)
     # The run's settings are the options of the same names (the others keep TrainConfig's defaults).
     cfg = TrainConfig(**{f.name: params[f.name] for f in fields(TrainConfig) if f.name in params})
     cfg.validate()
-    loose = sorted({"growth_weight", "growth_every", "growth_seeds"} & changes)
-    if loose and not growth_steps and not resume:
-        raise NCAError(f"--{loose[0].replace('_', '-')} sets the growth loss: it needs --growth-steps T")
-    if "lap_gain" in changes and not chosen.has_orbits and not resume:
-        raise NCAError("--lap-gain sets a hex model's Laplacian perception: it needs --lattice hex")
-    if not 0.0 < lap_gain < float("inf"):
-        raise NCAError(f"--lap-gain must be positive, got {lap_gain}")
-    if warm_rounds < 0:
-        raise NCAError(f"--warm-rounds must be 0 or more, got {warm_rounds}")
-    if not 0.0 < fire_rate <= 1.0:
-        raise NCAError(f"--fire-rate must be in (0, 1], got {fire_rate}")
-    if output.suffix != ".pt":
-        raise NCAError(f"checkpoint path {str(output)!r} should end in .pt")
-    if resume and not output.exists():
-        raise NCAError(f"--resume: no checkpoint at {str(output)!r} to continue")
-    if resume and force:
-        raise NCAError("--resume continues the run at --output, --force starts it over: pass one")
+    check_options(params, changes, has_orbits=chosen.has_orbits, family=is_family_spec(target))
+    if resume and "iterations" not in changes:
+        cfg.iterations = planned_total(output, cfg.iterations)
     if not resume and output.exists():
-        if not force:
-            raise NCAError(f"{output} exists: pass --resume to continue it or --force to start over")
         say(f"note: {output} exists and will be replaced when the first checkpoint is written", quiet)
     family = None
+    size, pad, budget = params["size"], params["pad"], params["minutes"]
     if not resume and is_family_spec(target):
-        if {"size", "pad"} & changes:
-            raise NCAError(
-                "--size and --pad do not apply to a family: its grid is part of the spec, "
-                f"as in {target.split('@')[0]}@{size} (see `ncarender family --help`)"
-            )
         if chosen.has_orbits:
             from ..family.hex_targets import hex_family_targets
 
@@ -265,14 +242,14 @@ def train(
     check_writable_dir(output.parent if str(output.parent) else Path("."))
     import numpy as np
 
-    with _TrainProgress(quiet) as progress, _stops_as_interrupt():
+    with TrainProgress(quiet, budget) as progress, _stops_as_interrupt():
         result = run_training(
             tgt if tgt is not None else np.zeros((4, 1, 1), np.float32),
             output,
             config=cfg,
             model_config=NCAConfig(
                 channels=channels,
-                hidden=hidden,
+                hidden=params["hidden"],
                 fire_rate=fire_rate,
                 code_channels=family.code_channels if family is not None else (code_channels if resume else 0),
                 lattice=chosen.name,
@@ -287,6 +264,7 @@ def train(
             changes=changes,
             warm_rounds=warm_rounds,
             notify=notice,
+            minutes=budget,
         )
     if preview is not None:
         from ..train.export import write_preview
@@ -298,9 +276,16 @@ def train(
         "final_loss": result.final_loss,
         "seconds": round(result.seconds, 3),
         "interrupted": result.interrupted,
+        "stopped": result.stopped,
     }
     if result.interrupted:
         say(f"interrupted: checkpoint at iteration {result.iterations} written to {output}", quiet=False)
+    elif result.stopped == "budget":
+        say(
+            f"time budget reached: wrote {output} at iteration {result.iterations} of {cfg.iterations} "
+            f"(loss {result.final_loss:.5f}); go on with `ncarender train -o {output} --resume --minutes M`",
+            quiet,
+        )
     else:
         say(f"wrote {output} ({result.iterations} iterations, loss {result.final_loss:.5f})", quiet)
     if json_out:

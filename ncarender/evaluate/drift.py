@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..runtime import NCASession, NonFiniteStateError
+from ..runtime import NCASession, NonFiniteStateError, roll_out
 from ..spec import RenderSpec
 from .family import FAMILY_FLOOR, _rgba_mse
 from .report import Judged
@@ -66,7 +66,11 @@ class DriftReport(Judged):
 
 
 def evaluate_drift(
-    reference: NCASession, candidate: NCASession, *, seeds: Sequence[int] = range(16), steps: Sequence[int] = DRIFT_STEPS
+    reference: NCASession,
+    candidate: NCASession,
+    *,
+    seeds: Sequence[int] = range(16),
+    steps: Sequence[int] = DRIFT_STEPS,
 ) -> DriftReport:
     """Roll ``seeds`` out on both sessions (same masks) for ``max(steps)`` steps and judge ``candidate``'s drift
     from ``reference`` at ``steps``."""
@@ -74,9 +78,9 @@ def evaluate_drift(
     report = DriftReport(seeds=[int(s) for s in seeds])
     spec = RenderSpec(seeds=tuple(report.seeds), steps=wanted[-1], every=1)
     threshold = reference.info.alive_threshold
-    ref_frames = ((t, s) for t, s in reference.states(spec, include_seed_frame=False) if t in wanted)
+    ref_frames = ((t, s) for t, s in roll_out(reference, spec, include_seed_frame=False) if t in wanted)
     try:
-        cand_frames = ((t, s) for t, s in candidate.states(spec, include_seed_frame=False) if t in wanted)
+        cand_frames = ((t, s) for t, s in roll_out(candidate, spec, include_seed_frame=False) if t in wanted)
         for (t, ref), (_, cand) in zip(ref_frames, cand_frames, strict=True):
             pairs = _rgba_mse(cand, np.clip(ref[:, :4], 0.0, None))  # (N, N): candidate i against reference j
             own = np.diag(pairs)

@@ -19,7 +19,7 @@ from ..family.family import is_family_spec
 from ..family.seed_maps import SEED_MAP_CYCLE
 from ..lattice import MASK_ORBIT
 from ..metadata import FamilyInfo
-from ..runtime import NCASession, NonFiniteStateError
+from ..runtime import NCASession, NonFiniteStateError, roll_out
 from ..spec import RenderSpec
 from .growth import GrowthFigure, growth_figure
 from .lattice import PaletteFigure, palette_figure, square_view_of, symmetry_error
@@ -208,7 +208,7 @@ def evaluate_family(
     every = math.gcd(*wanted, *([drift_from] if drift_from else []))
     spec = RenderSpec(seeds=tuple(seeds), steps=wanted[-1], every=every, size=grid)
     try:
-        for step, state in session.states(spec, include_seed_frame=False):
+        for step, state in roll_out(session, spec, include_seed_frame=False):
             alive = (state[:, 3] > threshold).sum(axis=(1, 2))
             if square is not None:  # hex: the symmetry error on the cells, the rest in the square view
                 if step in wanted:  # exact by construction with orbit masks, what per-cell masks give else

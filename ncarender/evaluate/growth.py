@@ -13,6 +13,7 @@ fractions.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +22,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from ..family.growth import DEFAULT_GROWTH_STEPS, GROWTH_FRACTIONS, family_growth
-from ..runtime import NCASession
+from ..family.growth import DEFAULT_GROWTH_STEPS, GROWTH_FRACTIONS, family_growth, growth_snapshots
+from ..runtime import NCASession, roll_out
 from ..spec import RenderSpec
 
-__all__ = ["GrowthFigure", "growth_figure", "growth_strip"]
+__all__ = ["GrowthFigure", "growth_figure", "growth_strip", "measure_growth", "params_growth_figure"]
 
 _BACKGROUND = (18, 24, 48)
 
@@ -100,36 +101,74 @@ def growth_figure(session: NCASession, *, mask_seeds: int = 4, grid: tuple[int, 
     Flake ``k`` grows from the render seeds that pick it (``k, k + K, ...``, ``mask_seeds`` of them), exactly as
     a render of those seeds does, on ``grid`` (default: the family's target grid).
     """
-    info = session.info
-    family = info.family
+    family = session.info.family
     if family is None:
         raise NCAError(f"{session.path} is not a family model: growth is measured against a family's automaton")
-    declared = info.growth_steps is not None
-    t = info.growth_steps if info.growth_steps is not None else DEFAULT_GROWTH_STEPS
-    fractions = GROWTH_FRACTIONS
-    snapshots = family_growth(family.spec, fractions)  # (K, F, 4, H, W)
+    snapshots = family_growth(family.spec, GROWTH_FRACTIONS)  # (K, F, 4, H, W)
     k = family.flakes
     if len(snapshots) != k:
         raise NCAError(f"{session.path}: family {family.spec!r} regrows {len(snapshots)} flakes, the model has {k}")
-    size = (int(snapshots.shape[3]), int(snapshots.shape[4]))
     seeds = list(range(k * mask_seeds))
-    flakes = np.asarray([family.flake_of_seed(s) for s in seeds])
+    return measure_growth(session, seeds, [family.flake_of_seed(s) for s in seeds], snapshots, grid)
+
+
+def params_growth_figure(session: NCASession, seeds: Sequence[int]) -> GrowthFigure:
+    """The growth figure of a continuous family model over render ``seeds``, each against its own draw's crystal.
+
+    ``per_flake[i]`` is seed ``seeds[i]``'s figure (one mask seed: the render seed itself).
+    """
+    from ..family.family import parse_family_spec
+    from ..family.reiter import family_domain, grow_crystals
+    from ..family.seed_maps import ParamsMap
+
+    family = session.info.family
+    if family is None or not isinstance(family.seed_map, ParamsMap):
+        raise NCAError(f"{session.path} is not a continuous family model")
+    spec = parse_family_spec(family.spec)
+    domain = family_domain(spec.diameter)
+    drawn = [family.seed_map.param_map.params(int(s)) for s in seeds]
+    crystals = grow_crystals(drawn, domain=domain)
+    steps = [0 if c is None else c.steps for c in crystals]
+    if not all(steps):
+        raise NCAError(f"{session.path}: the automaton grows no crystal for one of seeds {list(seeds)}")
+    snapshots = growth_snapshots(drawn, steps, GROWTH_FRACTIONS, domain=domain, size=spec.size, diameter=spec.diameter)
+    return measure_growth(session, list(seeds), list(range(len(seeds))), snapshots, None)
+
+
+def measure_growth(
+    session: NCASession,
+    seeds: Sequence[int],
+    groups: Sequence[int],
+    snapshots: np.ndarray,
+    grid: tuple[int, int] | None,
+) -> GrowthFigure:
+    """Render ``seeds`` and compare each with ``snapshots[groups[i]]`` ``(G, F, 4, H, W)`` at the fractions' steps.
+
+    The growth time is the model's declared ``T``, else :data:`~ncarender.family.growth.DEFAULT_GROWTH_STEPS`.
+    """
+    info = session.info
+    declared = info.growth_steps is not None
+    t = info.growth_steps if info.growth_steps is not None else DEFAULT_GROWTH_STEPS
+    fractions = GROWTH_FRACTIONS
+    size = (int(snapshots.shape[3]), int(snapshots.shape[4]))
+    order = np.asarray(groups, dtype=np.int64)
     steps = [_step_at(f, t) for f in fractions]
-    spec = RenderSpec(seeds=tuple(seeds), steps=max(steps), every=1, size=grid or size)
+    spec = RenderSpec(seeds=tuple(int(s) for s in seeds), steps=max(steps), every=1, size=grid or size)
     err = np.zeros((len(seeds), len(fractions)))
     frames = np.zeros_like(snapshots)
-    first = {int(f): i for i, f in reversed(list(enumerate(flakes)))}  # each flake's first seed
-    for step, state in session.states(spec, include_seed_frame=False):
+    first = {int(g): i for i, g in reversed(list(enumerate(order)))}  # each group's first seed
+    for step, state in roll_out(session, spec, include_seed_frame=False):
         for i, want in enumerate(steps):
             if step != want:
                 continue
             rgba = np.clip(state[:, :4].astype(np.float64), 0.0, 1.0)  # the frame a render shows
-            err[:, i] = ((rgba - snapshots[flakes, i]) ** 2).mean(axis=(1, 2, 3))
-            for flake, row in first.items():
-                frames[flake, i] = state[row, :4]
-    per_flake = tuple(float(err[flakes == f].mean()) for f in range(k))
-    per_fraction = tuple(float(np.mean([err[flakes == f, i].mean() for f in range(k)])) for i in range(len(steps)))
-    return GrowthFigure(t, declared, fractions, per_flake, per_fraction, frames, snapshots)
+            err[:, i] = ((rgba - snapshots[order, i]) ** 2).mean(axis=(1, 2, 3))
+            for group, row in first.items():
+                frames[group, i] = state[row, :4]
+    kept = sorted(first)
+    per_flake = tuple(float(err[order == g].mean()) for g in kept)
+    per_fraction = tuple(float(np.mean([err[order == g, i].mean() for g in kept])) for i in range(len(steps)))
+    return GrowthFigure(t, declared, fractions, per_flake, per_fraction, frames[kept], snapshots[kept])
 
 
 def _tile(rgba: np.ndarray, scale: int) -> Image.Image:

@@ -24,7 +24,7 @@ from ..family.seed_maps import SEED_MAP_CYCLE
 from ..hexmap import HexView, square_view
 from ..lattice import hex_orbits
 from ..metadata import ModelInfo
-from ..runtime import NCASession
+from ..runtime import NCASession, roll_out
 from ..spec import RenderSpec
 
 __all__ = [
@@ -167,7 +167,7 @@ def palette_figure(
     spec = RenderSpec(seeds=tuple(range(seeds)), steps=last, every=1, size=grid)
     off = seen = 0
     threshold = session.info.alive_threshold
-    for step, state in session.states(spec, include_seed_frame=False):
+    for step, state in roll_out(session, spec, include_seed_frame=False):
         if step >= first:
             o, s = off_palette(state, visible=threshold)
             off, seen = off + o, seen + s

@@ -19,9 +19,10 @@ import numpy as np
 from ..errors import NCAError
 from ..family.seed_maps import ParamsMap
 from ..metadata import FamilyInfo
-from ..runtime import NCASession, NonFiniteStateError
+from ..runtime import NCASession, NonFiniteStateError, roll_out
 from ..spec import RenderSpec
-from .family import DISTINCT_SEEDS, FAMILY_BAR, _rgba_mse
+from .family import DISTINCT_SEEDS, FAMILY_BAR, FAMILY_FLOOR, _rgba_mse
+from .growth import GrowthFigure, params_growth_figure
 from .regrowth import RegrowthReport, regrowth
 from .report import Judged
 
@@ -33,10 +34,14 @@ PARAMS_BAR = {
     "distinct_min": FAMILY_BAR["distinct_min"],
     "regrowth_median": FAMILY_BAR["regrowth_median"],
     "regrowth_p90": FAMILY_BAR["regrowth_p90"],
+    "growth_mean": FAMILY_BAR["growth_mean"],
+    "growth_worst": FAMILY_BAR["growth_worst"],
 }
 #: The ship floor of a continuous family (issue 23): its own measures, held-out MSE against the automaton,
 #: alive and finite; not distinctness (neighbouring draws are twins by design) nor regrowth.
-PARAMS_FLOOR = {"held_out_mse_200_median": 5e-3}
+PARAMS_FLOOR = {"held_out_mse_200_median": 5e-3, "growth_mean": FAMILY_FLOOR["growth_mean"]}
+#: Held-out seeds the growth figure follows (the first of them).
+GROWTH_SEEDS = 16
 
 
 @dataclass
@@ -58,6 +63,8 @@ class ParamsReport(Judged):
     distinct_min: float | None = None
     distinct_median: float | None = None
     regrowth: RegrowthReport | None = None
+    #: Growth against each held-out seed's own automaton (the first :data:`GROWTH_SEEDS` held-out seeds).
+    growth: GrowthFigure | None = None
 
     def figures(self, step: int, held_out: bool) -> dict[str, float]:
         """Median, 90th percentile and worst MSE at ``step`` over the training or the held-out seeds."""
@@ -98,6 +105,7 @@ class ParamsReport(Judged):
                 "median": self.distinct_median,
             },
             "regrowth": None if self.regrowth is None else self.regrowth.to_json(),
+            "growth": None if self.growth is None else self.growth.to_json(),
         }
 
 
@@ -157,7 +165,7 @@ def evaluate_params(
     spec = RenderSpec(seeds=tuple(seeds), steps=wanted[-1], every=math.gcd(*wanted), size=grid)
     own = np.arange(len(seeds))
     try:
-        for step, state in session.states(spec, include_seed_frame=False):
+        for step, state in roll_out(session, spec, include_seed_frame=False):
             if step not in wanted:
                 continue
             to_all = _rgba_mse(state, targets)
@@ -173,6 +181,8 @@ def evaluate_params(
                 report.identity_held_out = int((np.argmin(held, axis=1) == np.arange(len(held))).sum())
     except NonFiniteStateError as exc:
         report.non_finite = exc.step
+    if report.non_finite is None:
+        report.growth = params_growth_figure(session, report.held_out_seeds[:GROWTH_SEEDS])
     if regrowth_samples > 0:  # training seeds first, then held-out ones
         index = {s: i for i, s in enumerate(seeds)}
         report.regrowth = regrowth(session, seeds[:regrowth_samples], lambda s: targets[index[s]], grid)
@@ -199,6 +209,12 @@ def _judge(report: ParamsReport) -> None:
     if report.regrowth is not None:
         values["regrowth_median"], values["regrowth_p90"] = report.regrowth.median, report.regrowth.p90
         checks.update(report.regrowth.checks())
+    if report.growth is not None:
+        values["growth_mean"], values["growth_worst"] = report.growth.mean, report.growth.worst
+        checks["growth_mean"] = report.growth.mean <= PARAMS_BAR["growth_mean"]
+        checks["growth_worst"] = report.growth.worst <= PARAMS_BAR["growth_worst"]
+        if report.growth.declared:
+            floor["growth_mean"] = report.growth.mean <= PARAMS_FLOOR["growth_mean"]
     report.judge(report.non_finite)
 
 
@@ -230,6 +246,8 @@ def _body_lines(report: ParamsReport) -> list[str]:
         )
     if report.regrowth is not None:
         lines.append(report.regrowth.summary())
+    if report.growth is not None:
+        lines.append("held-out seeds " + report.growth.summary())
     for step, dead in report.dead.items():
         if dead:
             lines.append(f"{dead} seeds dead at step {step}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..runtime import NCASession, NonFiniteStateError
+from ..runtime import NCASession, NonFiniteStateError, roll_out
 from ..spec import Damage, RenderSpec
 
 __all__ = ["AFTER_STEPS", "GROW_STEPS", "REGROWTH_BAR", "RegrowthReport", "damage_distribution", "regrowth"]
@@ -112,7 +112,7 @@ def regrowth(
     for seed, disc in zip(report.seeds, report.discs, strict=True):
         spec = RenderSpec(seeds=(seed,), steps=steps, every=steps, size=grid, damage=(disc,))
         try:
-            *_, (_, final) = session.states(spec, include_seed_frame=False)
+            *_, (_, final) = roll_out(session, spec, include_seed_frame=False)
         except NonFiniteStateError:
             report.samples.append(float("inf"))
             continue

@@ -6,6 +6,7 @@ measures and says how to print them; :func:`ncarender.evaluate.choose.evaluate_m
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
     from .regrowth import RegrowthReport
 
 __all__ = ["Judged", "tail_lines"]
+
+
+#: The floor's check that applies only to a model declaring its growth time (``ncarender.growth_steps``).
+GROWTH_CHECK = "growth_mean"
 
 
 def tail_lines(regrowth: RegrowthReport | None, non_finite: int | None) -> list[str]:
@@ -53,24 +58,58 @@ class Judged(ABC):
         return bool(self.checks) and all(self.checks.values())
 
     @property
+    def unmeasured(self) -> list[str]:
+        """The ship floor's checks this report did not measure (fewer steps, no regrowth, one flake...).
+
+        The growth check (:data:`GROWTH_CHECK`) belongs to the floor only of a model that declares a growth time.
+        """
+        growth = getattr(self, "growth", None)
+        declared = growth is not None and bool(growth.declared)
+        return [name for name in self.floor_bar if name not in self.floor and (name != GROWTH_CHECK or declared)]
+
+    @property
     def shippable(self) -> bool:
-        """True if the model holds its kind's ship floor (a kind with no floor: if it :attr:`passed`)."""
+        """True if the model holds its kind's ship floor (a kind with no floor: if it :attr:`passed`); never while
+        a check of the floor went unmeasured."""
         if not self.floor_bar:
             return self.passed
-        return bool(self.floor) and all(self.floor.values())
+        return bool(self.floor) and all(self.floor.values()) and not self.unmeasured
 
     def check_lines(self) -> list[str]:
-        """A ``PASS``/``FAIL`` line per check (its figure, its limit), then the verdict; the floor's first."""
+        """A ``PASS``/``FAIL`` line per check (its figure, its limit), then the verdict. A kind with a ship floor:
+        the floor's checks pass or fail; the goal's figures say how far each still has to go (:meth:`goal_lines`)."""
         if not self.floor_bar:
             return [*self._lines(self.checks, self.bar), f"verdict: {self.verdict}"]
         return [
             "ship floor (eval --check):",
             *self._lines(self.floor, self.floor_bar),
             f"floor: {self.floor_verdict}",
-            "fidelity goal (the distance still to go):",
-            *self._lines(self.checks, self.bar),
-            f"verdict: {self.verdict}",
+            "fidelity goal (where training is headed; the distance still to go):",
+            *self.goal_lines(),
         ]
+
+    def goal_lines(self) -> list[str]:
+        """The goal, figure by figure: ``reached``, or ``to go`` with the factor left (``2.4x lower``); then how
+        many are reached. The JSON's ``checks`` and ``verdict`` say the same as pass/fail."""
+        lines = []
+        for name, ok in self.checks.items():
+            limit, value = self.bar.get(name), self.values.get(name)
+            higher = name in self.at_least
+            if limit is None or value is None:
+                lines.append(f"  {'reached' if ok else 'to go':<7}  {name}")
+                continue
+            goal = f"{'>=' if higher else '<='} {format(limit, self.limit_format)}"
+            if ok:
+                lines.append(f"  reached  {name} {value:.3g} (goal {goal})")
+                continue
+            factor = (limit / value if higher else value / limit) if value > 0 and limit > 0 else math.inf
+            left = f"{factor:.1f}x {'higher' if higher else 'lower'}" if math.isfinite(factor) else "to rise from 0"
+            lines.append(f"  to go    {name} {value:.3g}, goal {goal}: {left}")
+        reached = sum(self.checks.values())
+        if self.verdict.startswith("explodes"):
+            return [*lines, f"goal: {self.verdict}"]
+        whole = "; the goal is met" if reached == len(self.checks) else ""
+        return [*lines, f"goal: {reached} of {len(self.checks)} reached{whole}"]
 
     def _lines(self, checks: dict[str, bool], bar: dict[str, float]) -> list[str]:
         lines = []
@@ -97,7 +136,7 @@ class Judged(ABC):
         """The report's measures, JSON-ready."""
 
     def format(self) -> str:
-        """The human report printed on stderr: the measures, each check and the verdict."""
+        """The human report ``eval`` prints: the measures, each check and the verdict."""
         return "\n".join([*self.body_lines(), *self.check_lines()])
 
     def to_json(self) -> dict[str, object]:

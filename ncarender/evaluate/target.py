@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import NCAError
-from ..runtime import NCASession, NonFiniteStateError, open_model
+from ..runtime import NCASession, NonFiniteStateError, open_model, roll_out
 from ..spec import Damage, RenderSpec
 from .regrowth import REGROWTH_BAR, RegrowthReport, regrowth
 from .report import Judged, tail_lines
@@ -109,7 +109,7 @@ def evaluate(
     threshold = session.info.alive_threshold
     try:
         spec = RenderSpec(seeds=tuple(seeds), steps=wanted[-1], every=every, size=grid)
-        for step, state in session.states(spec, include_seed_frame=False):
+        for step, state in roll_out(session, spec, include_seed_frame=False):
             if step in wanted:
                 mse = _mse(state, target)
                 report.mse[step] = float(mse.mean())
@@ -125,7 +125,7 @@ def evaluate(
             regrow = RenderSpec(
                 seeds=tuple(seeds), steps=REGEN_STEPS, every=REGEN_STEPS, size=grid, damage=(REGEN_DAMAGE,)
             )
-            *_, (_, final) = session.states(regrow, include_seed_frame=False)
+            *_, (_, final) = roll_out(session, regrow, include_seed_frame=False)
             report.regen_mse = float(_mse(final, target).mean())
         except NonFiniteStateError:
             report.regen_mse = math.inf

@@ -1,17 +1,18 @@
 """onnxruntime side: the session, its providers, the rollout loop and the mask stream. No torch.
 
 * :mod:`~ncarender.runtime.session`: :class:`NCASession` (one session factory, :func:`open_model`), the contract
-  check, the metadata, :meth:`NCASession.states` (a :class:`~ncarender.spec.RenderSpec` -> float states).
+  check, the metadata: the step.
 * :mod:`~ncarender.runtime.catalog`: the built-in models by name (``--model snowflake``), the default.
 * :mod:`~ncarender.runtime.providers`: which execution providers, with which options; loud fallbacks.
-* :mod:`~ncarender.runtime.rollout`: the loop: damage, frames, non-finite states.
-* :mod:`~ncarender.runtime.buffers`: the state in bound buffers per window shape, masks bound per step, CUDA graphs.
+* :mod:`~ncarender.runtime.rollout`: the driver, :func:`roll_out` (a :class:`~ncarender.spec.RenderSpec` -> float
+  states): the loop, damage, frames, non-finite states.
+* :mod:`~ncarender.runtime.buffers`: the state in bound buffers per window shape, masks bound per step.
+* :mod:`~ncarender.runtime.graphs`: a session's CUDA graphs and the buffers they were captured on.
 * :mod:`~ncarender.runtime.window`: the live region: the window a step can change, buckets, device helpers.
 * :mod:`~ncarender.runtime.masks`: the seeded update masks, drawn in blocks.
-* :mod:`~ncarender.runtime.resources`: usable cores, free memory, a rollout's memory (no onnxruntime).
+* :mod:`~ncarender.resources` (re-exported here): usable cores, free memory, a rollout's memory.
 
-Names are imported lazily: ``import ncarender.runtime`` (or its ``resources``) loads no onnxruntime, so the batch's
-encoder processes and the writers can use the resource checks.
+Names are imported lazily: ``import ncarender.runtime`` loads no onnxruntime.
 """
 
 from __future__ import annotations
@@ -36,36 +37,38 @@ __all__ = [
     "initial_states",
     "open_model",
     "resolve_model",
+    "roll_out",
     "rollout_bytes",
     "usable_cores",
 ]
 
 if TYPE_CHECKING:
+    from ..resources import BYTES_PER_CELL, available_memory, rollout_bytes, usable_cores
     from .catalog import BUILTIN_MODELS, DEFAULT_MODEL, resolve_model
     from .masks import MaskStream
     from .providers import ALLOW_SPINNING, CUDA_PROVIDER_OPTIONS, PROVIDERS, available_providers
-    from .resources import BYTES_PER_CELL, available_memory, rollout_bytes, usable_cores
-    from .rollout import NonFiniteStateError, initial_states
+    from .rollout import NonFiniteStateError, initial_states, roll_out
     from .session import NCASession, default_model_path, open_model
 
 _LAZY = {
     "ALLOW_SPINNING": ".providers",
     "BUILTIN_MODELS": ".catalog",
-    "BYTES_PER_CELL": ".resources",
+    "BYTES_PER_CELL": "..resources",
     "CUDA_PROVIDER_OPTIONS": ".providers",
     "DEFAULT_MODEL": ".catalog",
     "PROVIDERS": ".providers",
     "MaskStream": ".masks",
     "NCASession": ".session",
     "NonFiniteStateError": ".rollout",
-    "available_memory": ".resources",
+    "available_memory": "..resources",
     "available_providers": ".providers",
     "default_model_path": ".session",
     "initial_states": ".rollout",
     "open_model": ".session",
     "resolve_model": ".catalog",
-    "rollout_bytes": ".resources",
-    "usable_cores": ".resources",
+    "roll_out": ".rollout",
+    "rollout_bytes": "..resources",
+    "usable_cores": "..resources",
 }
 
 

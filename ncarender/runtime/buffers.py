@@ -3,7 +3,7 @@
 :class:`BoundRollout` keeps the state of the rollout loop (:func:`~ncarender.runtime.rollout.roll_out`) in
 preallocated buffers bound with IOBinding, one pair per window shape of the live region
 (:mod:`~ncarender.runtime.window`), and binds each step's mask from a :class:`~ncarender.runtime.masks.MaskStream`.
-:class:`~ncarender.runtime.graphs.GraphCache` (re-exported here): a session's CUDA graphs.
+On CUDA a small rollout replays a graph captured on the buffers of :class:`~ncarender.runtime.graphs.GraphCache`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
-from .graphs import CUDA_GRAPH_MAX_CELLS, GraphBuffers, GraphCache
+from .graphs import GraphBuffers
 from .masks import MaskStream
 from .symmetry import WindowOrbits
 from .window import REACH, Box, DeviceOps, Window, WindowPlanner, box_of_profiles, grow, nonzero_box
@@ -23,7 +23,7 @@ from .window import REACH, Box, DeviceOps, Window, WindowPlanner, box_of_profile
 if TYPE_CHECKING:
     from .session import NCASession
 
-__all__ = ["CUDA_GRAPH_MAX_CELLS", "BoundRollout", "GraphBuffers", "GraphCache"]
+__all__ = ["BoundRollout"]
 
 #: Cells a step reaches beyond the nonzero ones (:data:`~ncarender.runtime.window.REACH`; a test lowers it).
 WINDOW_REACH = REACH

@@ -1,17 +1,27 @@
 """The built-in models: the ONNX files shipped in the package, picked by name (``--model snowflake``).
 
 Plain data and :mod:`pathlib` only: ``ncarender --help`` reads the names, and no onnxruntime is loaded here.
-A ``--model`` value names an existing file first; only a value that is not a file is looked up as a built-in name.
+A ``--model`` value names an existing file first; only a bare name that is not a file (no path separator, no file
+suffix) is looked up as a built-in name: ``./snowflake`` or ``snowflake.onnx`` is a path, never a built-in.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from ..errors import NCAError
 
-__all__ = ["BUILTIN_MODELS", "DEFAULT_MODEL", "BuiltinModel", "builtin_names", "builtin_path", "resolve_model"]
+__all__ = [
+    "BUILTIN_MODELS",
+    "DEFAULT_MODEL",
+    "BuiltinModel",
+    "builtin_names",
+    "builtin_path",
+    "is_path_like",
+    "resolve_model",
+]
 
 
 @dataclass(frozen=True)
@@ -77,18 +87,28 @@ def builtin_path(name: str) -> Path:
     return path
 
 
+def is_path_like(text: str) -> bool:
+    """True if ``text`` reads as a path rather than a name: it has a path separator or a file suffix."""
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return any(sep in text for sep in separators) or bool(PurePath(text).suffix)
+
+
 def resolve_model(model: str | Path | None) -> Path:
     """The file ``model`` means: an existing path as given, else a built-in name; ``None`` is the default.
 
-    Raises :class:`NCAError` for a path that does not exist and is no built-in name, or a folder.
+    A value with a path separator or a file suffix is a path, never a built-in name (``./snowflake`` of a missing
+    file is an error, not the built-in ``snowflake``). Raises :class:`NCAError` for a path that does not exist and
+    is no built-in name, or a folder.
     """
     if model is None:
         return builtin_path(DEFAULT_MODEL)
     path = Path(model)
     if path.is_file():
         return path
-    if str(model) in BUILTIN_MODELS:
+    if str(model) in BUILTIN_MODELS and not is_path_like(str(model)):
         return builtin_path(str(model))
     if path.is_dir():
-        raise NCAError(f"model {str(path)!r} is a folder, not an ONNX file")
-    raise NCAError(f"model {str(path)!r} does not exist (built-in models: {builtin_names()})")
+        raise NCAError(f"model {str(model)!r} is a folder, not an ONNX file")
+    if path.stem in BUILTIN_MODELS and is_path_like(str(model)):
+        raise NCAError(f"model {str(model)!r} does not exist (a path; the built-in model is --model {path.stem})")
+    raise NCAError(f"model {str(model)!r} does not exist (built-in models: {builtin_names()})")

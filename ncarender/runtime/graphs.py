@@ -1,4 +1,9 @@
-"""A session's CUDA graphs: when rollouts replay them, and the buffers each graph was captured on."""
+"""A session's CUDA graphs: when its rollouts replay one, and the buffers each graph was captured on.
+
+onnxruntime replays a captured graph on the addresses it was captured with, so :class:`GraphCache` makes the
+buffers of a shape once per session (:class:`~ncarender.runtime.session.NCASession` holds one), and every rollout of
+that shape (:class:`~ncarender.runtime.buffers.BoundRollout`) binds them.
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import onnxruntime as ort
 
 from ..errors import NCAError
-from .resources import usable_cores
+from ..resources import usable_cores
 
 __all__ = [
     "ALLOW_SPINNING",
@@ -28,7 +28,7 @@ PROVIDERS = ("auto", "cpu", "cuda")
 _ORT_NAMES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 #: Let onnxruntime's idle worker threads spin between operators. Off: with the encoder (ffmpeg, the GIF
 #: or PNG thread) or another process on the same cores, spinning workers steal their time; measured on
-#: 2 busy cores, a step took 1.6-2x as long with spinning (benchmarks/bench.py, session options).
+#: 2 busy cores, a step took 1.6-2x as long with spinning (benchmarks/session_options.py).
 ALLOW_SPINNING = False
 #: CUDA execution provider options (onnxruntime's names), measured by benchmarks/cuda_options.py.
 #: ``HEURISTIC`` picks each convolution's algorithm from cuDNN's heuristics instead of timing them all

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..damage import Damage
 from ..errors import NCAError
 from ..hexmap import damage_keep
-from ..spec import Damage, RenderSpec
+from ..resources import usable_cores
+from ..spec import RenderSpec
 from .buffers import BoundRollout
 from .masks import MaskStream
-from .resources import usable_cores
 from .seeds import states_for_seeds
 from .symmetry import WindowOrbits, mask_orbits
 
@@ -81,10 +82,16 @@ def roll_out(
     failed: dict[int, int] | None = None,
     live: bool | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Run ``spec`` on ``nca`` for all its seeds at once; yield ``(step, state)`` for each frame.
+    """Run ``spec`` on ``nca`` for all its seeds at once; yield ``(step, state)`` for each frame: the float states.
 
-    See :meth:`NCASession.states <ncarender.runtime.NCASession.states>`. ``live``: run each step on the live
-    region's window (default: :func:`live_region`) or, False, on the full grid; the frames are the same.
+    ``state`` is a fresh ``(N, C, H, W)`` float32 copy (N = len(spec.seeds)). Frames are taken at step 0
+    (if ``include_seed_frame``), every ``spec.every`` steps, and always at the last step. Sample ``i`` draws
+    its masks from ``numpy.random.default_rng(spec.seeds[i])``, one ``(H, W)`` array per step. Raises
+    :class:`NonFiniteStateError` if the state becomes non-finite, unless ``failed`` is given: then each sample
+    that does is recorded as ``failed[i] = step`` and zeroed, and the others go on unchanged (the failed sample's
+    later frames mean nothing). ``live``: run each step on the live region's window (default: :func:`live_region`)
+    or, False, on the full grid; the frames are the same. The rendered, uint8 frames of the same rollout come
+    from :meth:`Renderer.rollout <ncarender.api.Renderer.rollout>`.
     """
     seeds = spec.seeds
     if not seeds:
@@ -118,9 +125,9 @@ def roll_out(
             nca, n, c, height, width, masks, graphs=use_graph, live=live_region(nca) if live is None else live
         )
         runner.set_state(states_for_seeds(nca.info, seeds, height, width, spec.flake))
-        if include_seed_frame:
+        steps, start, every = spec.steps, spec.start, spec.every
+        if include_seed_frame and start == 0:
             yield 0, runner.get_state()
-        steps, every = spec.steps, spec.every
         # a hex model with orbit masks: each step's state gathered by the orbits until damage (.symmetry)
         symmetry = None if orbits is None else WindowOrbits(orbits, height, width)
         for t in range(1, steps + 1):
@@ -132,9 +139,11 @@ def roll_out(
                         state *= damage_keep(nca.info.lattice, d, height, width)
                 runner.set_state(state)
             runner.run()
+            if nca.on_step is not None:
+                nca.on_step(n)
             if symmetry is not None:
                 runner.symmetrise(symmetry)
-            if t % every == 0 or t == steps:
+            if t >= start and ((t - start) % every == 0 or t == steps):  # spec.frame_steps
                 frame = runner.get_state()
                 rows, cols = runner.window.index  # outside the window every value is zero
                 if not np.isfinite(frame[:, :, rows, cols]).all():

@@ -1,11 +1,12 @@
 """The session: one onnxruntime session over a single-step NCA model, its contract checked, its metadata read.
 
-Use :func:`open_model` to make one. No torch here.
+Use :func:`open_model` to make one. The session is the step; the multi-step driver that runs a
+:class:`~ncarender.spec.RenderSpec` on it is :func:`~ncarender.runtime.rollout.roll_out`. No torch here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,10 @@ import onnxruntime as ort
 
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
-from ..spec import RenderSpec
-from .buffers import CUDA_GRAPH_MAX_CELLS, GraphCache
+from ..resources import check_memory, rollout_bytes
 from .catalog import resolve_model
+from .graphs import CUDA_GRAPH_MAX_CELLS, GraphCache
 from .providers import check_device, check_provider, choose_providers, provider_options, session_options
-from .resources import check_memory, rollout_bytes
-from .rollout import roll_out
 
 __all__ = ["NCASession", "default_model_path", "open_model"]
 
@@ -27,6 +26,21 @@ def default_model_path() -> Path:
     """The default built-in model's file (:data:`~ncarender.runtime.catalog.DEFAULT_MODEL`), or an
     :class:`NCAError` if this install lacks it."""
     return resolve_model(None)
+
+
+#: File suffixes of torch checkpoints (``ncarender train -o model.pt``).
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+def _is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` looks like a torch checkpoint: its suffix, or a zip archive (what ``torch.save`` writes)."""
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
 
 
 def _check_contract(session: ort.InferenceSession, source: str) -> None:
@@ -68,7 +82,7 @@ class NCASession:
     ):
         """``cuda_options`` override :data:`~ncarender.runtime.providers.CUDA_PROVIDER_OPTIONS`. ``cuda_graph``:
         capture the step as a CUDA graph and replay it (onnxruntime's ``enable_cuda_graph``) for every rollout
-        (True), none (False), or rollouts of at most :data:`~ncarender.runtime.buffers.CUDA_GRAPH_MAX_CELLS`
+        (True), none (False), or rollouts of at most :data:`~ncarender.runtime.graphs.CUDA_GRAPH_MAX_CELLS`
         cells (None, the default; none for a float16 model). Ignored on the CPU. ``notify`` receives the notices
         (a model without ncarender metadata) unless ``quiet``; the library itself prints nothing."""
         self.path = Path(path)
@@ -87,6 +101,12 @@ class NCASession:
         except Exception as exc:  # onnxruntime's errors share no public base class
             first = str(exc).strip().splitlines()[0][:200]
             if "INVALID_PROTOBUF" in first or "No graph was found" in first:
+                if _is_checkpoint(self.path):
+                    raise NCAError(
+                        f"{source} is a training checkpoint, not an ONNX step model: run "
+                        f"`ncarender export {source}` first (it writes {self.path.with_suffix('.onnx')}), "
+                        "then render that"
+                    ) from None
                 raise NCAError(f"{source} is not a readable ONNX model ({type(exc).__name__})") from None
             raise NCAError(f"onnxruntime cannot load {source}: {first}") from None
         _check_contract(self.session, source)
@@ -108,6 +128,8 @@ class NCASession:
             max_cells=None if cuda_graph else CUDA_GRAPH_MAX_CELLS,
         )
         self._widen: ort.InferenceSession | None = None
+        #: Called with the number of samples after every step of every rollout (a progress count); None: nothing.
+        self.on_step: Callable[[int], None] | None = None
         self._check_channels()
 
     def widen_session(self) -> ort.InferenceSession:
@@ -150,21 +172,6 @@ class NCASession:
         if height < 3 or width < 3:
             raise NCAError(f"grid {height}x{width} is too small (at least 3x3)")
         check_memory(self.rollout_bytes(n, height, width), f"a {height}x{width} grid for {n} seed(s)")
-
-    def states(
-        self, spec: RenderSpec, *, include_seed_frame: bool = True, failed: dict[int, int] | None = None
-    ) -> Iterator[tuple[int, np.ndarray]]:
-        """Run ``spec`` for all its seeds at once; yield ``(step, state)`` for each frame: the float states.
-
-        ``state`` is a fresh ``(N, C, H, W)`` float32 copy (N = len(spec.seeds)). Frames are taken at step 0
-        (if ``include_seed_frame``), every ``spec.every`` steps, and always at the last step. Sample ``i`` draws
-        its masks from ``numpy.random.default_rng(spec.seeds[i])``, one ``(H, W)`` array per step. Raises
-        :class:`~ncarender.runtime.NonFiniteStateError` if the state becomes non-finite, unless ``failed`` is
-        given: then each sample that does is recorded as ``failed[i] = step`` and zeroed, and the others go on
-        unchanged (the failed sample's later frames mean nothing). The rendered, uint8 frames of the same
-        rollout come from :meth:`Renderer.rollout <ncarender.api.Renderer.rollout>`.
-        """
-        return roll_out(self, spec, include_seed_frame=include_seed_frame, failed=failed)
 
 
 def open_model(

@@ -2,7 +2,7 @@
 
 Files are read with ``torch.load(weights_only=True)``: opening a checkpoint
 never runs code from the file. The sample pool of a pool-based run lives
-beside it (``NAME.pool.pt``) so the checkpoint itself stays small.
+beside it (``NAME.pool.pt``, :mod:`.pool`) so the checkpoint itself stays small.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..atomic import atomic_path
 from ..errors import NCAError
 from ..family.conditioning import FamilyTargets
 from .model import NCAConfig
+from .pool import pool_path, save_pool
 
 __all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "pool_path", "save_checkpoint", "save_pool"]
 
@@ -55,11 +56,6 @@ class Checkpoint:
         return float(losses[-1]) if losses else float("nan")
 
 
-def pool_path(path: Path) -> Path:
-    """Where the sample pool of the checkpoint ``path`` is kept."""
-    return path.with_name(path.stem + ".pool.pt")
-
-
 def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
     """Write ``ckpt`` to ``path`` atomically (temporary file, then rename)."""
     payload = {
@@ -85,12 +81,6 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
         payload["family"] = family
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-
-
-def save_pool(path: Path, pool: torch.Tensor) -> None:
-    """Write the sample pool ``(P, H, W, C)`` beside the checkpoint as float16."""
-    with atomic_path(pool_path(path)) as tmp:
-        torch.save(pool.to(torch.float16), tmp)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:

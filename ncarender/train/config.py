@@ -9,9 +9,11 @@ from typing import Literal
 
 import torch
 
+from ..checks import is_number
 from ..errors import NCAError
+from ..limits import TRAIN
 
-__all__ = ["MODES", "TrainConfig", "TrainResult", "resolve_device"]
+__all__ = ["MODES", "STOPPED", "TrainConfig", "TrainResult", "budget_seconds", "resolve_device"]
 
 #: Measured defaults of the growth loss (issue 30; models/README.md): weight, keyframe spacing, fresh seeds per batch.
 GROWTH_WEIGHT = 0.3
@@ -22,6 +24,8 @@ MAX_GROWTH_STEPS = 1000
 
 Mode = Literal["grow", "persist", "regenerate"]
 MODES: tuple[str, ...] = ("grow", "persist", "regenerate")
+#: Why a run stopped (:attr:`TrainResult.stopped`): its iterations done, its time budget spent, or Ctrl-C/SIGTERM.
+STOPPED: tuple[str, ...] = ("iterations", "budget", "interrupted")
 
 
 @dataclass
@@ -55,6 +59,9 @@ class TrainConfig:
         """Raise :class:`NCAError` on a setting that cannot train."""
         if self.mode not in MODES:
             raise NCAError(f"unknown training mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        for name, limit in TRAIN.items():  # finite and in range (ncarender.limits), then how they fit together
+            if hasattr(self, name):
+                limit.check(getattr(self, name))
         if self.iterations < 1:
             raise NCAError(f"--iterations must be at least 1, got {self.iterations}")
         if self.batch_size < 1:
@@ -100,6 +107,17 @@ class TrainResult:
     seconds: float
     interrupted: bool = False
     losses: list[float] = field(default_factory=list)
+    #: Why it stopped: one of :data:`STOPPED`.
+    stopped: str = "iterations"
+
+
+def budget_seconds(minutes: float | None) -> float | None:
+    """A time budget of ``minutes`` in seconds (None: no budget); anything but a finite positive number is an error."""
+    if minutes is None:
+        return None
+    if not is_number(minutes) or not minutes > 0:
+        raise NCAError(f"--minutes must be a finite number of minutes above 0, got {minutes!r}")
+    return float(minutes) * 60.0
 
 
 def resolve_device(device: str) -> torch.device:

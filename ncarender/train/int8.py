@@ -113,5 +113,9 @@ def quantize_step(source: Path, target: Path, states: Sequence[np.ndarray], *, f
     if not any(e.key == META.precision for e in out.metadata_props):
         added = out.metadata_props.add()
         added.key, added.value = META.precision, INT8
-    out.producer_name, out.producer_version, out.doc_string = proto.producer_name, proto.producer_version, proto.doc_string
+    out.producer_name, out.producer_version, out.doc_string = (
+        proto.producer_name,
+        proto.producer_version,
+        proto.doc_string,
+    )
     onnx.save(out, str(target))

@@ -29,7 +29,7 @@ from .._version import __version__
 from ..errors import NCAError
 from ..family.conditioning import FamilyTargets
 from .checkpoint import Checkpoint, save_checkpoint, save_pool
-from .config import TrainConfig, TrainResult, resolve_device
+from .config import TrainConfig, TrainResult, budget_seconds, resolve_device
 from .curve import loss_curve_path, write_loss_curve
 from .growth import growth_observer
 from .hex import Observer, lattice_damage, train_rollout
@@ -214,6 +214,27 @@ def _silent(message: str) -> None:
     """The default ``notify``: the library prints nothing."""
 
 
+class _Clock:
+    """A sitting's time budget: whether one more iteration (and the checkpoint after it) still fits."""
+
+    def __init__(self, budget: float | None) -> None:
+        self.started = time.perf_counter()
+        self.budget = budget
+        self.recent: list[float] = []  # the last iterations' durations (s)
+        self.save = 0.0  # the last checkpoint's write time (s)
+
+    def lap(self, seconds: float) -> None:
+        """One iteration took ``seconds``."""
+        self.recent = [*self.recent[-9:], seconds]
+
+    def spent(self) -> bool:
+        """True when the next iteration and the final checkpoint would end past the budget (never before one lap)."""
+        if self.budget is None or not self.recent:
+            return False
+        expected = sum(self.recent) / len(self.recent) + self.save
+        return time.perf_counter() - self.started + expected > self.budget
+
+
 def train(
     target: np.ndarray,
     out: Path,
@@ -228,6 +249,7 @@ def train(
     changes: Collection[str] = (),
     warm_rounds: int = 4,
     notify: Callable[[str], None] = _silent,
+    minutes: float | None = None,
 ) -> TrainResult:
     """Train an NCA to grow ``target`` ``(4, H, W)`` (premultiplied RGBA) and write checkpoints to ``out``.
 
@@ -247,25 +269,37 @@ def train(
     the model. ``progress(iteration, total, loss)`` is called after each
     iteration and ``notify(message)`` with each notice (a fresh pool, a
     blown-up rollout). Ctrl-C writes a checkpoint and returns with ``interrupted``.
+
+    ``minutes`` is this sitting's time budget (set-up included; finite and above 0): before an iteration that
+    would end past it, with the checkpoint written after it, the run writes its checkpoint and returns with
+    ``stopped == "budget"`` (after one iteration at least); ``resume`` goes on from there, with a new budget.
     """
+    clock = _Clock(budget_seconds(minutes))
     run, pool_state = set_up(target, out, config, model_config, target_name, device, resume, family, changes)
     fill_pool(run, pool_state, resume=resume, warm_rounds=warm_rounds, notify=notify)
     config = run.config
     t0 = time.perf_counter()
     iteration = run.start_iter
     skipped = 0  # iterations in a row whose rollouts blew up
-    interrupted = False
+    stopped = "iterations"
     try:
         while iteration < config.iterations:
+            if clock.spent():
+                stopped = "budget"
+                break
+            began = time.perf_counter()
             value, skipped = _step(run, iteration, skipped, notify)
             run.losses.append(value)
             iteration += 1
+            clock.lap(time.perf_counter() - began)
             if progress is not None:
                 progress(iteration, config.iterations, value)
             if iteration % config.checkpoint_every == 0 and iteration < config.iterations:
-                _save(run, iteration, run.seconds_before + time.perf_counter() - t0)
+                began = time.perf_counter()
+                _save(run, iteration, run.seconds_before + began - t0)
+                clock.save = time.perf_counter() - began
     except KeyboardInterrupt:
-        interrupted = True
+        stopped = "interrupted"
     seconds = run.seconds_before + time.perf_counter() - t0
     _save(run, iteration, seconds)
     return TrainResult(
@@ -273,6 +307,7 @@ def train(
         iterations=iteration,
         final_loss=run.losses[-1] if run.losses else float("nan"),
         seconds=seconds,
-        interrupted=interrupted,
+        interrupted=stopped == "interrupted",
         losses=run.losses,
+        stopped=stopped,
     )

@@ -18,11 +18,12 @@ import torch
 
 from ..errors import NCAError
 from ..family.conditioning import FamilyTargets
-from .checkpoint import Checkpoint, load_checkpoint, pool_path
+from .checkpoint import Checkpoint, load_checkpoint
 from .config import TrainConfig, resolve_device
 from .growth import Growth, growth_of
 from .hex import mask_drawer
 from .model import NCA, NCAConfig
+from .pool import pool_path, read_pool
 from .resume import check_kept_model, move_lr_decay, restart_lr, resumed_settings, warm_pool
 from .rollout import seed_states_nhwc
 
@@ -122,8 +123,7 @@ def set_up(
         growth_losses = [float(v) for v in train_state.get("growth_losses", [])]
         seconds_before = float(train_state.get("seconds", 0.0))
         gen.set_state(train_state["generator"])
-        if pool_path(out).exists():
-            pool_state = torch.load(pool_path(out), map_location="cpu", weights_only=True)
+        pool_state = read_pool(out)
         saved_cfg = dict(train_state["config"])
         config = TrainConfig(**resumed_settings(saved_cfg, config, changes, start_iter))
         config.validate()
@@ -221,8 +221,11 @@ def fill_pool(
         run.pool = pool_state.to(run.dev, torch.float32)
         return
     warm = resume and warm_rounds > 0
+    why = "no sample pool beside the checkpoint"
+    if resume and pool_path(run.out).exists():
+        why = f"the sample pool {pool_path(run.out).name} is unreadable or does not fit the run"
     if resume and not warm:
-        notify("notice: no sample pool beside the checkpoint; starting a fresh pool")
+        notify(f"notice: {why}; starting a fresh pool")
     run.pool = (
         run.seeds(run.flake_of)
         if run.codes is not None
@@ -230,7 +233,7 @@ def fill_pool(
     )
     if warm:
         notify(
-            f"notice: no sample pool beside the checkpoint; warming a fresh one with the model "
+            f"notice: {why}; warming a fresh one with the model "
             f"({config.pool_size} seeds, 1-{warm_rounds} rollouts each)"
         )
         started = time.perf_counter()

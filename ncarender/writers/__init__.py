@@ -9,11 +9,13 @@
   :mod:`~ncarender.writers.gallery`, :mod:`~ncarender.writers.frames`, :mod:`~ncarender.writers.webp`,
   :mod:`~ncarender.writers.apng`: one format each (the last two share :mod:`~ncarender.writers.animation`).
 * :mod:`~ncarender.writers.resample`: ``--resample smooth`` (premultiplied bicubic) for every format.
+* :mod:`~ncarender.writers.pingpong`: ``--loop pingpong`` (forward, then back) for the animated formats.
 * :mod:`~ncarender.writers.output`: :func:`open_writer`, :func:`write_output` (the one write path of single and
   batch renders) and :class:`ThreadedWriter`.
 * :mod:`~ncarender.writers.html`: the ``html`` format, a live page that runs the model itself (no frames):
   :func:`~ncarender.writers.html.write_page`; :mod:`~ncarender.writers.html_graph` reads the step out of the
-  ONNX graph for it.
+  ONNX graph for it (:mod:`~ncarender.writers.html_onnx`: the graph's nodes and constants;
+  :mod:`~ncarender.writers.html_hex`: a hex graph's six-neighbour max).
 
 Names are imported lazily, so the command line can read the table at start-up without numpy or Pillow.
 """

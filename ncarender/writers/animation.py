@@ -6,7 +6,8 @@ frame that lasts the whole run. At close it scales them and hands them, with the
 one starts, to its format's :meth:`~HeldAnimationWriter._encode` (Pillow's encoder, which takes the whole
 animation at once), into a temporary file renamed over the target when complete.
 
-Timing: frame ``i`` of the render starts at ``i / fps`` seconds and the last one is held ``hold`` seconds longer.
+Timing: frame ``i`` of the render starts at ``i / fps`` seconds and the last one (or, in a ping-pong, the one where it
+turns: :attr:`~ncarender.writers.base.BaseWriter.hold_at`) is held ``hold`` seconds longer.
 How exactly a format stores that is its own (:func:`frame_times_ms` for WebP's milliseconds,
 :func:`apng_delay` for APNG's fractions). Like a GIF's, no frame is shorter than :data:`MIN_FRAME_MS`: browsers
 play frames of 10 ms or less at 100 ms, so above 50 fps the animation plays at 50 fps.
@@ -19,19 +20,22 @@ import math
 from abc import abstractmethod
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from ..errors import NCAError
+from ..limits import check_timing, clamped_fps
 from .base import BaseWriter, PendingFile, scaled
+from .formats import MIN_FRAME_MS, get_format
 from .options import half_up
 
-__all__ = ["MIN_FRAME_MS", "HeldAnimationWriter", "apng_delay", "frame_times_ms"]
+__all__ = ["MIN_FRAME_MS", "HeldAnimationWriter", "apng_delay", "clamped", "frame_times_ms", "split_runs"]
 
-#: Shortest frame, as a GIF's (:data:`~ncarender.writers.gif.GIF_MIN_FRAME_MS`): browsers play frames of 10 ms
-#: or less at 100 ms.
-MIN_FRAME_MS = 20
+_T = TypeVar("_T")
+_D = TypeVar("_D", int, Fraction)
+
 #: The largest 16-bit numerator or denominator of an APNG delay.
 _U16 = 65_535
 
@@ -42,15 +46,37 @@ def frame_rate(fps: float) -> Fraction:
     return min(Fraction(str(float(fps))), Fraction(1000, MIN_FRAME_MS))
 
 
-def frame_times_ms(starts: list[int], n_frames: int, fps: Fraction, hold_ms: int) -> list[int]:
+def frame_times_ms(starts: list[int], n_frames: int, fps: Fraction, hold_ms: int, held: int = -1) -> list[int]:
     """Whole-millisecond durations of the stored frames that start at rendered frames ``starts`` (ascending, the
     first 0) of ``n_frames``: the differences of ``i * 1000 / fps`` rounded (halves up), so no error builds up:
     every frame starts within half a millisecond of its time and the whole lasts ``n_frames / fps`` to the
-    millisecond; the last one also lasts ``hold_ms``."""
+    millisecond; stored frame ``held`` (default the last) also lasts ``hold_ms``."""
     times = [half_up(float(i * 1000 / fps)) for i in [*starts, n_frames]]
     durations = [b - a for a, b in itertools.pairwise(times)]
-    durations[-1] += hold_ms
+    durations[held] += hold_ms
     return durations
+
+
+def clamped(fmt: str, fps: float) -> dict[str, object]:
+    """The summary key of a frame rate the format clamps (``{"clamped": {"fps": [asked, plays at]}}``), or none."""
+    plays = clamped_fps(get_format(fmt), fps)
+    return {} if plays is None else {"clamped": {"fps": [fps, plays]}}
+
+
+def split_runs(frames: list[_T], durations: list[_D], most: _D) -> tuple[list[_T], list[_D]]:
+    """Each stored frame that lasts longer than ``most`` (a merged run of identical frames, or a held last one) as
+    the same frame stored several times, each lasting ``most`` but the last (the rest): what a format whose
+    delays have a largest value (the table of formats' ``max_frame_ms``) can store, and plays the same."""
+    out_frames: list[_T] = []
+    out_durations: list[_D] = []
+    for frame, duration in zip(frames, durations, strict=True):
+        while duration > most:
+            out_frames.append(frame)
+            out_durations.append(most)
+            duration -= most
+        out_frames.append(frame)
+        out_durations.append(duration)
+    return out_frames, out_durations
 
 
 def apng_delay(seconds: Fraction) -> Fraction:
@@ -73,6 +99,7 @@ class HeldAnimationWriter(BaseWriter):
     def _layout(self) -> None:
         self.fps = frame_rate(self.options.fps)
         self.hold = Fraction(str(self.options.hold))
+        check_timing(get_format(self.format), self.options.fps, self.options.hold, self.n_frames)
 
     def memory_bytes(self) -> int:
         """The frames at grid resolution, and twice over scaled (the images, and the encoder's copies)."""
@@ -114,6 +141,7 @@ class HeldAnimationWriter(BaseWriter):
             "duration_ms": float(duration * 1000),  # a format that rounds says its own
             "loop": self.options.loop,
             "transparent": transparent,
+            **clamped(self.format, self.options.fps),
             **extra,
         }
 

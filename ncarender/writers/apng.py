@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 
 from .animation import HeldAnimationWriter, apng_delay
+from .base import held_run
 
 __all__ = ["ApngWriter"]
 
@@ -26,15 +27,12 @@ class ApngWriter(HeldAnimationWriter):
 
     format = "apng"
 
-    def _layout(self) -> None:
-        super()._layout()
-        apng_delay(1 / self.fps + self.hold)  # refuse a hold too long for a frame, before any rollout
-
     def _delays(self, starts: list[int]) -> list[Fraction]:
-        """Each stored frame's delay in seconds (16-bit fractions)."""
+        """Each stored frame's delay in seconds (16-bit fractions). Not split into several frames past the
+        longest (Pillow would merge them again): a run of one picture longer than 65,535 s is refused."""
         ends = [*starts[1:], self.count]
         seconds = [Fraction(end - start) / self.fps for start, end in zip(starts, ends, strict=True)]
-        seconds[-1] += self.hold
+        seconds[held_run(starts, self.hold_at)] += self.hold
         return [apng_delay(s) for s in seconds]
 
     def _encode(self, tmp: Path, images: list[Image.Image], starts: list[int]) -> dict[str, object]:

@@ -15,7 +15,9 @@ buffers that would not fit in the memory free now.
 
 from __future__ import annotations
 
+import bisect
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -25,11 +27,11 @@ from PIL import Image
 
 from ..atomic import atomic_path
 from ..errors import NCAError
-from ..runtime.resources import check_memory
+from ..resources import check_memory
 from .formats import get_format
 from .options import WriterOptions
 
-__all__ = ["BaseWriter", "Discard", "FrameWriter", "PendingFile", "scaled"]
+__all__ = ["BaseWriter", "Discard", "FrameWriter", "PendingFile", "check_fits", "held_run", "scaled"]
 
 _W = TypeVar("_W", bound="FrameWriter")
 
@@ -39,6 +41,12 @@ def scaled(image: Image.Image, scale: int) -> Image.Image:
     if scale == 1:
         return image
     return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+
+
+def held_run(starts: Sequence[int], hold_at: int) -> int:
+    """The stored frame that shows rendered frame ``hold_at``, the one held: the last of ``starts`` (the rendered
+    frame where each stored frame starts, ascending, the first 0) at or before it."""
+    return bisect.bisect_right(starts, hold_at) - 1
 
 
 class Discard(BaseException):
@@ -128,12 +136,15 @@ class BaseWriter(FrameWriter):
         grid: tuple[int, int],
         options: WriterOptions,
         source: tuple[tuple[int, int], int] | None = None,
+        hold_at: int | None = None,
     ) -> None:
         #: The grid and scale of the frames before they were scaled for this writer (``--resample smooth``):
         #: what its messages name.
         self.source = source or (grid, options.scale)
         self.path = path
         self.n_frames = n_frames
+        #: The frame held ``options.hold`` seconds longer: the last (default), or where a ping-pong turns.
+        self.hold_at = n_frames - 1 if hold_at is None else hold_at
         self.grid = grid
         self.options = options
         self.count = 0
@@ -159,16 +170,7 @@ class BaseWriter(FrameWriter):
 
     def _check_fits(self) -> None:
         """Refuse a picture larger than the format stores, or buffers larger than the memory free now."""
-        record = get_format(self.format)
-        width, height = self.output_size
-        if max(width, height) > record.max_side:
-            (rows, cols), scale = self.source
-            raise NCAError(
-                f"{record.title} stores at most {record.max_side:,} pixels a side; this one would be "
-                f"{width:,}x{height:,} ({rows}x{cols} cells at scale {scale})"
-            )
-        what = f"this {record.title} ({self.n_frames:,} frame(s), {width:,}x{height:,} pixels)"
-        check_memory(self.memory_bytes(), what)
+        check_fits(self.format, self.output_size, source=self.source, n_frames=self.n_frames, need=self.memory_bytes())
 
     def add(self, frame: np.ndarray) -> None:
         if self._state != "open":
@@ -248,6 +250,25 @@ class BaseWriter(FrameWriter):
     @abstractmethod
     def _discard(self) -> None:
         """Remove temporaries (may be called mid-write or after a failed finish)."""
+
+
+def check_fits(
+    fmt: str, size: tuple[int, int], *, source: tuple[tuple[int, int], int], n_frames: int, need: int
+) -> None:
+    """Refuse (:class:`NCAError`) a ``fmt`` picture of ``size = (width, height)`` pixels larger than the format
+    stores, or needing ``need`` bytes when less memory is free; ``source`` (the grid ``(rows, cols)`` and scale
+    it came from) and ``n_frames`` word the message. Every writer checks this when it opens."""
+    record = get_format(fmt)
+    width, height = size
+    if max(width, height) > record.max_side:
+        (rows, cols), scale = source
+        why = f" ({record.max_side_reason})" if record.max_side_reason else ""
+        raise NCAError(
+            f"{record.title} stores at most {record.max_side:,} pixels a side{why}; this one would be "
+            f"{width:,}x{height:,} ({rows}x{cols} cells at scale {scale})"
+        )
+    what = f"this {record.title} ({n_frames:,} frame(s), {width:,}x{height:,} pixels)"
+    check_memory(need, what)
 
 
 def size_on_disk(path: Path) -> int:

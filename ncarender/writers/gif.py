@@ -5,7 +5,8 @@ over an evenly spaced sample of at most :data:`PALETTE_SAMPLE_PIXELS` pixels), m
 nearest palette colour (no dithering) at grid resolution, scales the paletted frames and writes them with a single
 global colour table; an opaque GIF stores only the rectangle that changed since the previous frame. Delays are
 whole centiseconds (see :func:`gif_frame_ms`). Identical consecutive frames are merged into one stored frame whose
-delay is the sum, so the total duration is always ``rendered_frames * frame_ms + hold_ms``. Same frames give
+delay is the sum, so the total duration is always ``frames added * frame_ms + hold_ms`` (the hold on the last frame,
+or where a ping-pong turns). Same frames give
 identical bytes. Summary keys: ``frame_ms``, ``fps`` (effective), ``duration_ms``, ``loop``, ``colors``,
 ``transparent``.
 """
@@ -19,16 +20,18 @@ import numpy as np
 from PIL import GifImagePlugin, Image
 
 from ..atomic import atomic_path
-from ..errors import NCAError
-from .base import BaseWriter, scaled
+from ..limits import check_timing
+from .animation import clamped, split_runs
+from .base import BaseWriter, held_run, scaled
+from .formats import GIF_MAX_FRAME_MS, MIN_FRAME_MS, get_format
 from .options import half_up
 
 __all__ = ["GifWriter", "gif_frame_ms"]
 
 #: Shortest GIF frame delay: browsers play delays under 20 ms at 100 ms.
-GIF_MIN_FRAME_MS = 20
-#: Longest delay a GIF frame can store (65535 centiseconds).
-GIF_MAX_DELAY_MS = 655_350
+GIF_MIN_FRAME_MS = MIN_FRAME_MS
+#: Longest delay a GIF frame can store (65535 centiseconds: the table of formats).
+GIF_MAX_DELAY_MS = GIF_MAX_FRAME_MS
 #: GIF transparency is one bit: alpha below this becomes the transparent index.
 GIF_ALPHA_THRESHOLD = 128
 #: The GIF palette is built from at most this many evenly spaced frames, and from at most
@@ -149,8 +152,7 @@ class GifWriter(BaseWriter):
     def _layout(self) -> None:
         self.frame_ms = gif_frame_ms(self.options.fps)
         self.hold_ms = 10 * half_up(self.options.hold * 100)
-        if self.frame_ms + self.hold_ms > GIF_MAX_DELAY_MS:
-            raise NCAError(f"hold is too long for a GIF: a frame can last at most {GIF_MAX_DELAY_MS // 1000} s")
+        check_timing(get_format(self.format), self.options.fps, self.options.hold)
 
     def memory_bytes(self) -> int:
         """The frames, their packed colours and palette indices (9 bytes a cell a frame), the colour tables, and
@@ -194,7 +196,8 @@ class GifWriter(BaseWriter):
             whole = (0, 0, width, height)
             stored.append((i, whole if transparent or previous is None else _changed_box(cells, previous)))
             durations.append(self.frame_ms)
-        durations[-1] += self.hold_ms
+        durations[held_run([i for i, _ in stored], self.hold_at)] += self.hold_ms
+        stored, durations = split_runs(stored, durations, GIF_MAX_DELAY_MS)
 
         parts = [_gif_header(width * scale, height * scale, palette, loop=self.options.loop)]
         disposal = 2 if transparent else 1
@@ -212,6 +215,7 @@ class GifWriter(BaseWriter):
             "loop": self.options.loop,
             "colors": len(palette),
             "transparent": transparent,
+            **clamped(self.format, self.options.fps),
         }
 
     def _discard(self) -> None:

@@ -18,7 +18,6 @@ import base64
 import dataclasses
 import html
 import json
-import math
 import re
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -28,6 +27,7 @@ import numpy as np
 
 from ..atomic import atomic_path, check_writable_dir
 from ..errors import NCAError
+from ..limits import limits_of
 from ..render import parse_background
 from .formats import PAGE_MAX_GRID, PAGE_STEPS_PER_SECOND, get_format
 from .html_graph import StepWeights, read_step
@@ -220,14 +220,9 @@ class PageWriter:
         path = Path(path)
         if path.suffix.lower() not in (_HTML.suffix, ".htm"):
             raise NCAError(f"output {str(path)!r} should end in {_HTML.suffix}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-            raise NCAError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-        if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 64:
-            raise NCAError(f"scale must be an integer from 1 to 64, got {scale!r}")
-        if not isinstance(steps_per_second, int | float) or not (
-            math.isfinite(steps_per_second) and 0 < steps_per_second <= 1000
-        ):
-            raise NCAError(f"steps per second must be in (0, 1000], got {steps_per_second!r}")
+        limits = limits_of("html")
+        for name, value in (("seed", seed), ("scale", scale), ("speed", steps_per_second)):
+            limits[name].check(value)
         if size is not None and (len(size) != 2 or not all(isinstance(s, int) and 3 <= s <= MAX_GRID for s in size)):
             raise NCAError(f"grid size must be two integers from 3 to {MAX_GRID}, got {size!r}")
         parse_background(background)

@@ -18,74 +18,23 @@ page's JavaScript step is tested against.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto
 
 from ..errors import NCAError
 from ..metadata import ModelInfo, parse_metadata
-from .html_hex import attr_ints, check_hex_alive, hex_max_source
+from .html_hex import check_hex_alive, hex_max_source
+from .html_onnx import StepGraph, attr_ints
 from .html_step import StepWeights
 
 __all__ = ["StepWeights", "read_step"]
 
-#: Operators of an ncarender step graph; any other one means an architecture the page does not know.
-_OPS = frozenset(
-    {"Conv", "Concat", "Relu", "Mul", "Add", "Slice", "MaxPool", "Max", "Greater", "And", "Cast", "Constant"}
-)
 
-
-def _tensors(graph: onnx.GraphProto, source: str) -> dict[str, np.ndarray]:
-    """Every constant tensor of the graph by name: initializers and ``Constant`` node outputs."""
-    out = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    for node in graph.node:
-        if node.op_type != "Constant":
-            continue
-        attrs = {a.name: a for a in node.attribute}
-        if "value" not in attrs:
-            raise NCAError(
-                f"{source}: a Constant node without a tensor value ({', '.join(attrs)}); not an ncarender step"
-            )
-        out[node.output[0]] = numpy_helper.to_array(attrs["value"].t)
-    for name, value in out.items():
-        if value.dtype == np.float16:
-            raise NCAError(f"{source}: tensor {name!r} is float16; the page runs float32 models only")
-    return out
-
-
-class _Graph:
-    """The nodes of a step graph, indexed by the names they produce and consume."""
-
-    def __init__(self, proto: onnx.ModelProto, source: str) -> None:
-        self.source = source
-        graph = proto.graph
-        self.consts = _tensors(graph, source)
-        self.producer = {out: node for node in graph.node for out in node.output}
-        self.nodes = list(graph.node)
-        unknown = sorted({n.op_type for n in graph.node} - _OPS)
-        if unknown:
-            raise NCAError(
-                f"{source}: the graph uses {', '.join(unknown)}, which an ncarender step does not; "
-                "the page can run only ncarender's own architecture"
-            )
-
-    def fail(self, what: str) -> NCAError:
-        return NCAError(f"{self.source}: {what}; the page can run only ncarender's own architecture")
-
-    def made_by(self, name: str, op: str) -> onnx.NodeProto | None:
-        node = self.producer.get(name)
-        return node if node is not None and node.op_type == op else None
-
-    def const(self, name: str) -> np.ndarray | None:
-        return self.consts.get(name)
-
-    def of_type(self, op: str) -> list[onnx.NodeProto]:
-        return [n for n in self.nodes if n.op_type == op]
-
-
-def _conv_weight(g: _Graph, node: onnx.NodeProto, what: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _conv_weight(g: StepGraph, node: onnx.NodeProto, what: str) -> tuple[np.ndarray, np.ndarray | None]:
     weight = g.const(node.input[1]) if len(node.input) > 1 else None
     bias = g.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
     if weight is None or (len(node.input) > 2 and node.input[2] and bias is None):
@@ -95,7 +44,7 @@ def _conv_weight(g: _Graph, node: onnx.NodeProto, what: str) -> tuple[np.ndarray
     return weight.astype(np.float32), None if bias is None else bias.astype(np.float32)
 
 
-def _through_casts(g: _Graph, name: str) -> str:
+def _through_casts(g: StepGraph, name: str) -> str:
     """The tensor ``name`` was cast from (float32 -> float32 Casts are no-ops; other casts are refused)."""
     cast = g.made_by(name, "Cast")
     while cast is not None:
@@ -104,7 +53,7 @@ def _through_casts(g: _Graph, name: str) -> str:
     return name
 
 
-def _state_slice(g: _Graph, name: str, total: int) -> tuple[int, int] | None:
+def _state_slice(g: StepGraph, name: str, total: int) -> tuple[int, int] | None:
     """``(start, end)`` if ``name`` is ``state[:, start:end]`` (channels, step 1, ``end`` clipped to ``total``)."""
     node = g.made_by(name, "Slice")
     if node is None or node.input[0] != "state":
@@ -130,7 +79,7 @@ def _is_pool3x3(node: onnx.NodeProto) -> bool:
     )
 
 
-def _relay(g: _Graph, name: str, channels: int, codes: int) -> onnx.NodeProto:
+def _relay(g: StepGraph, name: str, channels: int, codes: int) -> onnx.NodeProto:
     """The MaxPool node that makes ``name``: the relay ``maxpool3x3(state[:, C:C+D])`` of a family model."""
     pool = g.made_by(_through_casts(g, name), "MaxPool")
     hexed = hex_max_source(g, _through_casts(g, name)) if pool is None else None
@@ -148,7 +97,7 @@ def _relay(g: _Graph, name: str, channels: int, codes: int) -> onnx.NodeProto:
 
 
 def _perception(
-    g: _Graph, name: str, channels: int, codes: int
+    g: StepGraph, name: str, channels: int, codes: int
 ) -> tuple[np.ndarray, np.ndarray, str, onnx.NodeProto | None]:
     """The perception feeding the first layer's input ``name``: a Concat of depthwise convs or one such conv.
 
@@ -202,7 +151,7 @@ def _perception(
     return np.concatenate(srcs), np.concatenate(kernels).astype(np.float32), inputs.pop(), relay
 
 
-def _check_alive(g: _Graph, threshold: float, relay: onnx.NodeProto | None) -> None:
+def _check_alive(g: StepGraph, threshold: float, relay: onnx.NodeProto | None) -> None:
     """Two alive tests, ``maxpool3x3(state[:, 3:4]) > threshold``, with the metadata's threshold.
 
     ``relay``: a family model's code relay, the one other MaxPool of the graph. A hex graph's tests take the
@@ -230,7 +179,7 @@ def _check_alive(g: _Graph, threshold: float, relay: onnx.NodeProto | None) -> N
             raise g.fail(f"the alive threshold in the graph is not the metadata's {threshold}")
 
 
-def _check_output(g: _Graph, updated: str, relay: onnx.NodeProto) -> None:
+def _check_output(g: StepGraph, updated: str, relay: onnx.NodeProto) -> None:
     """A family model's ``next_state`` is ``concat(updated, relay) * alive``: the codes travel on."""
     out = g.made_by("next_state", "Mul")
     for name in out.input if out is not None else ():
@@ -252,9 +201,9 @@ def _page_codes(info: ModelInfo) -> np.ndarray | None:
     return family.seed_map.page_codes(family.codes)
 
 
-def read_step(model: Path | str) -> StepWeights:
-    """Read the step of an ncarender ONNX model into :class:`StepWeights`, or raise :class:`NCAError` (one line)."""
-    path = Path(model)
+def _open_step_model(path: Path) -> tuple[onnx.ModelProto, ModelInfo]:
+    """Load ``path`` and its metadata, refusing what the page cannot run: no file, no graph, no ncarender
+    metadata, float16, a negative alive threshold, or inputs and outputs other than the contract's."""
     source = str(path)
     if not path.exists():
         raise NCAError(f"model {source!r} does not exist")
@@ -281,9 +230,11 @@ def read_step(model: Path | str) -> StepWeights:
     )
     if names[0] != {"state", "mask"} or "next_state" not in names[1]:
         raise NCAError(f"{source} is not an NCA step model (inputs state, mask; output next_state)")
-    g = _Graph(proto, source)
-    total, d = info.channels, info.code_channels  # the state's channels, and a family model's code channels
-    c = total - d
+    return proto, info
+
+
+def _check_state_input(g: StepGraph, proto: onnx.ModelProto, total: int) -> None:
+    """The ``state`` input is ``(N, total, H, W)``, its channel count fixed or free."""
     state_dims = next(
         ([dim.dim_value if dim.HasField("dim_value") else None for dim in i.type.tensor_type.shape.dim])
         for i in proto.graph.input
@@ -291,6 +242,23 @@ def read_step(model: Path | str) -> StepWeights:
     )
     if len(state_dims) != 4 or state_dims[1] not in (None, total):
         raise g.fail(f"the state input has shape {state_dims}, the metadata says {total} channels")
+
+
+@dataclass(frozen=True)
+class _Update:
+    """The update network: ``w2 @ relu(w1 @ p + b1) + b2``; ``first`` is the first conv's node, ``out`` names
+    the update tensor. A bias is None where its conv has none."""
+
+    first: onnx.NodeProto
+    out: str
+    w1: np.ndarray
+    b1: np.ndarray | None
+    w2: np.ndarray
+    b2: np.ndarray | None
+
+
+def _update_network(g: StepGraph, channels: int) -> _Update:
+    """Find the update network: a 1x1 conv, one ``Relu``, a 1x1 conv to ``channels``."""
     relus = g.of_type("Relu")
     if len(relus) != 1:
         raise g.fail(f"expected one Relu (the hidden layer), found {len(relus)}")
@@ -302,14 +270,14 @@ def read_step(model: Path | str) -> StepWeights:
     w1, b1 = _conv_weight(g, layer1, "first layer")
     w2, b2 = _conv_weight(g, layer2[0], "second layer")
     hidden = w1.shape[0]
-    if w1.ndim != 4 or w1.shape[2:] != (1, 1) or w2.ndim != 4 or w2.shape != (c, hidden, 1, 1):
-        raise g.fail(f"update layers have weights {w1.shape} and {w2.shape}; expected 1x1 convs to {c} channels")
-    src, kernels, nca, relay = _perception(g, layer1.input[0], c, d)
-    if w1.shape[1] != len(src) + d:
-        raise g.fail(f"the first layer takes {w1.shape[1]} inputs but the perception gives {len(src) + d}")
-    if info.hidden is not None and info.hidden != hidden:
-        raise g.fail(f"the metadata says {info.hidden} hidden units, the graph has {hidden}")
-    update = layer2[0].output[0]
+    if w1.ndim != 4 or w1.shape[2:] != (1, 1) or w2.ndim != 4 or w2.shape != (channels, hidden, 1, 1):
+        raise g.fail(f"update layers have weights {w1.shape} and {w2.shape}; expected 1x1 convs to {channels} channels")
+    return _Update(layer1, layer2[0].output[0], w1, b1, w2, b2)
+
+
+def _residual(g: StepGraph, update: str, nca: str) -> str:
+    """Check that the update is applied as ``nca + update * mask`` (through a float32 -> float32 ``Cast`` of
+    ``update`` where the graph has one); the name of the updated state."""
     for cast in g.of_type("Cast"):  # a float32 -> float32 Cast may follow the second layer (``.to(float32)``)
         if attr_ints(cast, "to", [0]) != [TensorProto.FLOAT]:
             raise g.fail("the graph casts to a type other than float32")
@@ -319,13 +287,38 @@ def read_step(model: Path | str) -> StepWeights:
     added = [n for n in g.of_type("Add") if residual and set(n.input) == {nca, residual[0].output[0]}]
     if len(residual) != 1 or len(added) != 1:
         raise g.fail("the update is not applied as state + update * mask")
+    return added[0].output[0]
+
+
+def read_step(model: Path | str) -> StepWeights:
+    """Read the step of an ncarender ONNX model into :class:`StepWeights`, or raise :class:`NCAError` (one line).
+
+    In order: the file and its metadata, the state input, the update network, the perception that feeds it, the
+    residual, the alive tests (and a family model's relayed codes), and finite weights.
+    """
+    path = Path(model)
+    source = str(path)
+    proto, info = _open_step_model(path)
+    g = StepGraph(proto, source)
+    total, d = info.channels, info.code_channels  # the state's channels, and a family model's code channels
+    c = total - d
+    _check_state_input(g, proto, total)
+    net = _update_network(g, c)
+    w1, b1, w2, b2 = net.w1, net.b1, net.w2, net.b2
+    hidden = w1.shape[0]
+    src, kernels, nca, relay = _perception(g, net.first.input[0], c, d)
+    if w1.shape[1] != len(src) + d:
+        raise g.fail(f"the first layer takes {w1.shape[1]} inputs but the perception gives {len(src) + d}")
+    if info.hidden is not None and info.hidden != hidden:
+        raise g.fail(f"the metadata says {info.hidden} hidden units, the graph has {hidden}")
+    updated = _residual(g, net.out, nca)
     if len(g.of_type("Conv")) != 2 + sum(1 for n in g.of_type("Conv") if n.input[0] == nca):
         raise g.fail("the graph has convolutions that are neither perception nor the update network")
     if bool(g.of_type("Max")) != (info.lattice.name == "hex"):
         raise g.fail(f"the metadata says lattice {info.lattice.name}, the graph's alive test is the other one's")
     _check_alive(g, info.alive_threshold, relay)
     if relay is not None:
-        _check_output(g, added[0].output[0], relay)
+        _check_output(g, updated, relay)
     if not all(
         np.isfinite(a).all() for a in (kernels, w1, w2, b1 if b1 is not None else 0, b2 if b2 is not None else 0)
     ):

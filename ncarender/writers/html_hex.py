@@ -13,32 +13,21 @@ scale 1, the canvas's size) that ``hex.js`` draws with. numpy + onnx only.
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
 
 from ..hexmap import SUPERSAMPLE, render_view
 from ..lattice import MASK_ORBIT, hex_orbits
+from .html_onnx import StepGraph, attr_ints
 
-if TYPE_CHECKING:
-    from .html_graph import _Graph
-
-__all__ = ["attr_ints", "check_hex_alive", "hex_max_source", "hex_page_config"]
+__all__ = ["check_hex_alive", "hex_max_source", "hex_page_config"]
 
 #: A slice end at or past this reaches the end of its axis.
 _TO_END = 2**31
 
 
-def attr_ints(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
-    """The integer (or integers) of attribute ``name`` of ``node``, or ``default`` where it has none."""
-    for a in node.attribute:
-        if a.name == name:
-            return list(a.ints) if a.ints else [int(a.i)]
-    return default
-
-
-def _slices(g: _Graph, name: str) -> tuple[str, dict[int, tuple[int, int]]] | None:
+def _slices(g: StepGraph, name: str) -> tuple[str, dict[int, tuple[int, int]]] | None:
     """Follow Slices back from ``name``: ``(the sliced tensor, {axis: (start, end)})`` over axes 2 and 3."""
     cuts: dict[int, tuple[int, int]] = {}
     node = g.made_by(name, "Slice")
@@ -60,7 +49,7 @@ def _slices(g: _Graph, name: str) -> tuple[str, dict[int, tuple[int, int]]] | No
     return name, cuts
 
 
-def hex_max_source(g: _Graph, name: str) -> tuple[onnx.NodeProto, str] | None:
+def hex_max_source(g: StepGraph, name: str) -> tuple[onnx.NodeProto, str] | None:
     """If ``name`` is the six-neighbour max of a tensor ``X``, ``(its Max node, X's name)``; else None."""
     node = g.made_by(name, "Max")
     if node is None or len(node.input) != 2:
@@ -85,7 +74,7 @@ def hex_max_source(g: _Graph, name: str) -> tuple[onnx.NodeProto, str] | None:
     return node, pool.input[0]
 
 
-def check_hex_alive(g: _Graph, threshold: float, relay: onnx.NodeProto | None) -> None:
+def check_hex_alive(g: StepGraph, threshold: float, relay: onnx.NodeProto | None) -> None:
     """Two alive tests, ``hexmax(alpha) > threshold``, with the metadata's threshold (``relay``: a family
     model's code relay, the one other six-neighbour max)."""
     greater = g.of_type("Greater")

@@ -80,7 +80,6 @@ class Mp4Writer(BaseWriter):
 
     def _open(self) -> None:
         path, options = self.path, self.options
-        self._last: np.ndarray | None = None
         self._pending = PendingFile(path)
         self._encoder: Generator[None, bytes | np.ndarray | None, None] | None = None
         try:  # imported here: GIF, PNG and sheet renders don't pay for it (~35 ms) or need it installed
@@ -120,12 +119,12 @@ class Mp4Writer(BaseWriter):
             pad = ((0, self.padded_size[1] - height), (0, self.padded_size[0] - width), (0, 0))
             rgb = np.pad(rgb, pad, mode="edge")
         self._send(rgb)
-        self._last = rgb
+        if index == self.hold_at:  # the last frame, or where a ping-pong turns
+            for _ in range(self.hold_frames):
+                self._send(rgb)
 
     def _finish(self) -> dict[str, object]:
-        assert self._encoder is not None and self._last is not None
-        for _ in range(self.hold_frames):
-            self._send(self._last)
+        assert self._encoder is not None
         self._encoder.close()  # waits for ffmpeg to write the trailer
         self._encoder = None
         if not _mp4_complete(self._pending.tmp):

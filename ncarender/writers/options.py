@@ -5,13 +5,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..checks import is_number, is_whole
 from ..errors import NCAError
+from ..limits import RENDER
 
-__all__ = ["RESAMPLES", "WriterOptions", "half_up"]
+__all__ = ["LOOP_ORDERS", "RESAMPLES", "WriterOptions", "half_up", "parse_loop"]
 
 #: How frames are scaled: ``nearest`` (each cell a block of pixels) or ``smooth`` (premultiplied bicubic).
 RESAMPLES = ("nearest", "smooth")
+#: The order an animation plays its frames in (``--loop``): ``forward`` as grown, or ``pingpong``, forward then
+#: back, so the loop closes on the seed without a cut.
+LOOP_ORDERS = ("forward", "pingpong")
+
+
+def parse_loop(text: object) -> bool:
+    """``--loop``'s value -> whether the animation plays ping-pong (``forward``: False, ``pingpong``: True)."""
+    value = text.strip().lower() if isinstance(text, str) else text
+    if value not in LOOP_ORDERS:
+        raise NCAError(f"--loop must be {' or '.join(LOOP_ORDERS)}, got {text!r}")
+    return value == "pingpong"
 
 
 def half_up(x: float) -> int:
@@ -25,8 +36,9 @@ class WriterOptions:
 
     Attributes:
         scale: integer upscaling, >= 1 (a cell becomes ``scale x scale`` pixels; how: ``resample``).
-        fps: frames per second, > 0. GIF rounds the delay to whole centiseconds (:func:`gif_frame_ms`).
-        loop: GIF loops forever (``loop=0``) when true, plays once when false.
+        fps: frames per second, 0.001 to 1,000 (:mod:`ncarender.limits`). GIF rounds the delay to whole
+            centiseconds (:func:`gif_frame_ms`).
+        loop: GIF, WebP and APNG loop forever (``loop=0``) when true, play once when false.
         hold: seconds to show the last frame longer (GIF: added to its delay; MP4: the last
             frame repeated ``round(hold * fps)`` times; sheet: added to the last atlas duration).
         transparent: frames carry real alpha. GIF maps alpha < 128 to one transparent index;
@@ -38,6 +50,9 @@ class WriterOptions:
         quality: WebP: lossy at this quality, 0 (smallest) .. 100; None: lossless.
         resample: ``nearest`` (a cell becomes a block of pixels) or ``smooth`` (premultiplied bicubic,
             :mod:`~ncarender.writers.resample`).
+        pingpong: play the frames forward, then back (the first and last not repeated): ``F`` rendered frames
+            play as ``2F - 2``, and ``hold`` is spent on the last rendered frame, where the animation turns
+            (:mod:`~ncarender.writers.pingpong`). GIF, MP4, WebP and APNG.
     """
 
     scale: int = 4
@@ -51,24 +66,18 @@ class WriterOptions:
     sheet_every: int | None = None
     quality: int | None = None
     resample: str = "nearest"
+    pingpong: bool = False
 
     def __post_init__(self) -> None:
-        if not is_whole(self.scale) or self.scale < 1:
-            raise NCAError(f"scale must be a whole number of at least 1, got {self.scale!r}")
-        if not is_number(self.fps) or self.fps <= 0:
-            raise NCAError(f"fps must be a number above 0, got {self.fps!r}")
-        if not is_number(self.hold) or self.hold < 0:
-            raise NCAError(f"hold must be a number of seconds of at least 0, got {self.hold!r}")
-        if not is_whole(self.crf) or not 0 <= self.crf <= 51:
-            raise NCAError(f"crf must be a whole number from 0 to 51, got {self.crf!r}")
-        for name in ("columns", "sheet_frames", "sheet_every"):
-            value = getattr(self, name)
-            if value is not None and (not is_whole(value) or value < 1):
-                raise NCAError(f"{name.replace('_', '-')} must be a whole number of at least 1, got {value!r}")
-        if self.quality is not None and (not is_whole(self.quality) or not 0 <= self.quality <= 100):
-            raise NCAError(f"quality must be a whole number from 0 to 100, got {self.quality!r}")
+        for name in ("scale", "fps", "hold", "crf"):
+            RENDER[name].check(getattr(self, name))
+        for name in ("columns", "sheet_frames", "quality"):
+            RENDER[name].check_optional(getattr(self, name))
+        RENDER["every"].check_optional(self.sheet_every)
         if self.resample not in RESAMPLES:
             raise NCAError(f"resample must be {' or '.join(RESAMPLES)}, got {self.resample!r}")
+        if not isinstance(self.pingpong, bool):
+            raise NCAError(f"pingpong must be True or False, got {self.pingpong!r}")
         if self.sheet_frames is not None and self.sheet_every is not None:
             raise NCAError("give either sheet-frames or sheet-every, not both")
         # Plain Python numbers from here on (NumPy scalars are accepted above).

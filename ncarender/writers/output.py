@@ -18,8 +18,9 @@ from ..atomic import check_writable_dir
 from ..checks import is_whole
 from ..errors import NCAError
 from .base import FrameWriter
-from .formats import FORMATS, TABLE, Format, either, file_suffixes, get_format
+from .formats import RENDERS, TABLE, Format, either, file_suffixes, get_format
 from .options import WriterOptions
+from .pingpong import PingPongWriter, played_frames
 
 __all__ = ["ThreadedWriter", "open_writer", "write_output"]
 
@@ -49,19 +50,21 @@ def open_writer(
 ) -> FrameWriter:
     """Open a writer for ``n_frames`` frames of grid size ``grid = (H, W)``.
 
-    ``fmt`` is one of :data:`~ncarender.writers.formats.FORMATS`: ``gif`` (``.gif``), ``mp4`` (``.mp4``),
+    ``fmt`` is one of :data:`~ncarender.writers.formats.RENDERS`: ``gif`` (``.gif``), ``mp4`` (``.mp4``),
     ``sheet`` (``.png``, atlas written beside it as ``.json``), ``frames`` (a folder; its parent must exist),
-    ``webp`` (``.webp``) or ``apng`` (``.apng``). ``options.resample == "smooth"`` scales the frames here
-    (:class:`~ncarender.writers.resample.ResampledWriter`; each ``tile = (h, w)`` block on its own when the
-    frames are several seeds side by side) and opens the format's writer at scale 1.
+    ``webp`` (``.webp``), ``apng`` (``.apng``) or ``png`` (``.png``, a still: the last frame only).
+    ``options.resample == "smooth"`` scales the frames here (:class:`~ncarender.writers.resample.ResampledWriter`;
+    each ``tile = (h, w)`` block on its own when the frames are several seeds side by side) and opens the
+    format's writer at scale 1. ``options.pingpong`` (gif, mp4, webp, apng; ignored by the others) plays the
+    ``n_frames`` forward then back (:class:`~ncarender.writers.pingpong.PingPongWriter`).
     A ``frames`` folder that exists is replaced at close only if it is empty or holds nothing but
     ``frame-*.png`` files (an earlier render); otherwise it is refused. Every user-fixable problem raises
     :class:`NCAError` here, before any frame is rendered: a bad path or option, transparency the format cannot
     hold, a picture larger than the format stores, buffers larger than the free memory.
     """
     options = options or WriterOptions()
-    if fmt not in FORMATS:
-        raise NCAError(f"unknown output format {fmt!r} (choose {', '.join(FORMATS)})")
+    if fmt not in RENDERS:
+        raise NCAError(f"unknown output format {fmt!r} (choose {', '.join(RENDERS)})")
     record = get_format(fmt)
     if not is_whole(n_frames) or n_frames < 1:
         raise NCAError(f"a render needs at least 1 frame, got {n_frames!r}")
@@ -73,16 +76,25 @@ def open_writer(
     path = Path(path)
     _check_output_path(record, path)
     cells = (int(grid[0]), int(grid[1]))
+    pingpong = options.pingpong and "pingpong" in record.options
+    played = played_frames(n_frames) if pingpong else n_frames
+    writer: FrameWriter
     if options.resample == "smooth" and options.scale > 1:  # scaled here, handed to the writer at scale 1
         from .resample import ResampledWriter
 
         scale, big = options.scale, (cells[0] * options.scale, cells[1] * options.scale)
         inner = record.writer_class()(
-            path, n_frames=n_frames, grid=big, options=replace(options, scale=1), source=(cells, scale)
+            path,
+            n_frames=played,
+            grid=big,
+            options=replace(options, scale=1),
+            source=(cells, scale),
+            hold_at=n_frames - 1,
         )
-        return ResampledWriter(inner, grid=cells, scale=scale, tile=tile)
-    writer: FrameWriter = record.writer_class()(path, n_frames=n_frames, grid=cells, options=options)
-    return writer
+        writer = ResampledWriter(inner, grid=cells, scale=scale, tile=tile)
+    else:
+        writer = record.writer_class()(path, n_frames=played, grid=cells, options=options, hold_at=n_frames - 1)
+    return PingPongWriter(writer, n_frames=n_frames) if pingpong else writer
 
 
 class ThreadedWriter(FrameWriter):

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from .animation import HeldAnimationWriter, frame_times_ms
+from .animation import HeldAnimationWriter, frame_times_ms, split_runs
+from .base import held_run
+from .formats import WEBP_MAX_FRAME_MS
 from .options import half_up
 
 __all__ = ["WEBP_LOSSLESS_METHOD", "WEBP_LOSSY_METHOD", "WebpWriter"]
@@ -37,7 +39,9 @@ class WebpWriter(HeldAnimationWriter):
     def _encode(self, tmp: Path, images: list[Image.Image], starts: list[int]) -> dict[str, object]:
         lossless = self.options.quality is None
         hold_ms = half_up(float(self.hold) * 1000)
-        durations = frame_times_ms(starts, self.count, self.fps, hold_ms)
+        durations = frame_times_ms(starts, self.count, self.fps, hold_ms, held_run(starts, self.hold_at))
+        total = sum(durations)
+        images, durations = split_runs(images, durations, WEBP_MAX_FRAME_MS)
         images[0].save(
             tmp,
             format="WEBP",
@@ -50,4 +54,4 @@ class WebpWriter(HeldAnimationWriter):
             method=WEBP_LOSSLESS_METHOD if lossless else WEBP_LOSSY_METHOD,
             exact=lossless,  # a still (one frame) keeps even invisible colours
         )
-        return {"lossless": lossless, "quality": self.options.quality, "duration_ms": sum(durations)}
+        return {"lossless": lossless, "quality": self.options.quality, "duration_ms": total}

@@ -32,6 +32,7 @@ from ncarender.batch import (
 from ncarender.batch import encoders as encoders_module
 from ncarender.batch import manifest as manifest_module
 from ncarender.errors import NCAError
+from ncarender.runtime import roll_out
 from ncarender.spec import RenderSpec
 
 SMALL = ["--size", "16", "--steps", "10", "--jobs", "1", "-q"]
@@ -127,11 +128,11 @@ def test_shards_are_disjoint_and_cover_the_seeds(count: int) -> None:
 def test_batched_rollout_equals_single_rollouts(tiny_onnx: Path) -> None:
     renderer = Renderer(tiny_onnx, provider="cpu", quiet=True)
     batched = renderer.rollout(list(range(8)), steps=40, size=(16, 16))  # (F, 8, H, W, 4)
-    states = [s for _, s in renderer.session.states(RenderSpec(seeds=tuple(range(8)), steps=40, size=(16, 16)))]
+    states = [s for _, s in roll_out(renderer.session, RenderSpec(seeds=tuple(range(8)), steps=40, size=(16, 16)))]
     for seed in range(8):
         single = renderer.rollout([seed], steps=40, size=(16, 16))
         assert np.array_equal(batched[:, seed], single[:, 0]), seed
-        single_states = [s for _, s in renderer.session.states(RenderSpec(seeds=(seed,), steps=40, size=(16, 16)))]
+        single_states = [s for _, s in roll_out(renderer.session, RenderSpec(seeds=(seed,), steps=40, size=(16, 16)))]
         assert all(np.array_equal(b[seed], s[0]) for b, s in zip(states, single_states, strict=True)), seed
     assert len({batched[-1, i].tobytes() for i in range(8)}) == 8  # the seeds differ
 
@@ -348,12 +349,11 @@ def test_rollout_reports_failed_samples_and_keeps_the_others(blowup: tuple[Path,
     model, bad = blowup
     renderer = Renderer(model, provider="cpu", quiet=True)
     failed: dict[int, int] = {}
-    states = [
-        s for _, s in renderer.session.states(RenderSpec(seeds=tuple(range(8)), steps=4, size=(16, 16)), failed=failed)
-    ]
+    spec = RenderSpec(seeds=tuple(range(8)), steps=4, size=(16, 16))
+    states = [s for _, s in roll_out(renderer.session, spec, failed=failed)]
     assert list(failed) == [bad] and 1 <= failed[bad] <= 4
     assert all(np.isfinite(s).all() for s in states)
-    alone = [s for _, s in renderer.session.states(RenderSpec(seeds=((bad + 1) % 8,), steps=4, size=(16, 16)))]
+    alone = [s for _, s in roll_out(renderer.session, RenderSpec(seeds=((bad + 1) % 8,), steps=4, size=(16, 16)))]
     assert all(np.array_equal(b[(bad + 1) % 8], a[0]) for b, a in zip(states, alone, strict=True))
 
 
@@ -428,9 +428,9 @@ def test_manifest_reader_and_writer_tolerate_a_torn_last_line(tmp_path: Path) ->
         (["--seeds", "0-3", "--shard", "0/0"], "at least 1"),
         (["--seeds", "0-3", "--format", "gif,webm"], "unknown format 'webm'"),
         (["--seeds", "0-3", "--format", ""], "--format is empty"),
-        (["--seeds", "0-3", "--jobs", "0"], "--jobs must be at least 1"),
-        (["--seeds", "0-3", "--batch-size", "0"], "--batch-size must be at least 1"),
-        (["--seeds", "0-3", "--steps", "0"], "--steps must be at least 1"),
+        (["--seeds", "0-3", "--jobs", "0"], "--jobs must be a whole number from 1 to 1,024, got 0"),
+        (["--seeds", "0-3", "--batch-size", "0"], "--batch-size must be a whole number from 1"),
+        (["--seeds", "0-3", "--steps", "0"], "--steps must be a whole number from 1"),
         (["--seeds", "0-3", "--format", "mp4", "-b", "transparent"], "no alpha channel"),
         (["--seeds", "0-3", "--format", "sheet", "--frames", "99"], "sheet-frames is 99"),
         (["--seeds", "0-3", "--scale", "0"], "scale must be"),

@@ -128,17 +128,19 @@ def _other_network(path: Path) -> None:
         ("text", [], "not a readable ONNX model"),
         ("truncated", [], "not a readable ONNX model"),
         ("other", [], "not an NCA step model"),
-        ("ok", ["--steps", "0"], "--steps must be at least 1"),
-        ("ok", ["--steps", "-3"], "--steps must be at least 1"),
+        ("ok", ["--steps", "0"], "--steps must be a whole number from 1 to 10,000,000, got 0"),
+        ("ok", ["--steps", "-3"], "--steps must be a whole number from 1 to 10,000,000, got -3"),
         ("ok", ["--scale", "0"], "scale"),
-        ("ok", ["--every", "0"], "--every must be at least 1"),
+        ("ok", ["--every", "0"], "--every must be a whole number from 1"),
         ("ok", ["--size", "200000"], "GiB"),
         ("ok", ["--size", "axb"], "--size"),
         ("ok", ["--background", "plaid"], "unknown background 'plaid'"),
         ("ok", ["--provider", "cuda"], "--provider cuda"),
         ("ok", ["--provider", "tpu"], "unknown provider"),
         ("ok", ["--damage", "x:1"], "--damage"),
-        ("ok", ["--seed", "-1"], "seeds must be 0 or more"),
+        ("ok", ["--seed", "-1"], "--seed must be a whole number from 0 to 9,223,372,036,854,775,807, got -1"),
+        ("ok", ["--fps", "nan"], "--fps must be a number from 0.001 to 1,000, got nan"),
+        ("ok", ["--hold", "700"], "--hold must be at most 655.3 s for GIF"),
     ],
 )
 def test_bad_render_input(tiny_onnx: Path, tmp_path: Path, setup: str, extra: list[str], fragment: str) -> None:
@@ -163,9 +165,10 @@ def test_bad_render_input(tiny_onnx: Path, tmp_path: Path, setup: str, extra: li
         (["gif", "{tmp}/x.gif", "--scale", "100000"], "GIF stores at most 65,535 pixels a side"),
         (["mp4", "{tmp}/x.mp4", "--scale", "2000"], "MP4 stores at most 16,384 pixels a side"),
         (["gif", "{tmp}/x.gif", "--steps", "3000000", "--size", "512"], "GiB; only"),
-        (["sheet", "{tmp}/x.png", "--scale", "5000", "--frames", "64"], "GiB; only"),
+        (["sheet", "{tmp}/x.png", "--scale", "5000", "--frames", "64"], "sheet stores at most 16,384 pixels a side"),
+        (["png", "{tmp}/x.png", "--scale", "5000"], "PNG still stores at most 16,384 pixels a side"),
         (["frames", "{tmp}/x", "--scale", "100000"], "GiB; only"),
-        (["sheet", "{tmp}/x.png", "--seeds", "0-3", "--scale", "100000"], "GiB; only"),
+        (["sheet", "{tmp}/x.png", "--seeds", "0-3", "--scale", "100000"], "gallery stores at most 16,384 pixels"),
         (["batch", "{tmp}/b", "--seeds", "0-3", "--scale", "100000", "--jobs", "1"], "GIF stores at most"),
     ],
 )
@@ -173,12 +176,12 @@ def test_outputs_too_large_are_refused_before_the_rollout(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str
 ) -> None:
     """A picture the format cannot store, or buffers larger than the free memory: one line, exit 1, no rollout."""
-    from ncarender.runtime import session
+    from ncarender import api
 
     def no_rollout(*args: object, **kwargs: object) -> None:
         raise AssertionError("the rollout started")
 
-    monkeypatch.setattr(session, "roll_out", no_rollout)
+    monkeypatch.setattr(api, "roll_out", no_rollout)
     code, stdout, err = run(*[a.format(tmp=tmp_path) for a in args], "--model", str(tiny_onnx))
     assert_error(code, stdout, err, fragment)
     assert [p.name for p in tmp_path.iterdir() if p.name != "b"] == []

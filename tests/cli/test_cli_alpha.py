@@ -108,12 +108,12 @@ def test_options_reach_the_file(tiny_onnx: Path, tmp_path: Path) -> None:
 def test_bad_input_is_one_line_before_the_rollout(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], fragment: str
 ) -> None:
-    from ncarender.runtime import session
+    from ncarender import api
 
     def no_rollout(*args: object, **kwargs: object) -> None:
         raise AssertionError("the rollout started")
 
-    monkeypatch.setattr(session, "roll_out", no_rollout)
+    monkeypatch.setattr(api, "roll_out", no_rollout)
     code, stdout, err = run(*[a.format(tmp=tmp_path) for a in args], "--model", tiny_onnx, "--size", "16")
     assert code == 1, (code, stdout, err)
     lines = err.strip().splitlines()
@@ -219,6 +219,7 @@ def test_smooth_gif_and_gallery(tiny_onnx: Path, tmp_path: Path) -> None:
     assert len(alphas[1]) > len(alphas[0])  # in-between alphas at the edges
 
 
+@pytest.mark.browser
 def test_the_page_smooths_in_the_browser(tmp_path: Path) -> None:
     pages = {}
     for resample in ("nearest", "smooth"):

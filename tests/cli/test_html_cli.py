@@ -98,7 +98,7 @@ def test_a_family_page(tiny_family_onnx: Path, tmp_path: Path) -> None:
         (("folder.html",), "is a folder"),
         (("page.html", "--size", "2"), "--size '2'"),
         (("page.html", "--size", "600"), "grid size must be two integers from 3 to 512"),
-        (("page.html", "--speed", "0"), "steps per second"),
+        (("page.html", "--speed", "0"), "--speed must be a number above 0 and at most 1,000, got 0"),
         (("page.html", "--scale", "0"), "scale must be"),
         (("page.html", "--model", "missing.onnx"), "does not exist"),
         (("page.html", "--model", "foreign.onnx"), "no ncarender metadata"),
@@ -134,4 +134,4 @@ def test_an_existing_page_is_replaced_only_when_complete(tmp_path: Path) -> None
 def test_html_lists_after_the_render_commands_in_help() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"})
     commands = re.findall(r"^│ (\w+)\s{2,}", result.stdout, re.MULTILINE)
-    assert commands[: commands.index("html") + 1] == ["gif", "mp4", "sheet", "frames", "webp", "apng", "html"]
+    assert commands[: commands.index("html") + 1] == ["gif", "mp4", "sheet", "frames", "webp", "apng", "png", "html"]

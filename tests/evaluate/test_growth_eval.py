@@ -66,3 +66,17 @@ def test_picture_is_refused_up_front_where_there_is_no_growth(tiny_onnx: Path, t
         assert result.exit_code == 1
         assert result.stderr.count("\n") == 1 and "--picture" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("declared", [False, True])
+def test_the_growth_floor_is_owed_only_by_a_model_that_declares_its_growth_time(declared: bool) -> None:
+    from ncarender.evaluate.family import FAMILY_FLOOR, FamilyReport
+    from ncarender.evaluate.growth import GrowthFigure
+
+    empty = np.zeros((0, 0, 4, 1, 1), np.float32)
+    figure = GrowthFigure(64, declared, GROWTH_FRACTIONS, (1e-3,), (1e-3,) * len(GROWTH_FRACTIONS), empty, empty)
+    floor = {name: True for name in FAMILY_FLOOR if name != "growth_mean"}
+    report = FamilyReport(model="m", spec="reiter:1", grid=(40, 40), steps=[200], floor=floor, growth=figure)
+    # measured but not judged: a model without a declared time is not held to it; one with it must be judged
+    assert report.unmeasured == (["growth_mean"] if declared else [])
+    assert report.shippable is (not declared)

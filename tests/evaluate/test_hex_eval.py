@@ -13,7 +13,7 @@ from hexmodel import write_hex_model
 from ncarender.evaluate.family import evaluate_family, format_family_report
 from ncarender.evaluate.lattice import off_palette, palette_figure, palette_line, square_view_of, symmetry_error
 from ncarender.lattice import hex_orbits
-from ncarender.runtime import open_model
+from ncarender.runtime import open_model, roll_out
 from ncarender.spec import RenderSpec
 
 SPEC = "reiter:2"
@@ -69,7 +69,7 @@ def test_eval_judges_a_hex_family_in_the_square_view(hex_family: Path) -> None:
     assert report.palette is not None and report.palette.seen > 0
     assert "off_palette" in report.checks and report.regrowth is not None
     # the figure is the square view's: recompute flake 0's MSE at step 40 by hand
-    *_, (_, state) = session.states(RenderSpec(seeds=(0,), steps=40, every=40))
+    *_, (_, state) = roll_out(session, RenderSpec(seeds=(0,), steps=40, every=40))
     square = square_view_of(session.info, session.info.grid)
     diff = square.of(state, [0]) - square.targets[0]
     assert report.rows[0].mse[40] == pytest.approx(float((diff.astype(np.float64) ** 2).mean()), rel=1e-6)

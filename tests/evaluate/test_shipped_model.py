@@ -126,7 +126,9 @@ def test_shipped_continuous_family_holds_its_floor_on_a_reduced_check(name: str)
 
     session = open_model(name, provider="cpu", quiet=True)
     report = evaluate_params(session, train_seeds=4, held_out=12, steps=(200,), regrowth_samples=0)
-    assert set(report.floor) == {"held_out_mse_200_median", "alive", "finite"}
+    judged = {"held_out_mse_200_median", "alive", "finite"} | ({"growth_mean"} if session.info.growth_steps else set())
+    assert set(report.floor) == judged
+    assert report.growth is not None and len(report.growth.per_flake) == 12  # every held-out seed followed
     assert report.shippable, (report.floor_verdict, report.values)
 
 

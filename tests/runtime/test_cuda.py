@@ -15,7 +15,7 @@ import pytest
 
 from ncarender.evaluate.target import BAR, evaluate
 from ncarender.render import to_rgba8
-from ncarender.runtime import NCASession, default_model_path, open_model
+from ncarender.runtime import NCASession, default_model_path, open_model, roll_out
 from ncarender.spec import Damage, RenderSpec
 
 pytestmark = pytest.mark.skipif(
@@ -26,7 +26,7 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 
 def final_state(session: NCASession, seeds: list[int], steps: int, size: int = 72) -> np.ndarray:
     """The state ``(N, C, size, size)`` after ``steps`` steps."""
-    frames = list(session.states(RenderSpec(tuple(seeds), steps, steps, (size, size)), include_seed_frame=False))
+    frames = list(roll_out(session, RenderSpec(tuple(seeds), steps, steps, (size, size)), include_seed_frame=False))
     return frames[-1][1]
 
 
@@ -91,8 +91,8 @@ def test_cuda_graph_with_damage_and_every() -> None:
     plain = open_model(None, provider="cuda", cuda_graph=False)
     graph = open_model(None, provider="cuda", cuda_graph=True)
     spec = RenderSpec(seeds=(7,), steps=50, every=7, damage=(Damage(30, 0.2, 0.0, 0.3),))
-    a = [f for _, f in plain.states(spec)]
-    b = [f for _, f in graph.states(spec)]
+    a = [f for _, f in roll_out(plain, spec)]
+    b = [f for _, f in roll_out(graph, spec)]
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
@@ -108,7 +108,6 @@ def test_default_session_mixes_graph_and_plain_rollouts() -> None:
 
 def test_cuda_live_region_gives_the_full_grid_frames() -> None:
     """Windows on the device: graphs per bucket (batch 1, 8), masks cut from uploaded blocks (batch 64), damage."""
-    from ncarender.runtime.rollout import roll_out
 
     session = open_model(None, provider="cuda")
     specs = [

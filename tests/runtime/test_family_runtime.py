@@ -11,7 +11,7 @@ import pytest
 from ncarender.errors import NCAError
 from ncarender.evaluate.family import evaluate_family, format_family_report
 from ncarender.evaluate.regrowth import damage_distribution
-from ncarender.runtime import open_model
+from ncarender.runtime import open_model, roll_out
 from ncarender.runtime.seeds import flakes_of, states_for_seeds
 from ncarender.spec import RenderSpec
 
@@ -35,10 +35,10 @@ def test_seeds_pick_flakes_and_flake_overrides(tiny_family_onnx: Path) -> None:
 def test_bad_flake_is_refused_with_one_line(tiny_family_onnx: Path) -> None:
     family = open_model(tiny_family_onnx, provider="cpu", quiet=True)
     with pytest.raises(NCAError, match=r"--flake 2 is out of range: this model has 2 flakes \(0-1\)"):
-        list(family.states(RenderSpec(seeds=(0,), steps=2, flake=2)))
+        list(roll_out(family, RenderSpec(seeds=(0,), steps=2, flake=2)))
     single = open_model(SHIPPED, provider="cpu", quiet=True)
     with pytest.raises(NCAError, match="--flake needs a family model"):
-        list(single.states(RenderSpec(seeds=(0,), steps=2, flake=0)))
+        list(roll_out(single, RenderSpec(seeds=(0,), steps=2, flake=0)))
     with pytest.raises(NCAError, match="--flake must be"):
         RenderSpec(flake=-1)
 
@@ -48,13 +48,13 @@ def test_a_render_seed_grows_its_own_flake(tiny_family_onnx: Path) -> None:
     assert session.info.family is not None
     targets = session.info.family.targets()
     assert targets is not None
-    *_, (_, final) = session.states(RenderSpec(seeds=(0, 1, 2, 3), steps=60, every=60))
+    *_, (_, final) = roll_out(session, RenderSpec(seeds=(0, 1, 2, 3), steps=60, every=60))
     mse = ((final[:, None, :4] - targets[None]) ** 2).mean(axis=(2, 3, 4))
     assert list(mse.argmin(axis=1)) == [0, 1, 0, 1], mse
     # The same seed alone gives the same bytes as in a batch; --flake 0 with seed 1 grows flake 0 with seed 1's masks.
-    *_, (_, alone) = session.states(RenderSpec(seeds=(3,), steps=60, every=60))
+    *_, (_, alone) = roll_out(session, RenderSpec(seeds=(3,), steps=60, every=60))
     assert np.array_equal(alone[0], final[3])
-    *_, (_, picked) = session.states(RenderSpec(seeds=(1,), steps=60, every=60, flake=0))
+    *_, (_, picked) = roll_out(session, RenderSpec(seeds=(1,), steps=60, every=60, flake=0))
     assert ((picked[0, :4] - targets[0]) ** 2).mean() < ((picked[0, :4] - targets[1]) ** 2).mean()
     assert not np.array_equal(picked[0], final[0])
 
@@ -71,7 +71,10 @@ def test_family_eval_reports_each_flake(tiny_family_onnx: Path) -> None:
     data = report.to_json()
     assert data["flakes"] == 2 and data["per_flake"][1]["nearest"] == [1, 1]  # type: ignore[index]
     text = format_family_report(report)
-    assert "identity" in text and "regrowth (3 random discs" in text and "verdict: below the goal" in text
+    assert "identity" in text and "regrowth (3 random discs" in text and "verdict:" not in text
+    assert "  to go    flakes 2, goal >= 16: 8.0x higher" in text and "  reached  identity" in text
+    reached = sum(report.checks.values())
+    assert f"goal: {reached} of {len(report.checks)} reached" in text and "FAIL  flakes" in text  # the floor's
     assert "floor: below the ship floor: flakes" in text and not report.shippable
     with pytest.raises(NCAError, match="not a family model"):
         evaluate_family(open_model(SHIPPED, provider="cpu", quiet=True))
@@ -113,9 +116,9 @@ def test_gallery_batch_and_json_say_which_flake_each_seed_grew(tiny_family_onnx:
 def test_family_live_region_equals_the_full_grid(tiny_family_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     session = open_model(tiny_family_onnx, provider="cpu", quiet=True)
     spec = RenderSpec(seeds=(0, 1, 3), steps=40, every=10, size=(24, 20))
-    live = [x for _, x in session.states(spec)]
+    live = [x for _, x in roll_out(session, spec)]
     monkeypatch.setenv("NCARENDER_LIVE_REGION", "0")
-    full = [x for _, x in session.states(spec)]
+    full = [x for _, x in roll_out(session, spec)]
     assert len(live) == len(full) == 5
     assert all(np.array_equal(a, b) for a, b in zip(live, full, strict=True))
 

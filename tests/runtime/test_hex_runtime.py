@@ -10,7 +10,7 @@ from conftest import reference_masks
 from hexmodel import numpy_step, write_hex_model
 
 from ncarender.lattice import hex_orbits
-from ncarender.runtime import MaskStream, open_model
+from ncarender.runtime import MaskStream, open_model, roll_out
 from ncarender.runtime.buffers import BoundRollout
 from ncarender.runtime.session import NCASession
 from ncarender.spec import Damage, RenderSpec
@@ -52,7 +52,7 @@ def test_the_test_model_is_the_numpy_step(hex_model: Path) -> None:
 
 
 def _final(session: NCASession, spec: RenderSpec) -> np.ndarray:
-    *_, (_, state) = session.states(spec, include_seed_frame=False)
+    *_, (_, state) = roll_out(session, spec, include_seed_frame=False)
     return state
 
 
@@ -84,10 +84,10 @@ def test_symmetric_rollout_is_the_same_windowed_full_grid_and_batched(
 ) -> None:
     session = open_model(hex_model, provider="cpu", quiet=True)
     spec = RenderSpec(seeds=(0, 3, 5), steps=120, every=40)
-    live = [s for _, s in session.states(spec)]
-    alone = [s for _, s in session.states(spec.with_seeds((3,)))]
+    live = [s for _, s in roll_out(session, spec)]
+    alone = [s for _, s in roll_out(session, spec.with_seeds((3,)))]
     monkeypatch.setenv("NCARENDER_LIVE_REGION", "0")
-    full = [s for _, s in session.states(spec)]
+    full = [s for _, s in roll_out(session, spec)]
     for a, b, one in zip(live, full, alone, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a[1:2], one)
@@ -110,7 +110,7 @@ def test_a_cell_mask_hex_model_is_not_symmetrised(tmp_path: Path) -> None:
 def test_device_paths_symmetrise_like_the_host(hex_model: Path, dtype: type[np.generic], graphs: bool) -> None:
     """The CUDA code paths on the CPU (state in onnxruntime buffers, masks in uploaded blocks or a graph's
     buffer): the gather's host round trip gives the host path's states."""
-    from ncarender.runtime.rollout import initial_states, roll_out
+    from ncarender.runtime.rollout import initial_states
     from ncarender.runtime.symmetry import WindowOrbits
 
     session = open_model(hex_model, provider="cpu", quiet=True)

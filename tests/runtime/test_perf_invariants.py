@@ -10,7 +10,7 @@ import pytest
 from conftest import reference_masks
 
 from ncarender.render import Background, to_rgba8
-from ncarender.runtime import MaskStream, open_model
+from ncarender.runtime import MaskStream, open_model, roll_out
 from ncarender.spec import RenderSpec
 
 
@@ -50,7 +50,7 @@ def test_rollout_uses_the_reference_masks(tiny_onnx: Path) -> None:
     for t in range(steps):
         x = session.step(x, masks[t])
         expected.append(x)
-    frames = [f for _, f in session.states(RenderSpec(tuple(seeds), steps), include_seed_frame=False)]
+    frames = [f for _, f in roll_out(session, RenderSpec(tuple(seeds), steps), include_seed_frame=False)]
     assert len(frames) == steps
     for got, want in zip(frames, expected, strict=True):
         np.testing.assert_array_equal(got, want)
@@ -70,7 +70,7 @@ def test_staged_path_gives_the_frames_of_the_direct_path(
     session = open_model(tiny_onnx, provider="cpu", quiet=True)
     height, width = session.info.grid
     seeds, steps, c = [2, 9], 11, session.info.channels
-    direct = [f for _, f in session.states(RenderSpec(tuple(seeds), steps), include_seed_frame=False)]
+    direct = [f for _, f in roll_out(session, RenderSpec(tuple(seeds), steps), include_seed_frame=False)]
     masks = MaskStream(
         seeds, height, width, session.info.fire_rate, block=block, workers=workers, prefetch=True, dtype=dtype
     )
@@ -93,7 +93,7 @@ def test_graph_path_bookkeeping_gives_the_frames_of_the_direct_path(tiny_onnx: P
     for _ in range(2):
         for seeds, size, every in (([2, 9], 16, 1), ([4], 16, 3), ([2, 9], 16, 5), ([1], 12, 2)):
             spec = RenderSpec(seeds=tuple(seeds), steps=13, every=every, size=(size, size))
-            want, got = list(plain.states(spec)), list(graph.states(spec))
+            want, got = list(roll_out(plain, spec)), list(roll_out(graph, spec))
             assert [t for t, _ in got] == [t for t, _ in want]
             for (_, g), (_, w) in zip(got, want, strict=True):
                 np.testing.assert_array_equal(g, w)

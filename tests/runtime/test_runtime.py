@@ -10,7 +10,7 @@ import pytest
 from ncarender.api import Renderer, frame_steps, parse_size
 from ncarender.errors import NCAError
 from ncarender.render import parse_background, to_rgba8
-from ncarender.runtime import open_model
+from ncarender.runtime import open_model, roll_out
 from ncarender.spec import Damage, RenderSpec, parse_damage
 
 
@@ -21,7 +21,7 @@ def test_rollout_matches_torch_with_the_same_masks(tiny_onnx: Path, tiny_checkpo
     from ncarender.train.model import seed_state
 
     session = open_model(tiny_onnx, provider="cpu")
-    frames = dict(session.states(RenderSpec(seeds=(7, 8), steps=100, every=25)))
+    frames = dict(roll_out(session, RenderSpec(seeds=(7, 8), steps=100, every=25)))
     model = model_from_checkpoint(load_checkpoint(tiny_checkpoint))
     rngs = [np.random.default_rng(7), np.random.default_rng(8)]
     x = seed_state(2, 16)
@@ -51,7 +51,7 @@ def test_batched_rollout_equals_single_rollouts(tiny_onnx: Path) -> None:
 )
 def test_frame_steps(steps: int, every: int, expected: list[int], tiny_onnx: Path) -> None:
     assert frame_steps(steps, every) == expected
-    got = [s for s, _ in open_model(tiny_onnx).states(RenderSpec(steps=steps, every=every))]
+    got = [s for s, _ in roll_out(open_model(tiny_onnx), RenderSpec(steps=steps, every=every))]
     assert got == expected
 
 
@@ -74,7 +74,7 @@ def test_non_finite_state_stops_the_rollout(tmp_path: Path) -> None:
 
     session = open_model(_model(tmp_path / "e.onnx", 1e30, 1e30), quiet=True)
     with pytest.raises(NCAError, match=r"non-finite \(NaN/inf\) at step \d+ for seed\(s\) 3"):
-        list(session.states(RenderSpec(seeds=(3,), steps=50, size=(8, 8))))
+        list(roll_out(session, RenderSpec(seeds=(3,), steps=50, size=(8, 8))))
 
 
 def test_grid_too_large_is_refused_before_allocating(tiny_onnx: Path) -> None:

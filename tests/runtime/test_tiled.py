@@ -57,7 +57,7 @@ def test_gif_seeds_writes_one_animation_of_a_grid(tiny_onnx: Path, tmp_path: Pat
         (["--seeds", "0-3", "--seed", "2"], "not both"),
         (["--columns", "2"], "--columns goes with --seeds"),
         (["--seeds", "0-64"], "at most 64"),
-        (["--seeds", "0-3", "--columns", "0"], "at least 1"),
+        (["--seeds", "0-3", "--columns", "0"], "--columns must be a whole number from 1"),
         (["--seeds", "3-1"], "seed"),
     ],
 )

@@ -125,12 +125,12 @@ def test_half_export_keeps_the_contract_and_computes_in_float16(tiny_checkpoint:
     weights += [init for init in proto.graph.initializer if len(init.dims) == 4]
     assert len(weights) == 5 and all(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)
     # Renders like the float32 export: same seed, visually the same state.
-    from ncarender.runtime import open_model
+    from ncarender.runtime import open_model, roll_out
     from ncarender.spec import RenderSpec
 
     full = export_checkpoint(copy, tmp_path / "tiny32.onnx").path
     states = [
-        list(open_model(p, provider="cpu").states(RenderSpec(steps=40, every=40), include_seed_frame=False))[-1][1]
+        list(roll_out(open_model(p, provider="cpu"), RenderSpec(steps=40, every=40), include_seed_frame=False))[-1][1]
         for p in (full, result.path)
     ]
     rgba = [np.clip(s[:, :4], 0, 1) for s in states]

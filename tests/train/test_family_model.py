@@ -14,10 +14,11 @@ from conftest import tiny_family_targets  # noqa: E402
 from ncarender.errors import NCAError  # noqa: E402
 from ncarender.family.conditioning import FamilyTargets, make_codes  # noqa: E402
 from ncarender.metadata import META, parse_metadata  # noqa: E402
-from ncarender.train.checkpoint import load_checkpoint, pool_path  # noqa: E402
+from ncarender.train.checkpoint import load_checkpoint  # noqa: E402
 from ncarender.train.export import OnnxStep, model_from_checkpoint  # noqa: E402
 from ncarender.train.loop import TrainConfig, train  # noqa: E402
 from ncarender.train.model import NCA, NCAConfig, seed_state  # noqa: E402
+from ncarender.train.pool import read_pool  # noqa: E402
 
 
 def _random_model(code_channels: int = 4, seed: int = 0) -> NCA:
@@ -96,8 +97,8 @@ def test_pool_keeps_each_states_code_and_resume_keeps_the_family(tmp_path: Path)
     out = tmp_path / "f.pt"
     cfg = TrainConfig(iterations=6, batch_size=4, pool_size=8, steps_min=8, steps_max=12, checkpoint_every=100)
     train(family.targets[0], out, config=cfg, model_config=NCAConfig(hidden=16, code_channels=4), family=family)
-    pool = torch.load(pool_path(out), weights_only=True).float()  # (P, H, W, C + D)
-    assert pool.shape == (8, 16, 16, 20)
+    pool = read_pool(out)  # (P, H, W, C + D)
+    assert pool is not None and pool.shape == (8, 16, 16, 20)
     checked = 0
     for i in range(8):
         nonzero = pool[i].abs().amax(-1) > 0

@@ -169,7 +169,7 @@ def test_the_palette_weight_is_recorded_only_when_set(tmp_path: Path) -> None:
     assert CliRunner().invoke(app, [*args, "--force"]).exit_code == 0
     assert "palette_weight" not in load_checkpoint(ckpt).train_state["config"]
     result = CliRunner().invoke(app, [*args, "--palette-weight", "-1"])
-    assert result.exit_code == 1 and "--palette-weight must be 0 or more" in result.stderr
+    assert result.exit_code == 1 and "--palette-weight must be a number from 0 to" in result.stderr
 
 
 def test_the_lap_gain_is_a_model_setting(tmp_path: Path) -> None:

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
 
 ENGINES = Path(os.environ.get("NCARENDER_ENGINES", "/tmp/ncarender-engines"))
+#: Every test here loads the atlas in Chromium.
+pytestmark = pytest.mark.browser
+
 #: The engines' browser builds, as npm installs them, and the name each is served under.
 BUILDS = {
     "pixi.js": ENGINES / "node_modules" / "pixi.js" / "dist" / "pixi.min.js",

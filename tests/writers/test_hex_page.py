@@ -11,7 +11,7 @@ import pytest
 
 from ncarender.hexmap import cell_offsets, render_view
 from ncarender.lattice import hex_orbits
-from ncarender.runtime import MaskStream, open_model
+from ncarender.runtime import MaskStream, open_model, roll_out
 from ncarender.spec import RenderSpec
 from ncarender.writers.html import read_step, write_page
 
@@ -75,7 +75,7 @@ def test_page_grows_as_the_runtime_with_orbit_masks(
     page.evaluate("(m) => ncarender.setMasks(m)", masks)
     assert page.evaluate("() => ncarender.step(30)") == 30
     got = _state(page, channels)
-    *_, (_, want) = session.states(RenderSpec(seeds=(0,), steps=30, every=30, size=GRID), include_seed_frame=False)
+    *_, (_, want) = roll_out(session, RenderSpec(seeds=(0,), steps=30, every=30, size=GRID), include_seed_frame=False)
     assert (want[0, 3] > 0.1).sum() > 7  # it grew past the seed's neighbours
     assert np.abs(got - want[0]).max() <= 1e-4
     flat = got.reshape(channels, -1)

@@ -15,7 +15,7 @@ from PIL import Image
 from ncarender.api import Renderer
 from ncarender.hexmap import keep_mask, render_view
 from ncarender.lattice import hex_orbits
-from ncarender.runtime import MaskStream, open_model
+from ncarender.runtime import MaskStream, open_model, roll_out
 from ncarender.spec import Damage, RenderSpec
 
 
@@ -25,7 +25,7 @@ def hex_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _states(model: Path, spec: RenderSpec) -> list[np.ndarray]:
-    return [s for _, s in open_model(model, provider="cpu", quiet=True).states(spec)]
+    return [s for _, s in roll_out(open_model(model, provider="cpu", quiet=True), spec)]
 
 
 def test_frames_are_the_mapped_states(hex_model: Path, tmp_path: Path) -> None:
@@ -121,3 +121,17 @@ def test_size_is_the_axial_array(hex_model: Path, tmp_path: Path) -> None:
     summary = json.loads(stdout)
     assert (summary["width"], summary["height"]) == (17 * 4, 15 * 4)
     assert_error(*run("gif", str(tmp_path / "t.gif"), "--model", str(hex_model), "--size", "2"), "at least 3x3")
+
+
+@pytest.mark.parametrize("resample", ["nearest", "smooth"])
+def test_a_still_is_the_last_frame_of_the_picture(hex_model: Path, tmp_path: Path, resample: str) -> None:
+    argv = ["--model", str(hex_model), "--steps", "12", "--scale", "3", "--resample", resample]
+    code, _, err = run("png", str(tmp_path / "s.png"), *argv)
+    assert code == 0, err
+    code, _, err = run("frames", str(tmp_path / "f"), *argv)
+    assert code == 0, err
+    still = np.asarray(Image.open(tmp_path / "s.png"))
+    assert still.shape == (63, 63, 4)
+    np.testing.assert_array_equal(still, np.asarray(Image.open(tmp_path / "f" / "frame-00012.png")))
+    image = Renderer(hex_model, provider="cpu", quiet=True).still(12, scale=3, resample=resample)
+    np.testing.assert_array_equal(np.asarray(image), still)

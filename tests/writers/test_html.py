@@ -214,7 +214,7 @@ def test_float16_model_is_refused(tiny_checkpoint: Path, tmp_path: Path) -> None
         ({"seed": -1}, "seed"),
         ({"scale": 0}, "scale"),
         ({"size": (2, 72)}, "grid size"),
-        ({"steps_per_second": 0}, "steps per second"),
+        ({"steps_per_second": 0}, "--speed must be a number above 0 and at most 1,000, got 0"),
         ({"background": "plaid"}, "unknown background"),
         ({"flake": 3}, "family model"),
     ],

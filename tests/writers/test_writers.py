@@ -74,12 +74,15 @@ def keep_p_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({"scale": 0}, "scale must be a whole number"),
         ({"scale": 1.5}, "scale must be a whole number"),
-        ({"fps": 0}, "fps must be a number above 0"),
-        ({"fps": float("nan")}, "fps must be a number above 0"),
+        ({"fps": 0}, "--fps must be a number from 0.001 to 1,000, got 0"),
+        ({"fps": float("nan")}, "--fps must be a number from 0.001 to 1,000, got nan"),
+        ({"fps": float("inf")}, "got inf"),
+        ({"fps": 10**400}, "--fps must be a number"),
+        ({"hold": 65_536.0}, "--hold must be a number from 0 to 65,535, got 65536.0"),
         ({"hold": -1.0}, "hold must be"),
         ({"crf": 52}, "crf must be a whole number from 0 to 51"),
         ({"columns": 0}, "columns must be"),
-        ({"sheet_frames": 0}, "sheet-frames must be"),
+        ({"sheet_frames": 0}, "--frames must be"),
         ({"sheet_frames": 4, "sheet_every": 2}, "not both"),
     ],
 )
@@ -102,7 +105,9 @@ def test_bad_options_raise(options: dict[str, object], message: str) -> None:
         ("frames", "missing/frames", {}, "does not exist"),
         ("mp4", "out.mp4", {"transparent": True}, "MP4 has no alpha"),
         ("sheet", "out.png", {"sheet_frames": 11}, "only 10 frames"),
-        ("gif", "out.gif", {"hold": 700.0}, "hold is too long"),
+        ("gif", "out.gif", {"hold": 700.0}, r"--hold must be at most 655\.3 s for GIF"),
+        ("gif", "out.gif", {"fps": 0.0015}, "--fps must be at least 0.0015259 for GIF"),
+        ("webp", "out.webp", {"hold": 16_777.2}, r"--hold must be at most 16,777\.165 s for WebP"),
     ],
 )
 def test_bad_outputs_raise(tmp_path: Path, fmt: str, name: str, kwargs: dict[str, object], message: str) -> None:
@@ -464,7 +469,9 @@ def test_every_format_in_the_table_has_its_writer() -> None:
         ("mp4", (2, 16_385), 1, "MP4 stores at most 16,384 pixels a side"),  # padded to 16,386
         ("webp", (2, 8_192), 2, "WebP stores at most 16,383 pixels a side"),
         ("apng", (4, 4), 2**20, "GiB; only"),
-        ("sheet", (4, 4), 2**20, "GiB; only"),
+        ("sheet", (4, 4), 2**20, "sheet stores at most 16,384 pixels a side"),
+        ("sheet", (40, 40), 100, "sheet stores at most 16,384 pixels a side"),  # 8x8 frames: 32,000 px
+        ("png", (40, 40), 410, "PNG still stores at most 16,384 pixels a side"),
         ("frames", (4, 4), 2**20, "GiB; only"),
         ("gallery", (4, 4), 1, "unknown output format 'gallery'"),  # tiles, not one seed's frames
         ("html", (4, 4), 1, "unknown output format 'html'"),  # runs the model itself, no frames
@@ -473,10 +480,10 @@ def test_every_format_in_the_table_has_its_writer() -> None:
 def test_outputs_the_format_cannot_hold_are_refused_on_open(
     tmp_path: Path, fmt: str, grid: tuple[int, int], scale: int, fragment: str
 ) -> None:
-    suffixes = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "gallery": ".png", "html": ".html"}
+    suffixes = {"gif": ".gif", "mp4": ".mp4", "sheet": ".png", "png": ".png", "gallery": ".png", "html": ".html"}
     suffix = {**suffixes, "webp": ".webp", "apng": ".apng"}.get(fmt, "")
     with pytest.raises(NCAError, match=fragment):
-        open_writer(fmt, tmp_path / f"o{suffix}", n_frames=3, grid=grid, options=WriterOptions(scale=scale))
+        open_writer(fmt, tmp_path / f"o{suffix}", n_frames=201, grid=grid, options=WriterOptions(scale=scale))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -5,7 +5,7 @@ For every pair of training flakes (i, j) and mixes t in (0.25, 0.5, 0.75), grow 
 live cells (0: it died), the MSE to the nearest training target and to the two endpoints, and the MSE between
 mask seeds (a stable flake grows the same shape from any masks). Compare with the training codes themselves.
 
-    python benchmarks/family_codes.py models/snowflakes.onnx [--steps 200] [--seeds 4]
+    python studies/family_codes.py models/snowflakes.onnx [--steps 200] [--seeds 4]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Training curves side by side: loss as a fraction of the empty-grid MSE, by iteration and by CPU time.
 
-    python benchmarks/curves.py models/training/reiter16.pt models/training/reiter16hex.pt \
+    python studies/curves.py models/training/reiter16.pt models/training/reiter16hex.pt \
         -o models/training/hex-vs-square.png
 
 Each run's loss is divided by its own targets' empty-grid MSE (the loss of an all-zero state: the mean of

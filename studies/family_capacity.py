@@ -4,7 +4,7 @@ Each configuration trains ``--iterations`` iterations (regenerate mode, seed 0) 
 grows every flake from 4 mask seeds for 200 steps with torch and reports the final loss, the mean MSE to the
 own target, identity (each final frame nearest its own target) and seconds per iteration.
 
-    python benchmarks/family_capacity.py --family reiter:8@24 --iterations 300
+    python studies/family_capacity.py --family reiter:8@24 --iterations 300
 """
 
 from __future__ import annotations

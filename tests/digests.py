@@ -7,10 +7,10 @@ the sha256 of every file it wrote, of its stdout, and its stderr (timings and th
 ``tests/data/digests.json`` holds the digests of the code before the structure refactor; ``tests/test_digests.py``
 re-renders the fast cases and compares.
 
-    python benchmarks/digests.py                 # render every case, compare with tests/data/digests.json
-    python benchmarks/digests.py --record        # render every case and write tests/data/digests.json
-    python benchmarks/digests.py --tree DIR      # the same with the ncarender of another checkout (PYTHONPATH=DIR)
-    python benchmarks/digests.py --only gif-     # the cases whose names start with gif-
+    python tests/digests.py                 # render every case, compare with tests/data/digests.json
+    python tests/digests.py --record        # render every case and write tests/data/digests.json
+    python tests/digests.py --tree DIR      # the same with the ncarender of another checkout (PYTHONPATH=DIR)
+    python tests/digests.py --only gif-     # the cases whose names start with gif-
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DIGESTS = ROOT / "tests" / "data" / "digests.json"
 FOREIGN = ROOT / "tests" / "data" / "foreign.onnx"
 #: Help pages are laid out for this terminal width, whatever the terminal running the script.
-ENV = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
+#: No progress lines off a terminal: a case that runs past their interval on a busy machine keeps its stderr.
+ENV = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1", "NCARENDER_PROGRESS_SECONDS": "off"}
 #: Manifest and ``--json`` keys that hold wall-clock times.
 VOLATILE = ("seconds", "finished")
 
@@ -101,6 +102,8 @@ CASES: tuple[Case, ...] = (
     _case("frames-smooth", "frames {out}/f --model {model} --steps 6 --every 3 --resample smooth"),
     _case("batch-webp-apng", "batch {out}/b --model {model} --seeds 0-1 --format webp,apng --steps 12 --jobs 1 --json"),
     _case("html-smooth", "html {out}/p.html --model {model} --resample smooth"),
+    _case("png-smooth", "png {out}/p.png --model {model} --step 60 --scale 9 --resample smooth --json"),
+    _case("png-seeds", "png {out}/p.png --model {model} --step 30 --seeds 0-2 -b navy --json"),
     # a model from another exporter: no metadata, the defaults (72x72, 16 channels, fire rate 0.5)
     _case("foreign-gif", "gif {out}/a.gif --model {foreign} --steps 30 --json"),
     _case("foreign-gif-size", "gif {out}/a.gif --model {foreign} --steps 20 --size 24 -b transparent --scale 3"),
@@ -119,7 +122,21 @@ CASES: tuple[Case, ...] = (
     _case("help", "--help"),
     *(
         _case(f"help-{c}", f"{c} --help")
-        for c in ("gif", "mp4", "sheet", "frames", "html", "batch", "train", "export", "eval", "info", "webp", "apng")
+        for c in (
+            "gif",
+            "mp4",
+            "sheet",
+            "frames",
+            "html",
+            "batch",
+            "train",
+            "export",
+            "eval",
+            "info",
+            "webp",
+            "apng",
+            "png",
+        )
     ),
     # refused inputs: one line on stderr and the exit code
     _case("bad-steps", "gif {out}/a.gif --model {model} --steps 0"),
@@ -137,6 +154,7 @@ CASES: tuple[Case, ...] = (
     _case("bad-quality", "webp {out}/a.webp --model {model} --quality 101"),
     _case("bad-resample", "gif {out}/a.gif --model {model} --resample cubic"),
     _case("bad-webp-size", "webp {out}/a.webp --model {model} --scale 300"),
+    _case("bad-sheet-size", "sheet {out}/s.png --model {model} --steps 80 --scale 100"),
 )
 
 #: ``(argv, env) -> (exit code, stdout, stderr)``: runs one ncarender command line.

@@ -1,13 +1,13 @@
 """What a rollout needs of this machine: cores, memory, and the check that refuses a job that would not fit.
 
-No onnxruntime here: the batch's encoder processes and the writers use it too.
+No onnxruntime here: the runtime, the writers and the batch's encoder processes use it.
 """
 
 from __future__ import annotations
 
 import os
 
-from ..errors import NCAError
+from .errors import NCAError
 
 __all__ = ["BYTES_PER_CELL", "available_memory", "check_memory", "rollout_bytes", "usable_cores"]
 

@@ -1,11 +1,12 @@
 """How much of a family model's growth strays off the palette, and (hex, orbit masks) how symmetric it grows.
 
-    python benchmarks/growth_palette.py models/training/reiter16hex.pt [--steps 10-60] [--seeds 16]
+    python studies/growth_palette.py models/training/reiter16hex.pt [--steps 10-60] [--seeds 16]
 
 Grows seeds 0..S-1 (flake ``seed % K``, masks from ``torch.Generator().manual_seed(seed)``) from a training
 checkpoint (square or hex, torch) and counts, over the steps asked for, the *visible* cells (alpha > 0.1)
 whose straight colour lies more than 0.15 from the family's rim-core palette segment (issue 25, item 7; the
-bar is < 2%), then the MSE of each seed's RGBA against its own target at ``--mse-at`` on the model's own grid
+bar is < 2%; the measure is eval's own, :func:`ncarender.evaluate.lattice.off_palette`, here over a torch rollout
+from a checkpoint), then the MSE of each seed's RGBA against its own target at ``--mse-at`` on the model's own grid
 (axial cells for a hex model: not the square view ``eval`` judges in) and whether it is nearest its own.
 A hex model with orbit masks is grown the way training grows it (each step gathered by the
 orbits) and also reports the largest RGBA spread within a symmetry orbit one step after a gather, at the last step
@@ -21,28 +22,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ncarender.family.crystal_image import CORE, RIM
+from ncarender.evaluate.lattice import off_palette
 from ncarender.lattice import MASK_ORBIT
 from ncarender.train.checkpoint import load_checkpoint
 from ncarender.train.export import model_from_checkpoint
 from ncarender.train.hex import orbit_index, symmetrise
 from ncarender.train.model import seed_state
-
-#: A cell is visible above this alpha; off the palette beyond this straight-colour distance.
-VISIBLE_ALPHA = 0.1
-OFF_DISTANCE = 0.15
-
-
-def off_palette(rgba: np.ndarray) -> tuple[int, int]:
-    """``(visible cells, of them off the palette)`` of premultiplied ``(..., 4)`` RGBA."""
-    rgba = np.clip(rgba, 0.0, 1.0)
-    a = rgba[..., 3]
-    vis = a > VISIBLE_ALPHA
-    straight = np.clip(rgba[..., :3][vis] / a[vis][:, None], 0.0, 1.0)  # (V, 3)
-    line = CORE - RIM
-    t = np.clip(((straight - RIM) @ line) / (line @ line), 0.0, 1.0)
-    dist = np.linalg.norm(straight - (RIM + t[:, None] * line), axis=1)
-    return int(vis.sum()), int((dist > OFF_DISTANCE).sum())
 
 
 def main() -> None:
@@ -82,7 +67,7 @@ def main() -> None:
                     spread = float((flat - x[:, :4].reshape(args.seeds, 4, -1)[..., rep[inner]]).abs().max())
                 x = symmetrise(x.permute(0, 2, 3, 1), rep).permute(0, 3, 1, 2)
             if first <= step <= last:
-                v, o = off_palette(x[:, :4].permute(0, 2, 3, 1).numpy())
+                o, v = off_palette(x[:, :4].numpy())  # eval's measure (alpha > 0.1, 0.15 off the line)
                 visible, off = visible + v, off + o
     print(f"{args.checkpoint}: {model.config.lattice} lattice, {model.config.mask} masks, seeds 0-{args.seeds - 1}")
     share = 100.0 * off / max(visible, 1)

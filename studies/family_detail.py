@@ -15,9 +15,9 @@ mask seed) and prints where its error lies: ``mse`` against the target, ``vs blu
 blur (where it is far below ``mse``, the model draws a softened flake: the finest detail is what it misses) and
 ``size``, the grown alpha over the target's (above 1: it overgrows; below: too small).
 
-    python benchmarks/family_detail.py reiter:16            # a family spec (grown here, seconds)
-    python benchmarks/family_detail.py models/training/reiter16.pt   # the targets stored in a checkpoint
-    python benchmarks/family_detail.py models/training/reiter16.pt --grow   # and the model's error beside them
+    python studies/family_detail.py reiter:16            # a family spec (grown here, seconds)
+    python studies/family_detail.py models/training/reiter16.pt   # the targets stored in a checkpoint
+    python studies/family_detail.py models/training/reiter16.pt --grow   # and the model's error beside them
 """
 
 from __future__ import annotations

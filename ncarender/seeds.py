@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..errors import NCAError
+from .errors import NCAError
 
 __all__ = ["HARD_MAX_SEEDS", "MAX_SEEDS", "parse_seeds", "parse_shard", "shard_seeds"]
 
