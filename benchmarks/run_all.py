@@ -6,8 +6,9 @@
 Needs the ``[train]`` extra (torch is the baseline; the package's render path never imports it) and Linux (peak
 memory comes from ``os.wait4``). The scenarios, one module each (``python benchmarks/NAME.py`` runs one alone):
 ``ceiling``, ``rollouts``, ``rollout_overhead``, ``command``, ``layout``, ``session_options``, ``end_to_end``,
-``batch_gif``, ``memory``, ``startup`` (see ``benchmarks/README.md``). The acceptance targets are data,
-``benchmarks/targets.json``; the run ends with the table of those that apply, and ``--json`` holds every figure.
+``batch_gif``, ``int8``, ``memory``, ``startup`` (see ``benchmarks/README.md``). The acceptance
+targets are data, ``benchmarks/targets.json``; the run ends with the table of those that apply, and ``--json`` holds
+every figure.
 
 Numbers from a shared or busy machine are noisy: read the ratios, which are measured side by side in one run.
 ``--quick`` runs fewer rows, steps and rounds, and no ``layout`` or ``session`` scenario. ``--device cuda`` runs
@@ -26,6 +27,7 @@ import batch_gif
 import ceiling
 import command
 import end_to_end
+import int8_step
 import layout
 import memory
 import rollout_overhead
@@ -45,6 +47,7 @@ SCENARIOS = (
     session_options,
     end_to_end,
     batch_gif,
+    int8_step,
     memory,
     startup,
 )
