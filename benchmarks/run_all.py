@@ -6,7 +6,7 @@
 Needs the ``[train]`` extra (torch is the baseline; the package's render path never imports it) and Linux (peak
 memory comes from ``os.wait4``). The scenarios, one module each (``python benchmarks/NAME.py`` runs one alone):
 ``ceiling``, ``rollouts``, ``rollout_overhead``, ``command``, ``layout``, ``session_options``, ``end_to_end``,
-``batch_gif``, ``int8``, ``memory``, ``startup`` (see ``benchmarks/README.md``). The acceptance
+``batch_gif``, ``batch_split``, ``int8``, ``memory``, ``startup`` (see ``benchmarks/README.md``). The acceptance
 targets are data, ``benchmarks/targets.json``; the run ends with the table of those that apply, and ``--json`` holds
 every figure.
 
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import batch_gif
+import batch_split
 import ceiling
 import command
 import end_to_end
@@ -47,6 +48,7 @@ SCENARIOS = (
     session_options,
     end_to_end,
     batch_gif,
+    batch_split,
     int8_step,
     memory,
     startup,
