@@ -5,9 +5,10 @@
 
 Needs the ``[train]`` extra (torch is the baseline; the package's render path never imports it) and Linux (peak
 memory comes from ``os.wait4``). The scenarios, one module each (``python benchmarks/NAME.py`` runs one alone):
-``ceiling``, ``rollouts``, ``command``, ``layout``, ``session_options``, ``end_to_end``, ``batch_gif``, ``memory``,
-``startup`` (see ``benchmarks/README.md``). The acceptance targets are data, ``benchmarks/targets.json``; the run
-ends with the table of those that apply, and ``--json`` holds every figure.
+``ceiling``, ``rollouts``, ``rollout_overhead``, ``command``, ``layout``, ``session_options``, ``end_to_end``,
+``batch_gif``, ``batch_split``, ``int8``, ``memory``, ``startup`` (see ``benchmarks/README.md``). The acceptance
+targets are data, ``benchmarks/targets.json``; the run ends with the table of those that apply, and ``--json`` holds
+every figure.
 
 Numbers from a shared or busy machine are noisy: read the ratios, which are measured side by side in one run.
 ``--quick`` runs fewer rows, steps and rounds, and no ``layout`` or ``session`` scenario. ``--device cuda`` runs
@@ -23,11 +24,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import batch_gif
+import batch_split
 import ceiling
 import command
 import end_to_end
+import int8_step
 import layout
 import memory
+import rollout_overhead
 import rollouts
 import session_options
 import startup
@@ -35,7 +39,20 @@ from harness import write_json
 from workload import add_arguments, open_workload, run_scenarios
 
 #: Every scenario, in the order of a run (a scenario's ``NEEDS`` run before it).
-SCENARIOS = (ceiling, rollouts, command, layout, session_options, end_to_end, batch_gif, memory, startup)
+SCENARIOS = (
+    ceiling,
+    rollouts,
+    rollout_overhead,
+    command,
+    layout,
+    session_options,
+    end_to_end,
+    batch_gif,
+    batch_split,
+    int8_step,
+    memory,
+    startup,
+)
 #: What ``--quick`` leaves out (issue 6's graph-layout and session-option tables: a full run's).
 NOT_QUICK = {"layout", "session"}
 

@@ -61,6 +61,9 @@ class META:
     mask = "ncarender.mask"
     #: The growth time ``T`` a model was taught (model steps from the seed to the finished flake; absent: none).
     growth_steps = "ncarender.growth_steps"
+    #: A lower-precision step (int8): its drift from the float32 step it was made from, as measured when written
+    #: (JSON: seeds, steps, worst frame MSE).
+    drift = "ncarender.drift"
 
 
 #: DESIGN.md defaults, used for a model that honours the contract but carries no ncarender metadata.

@@ -139,7 +139,7 @@ def shrink(command: str) -> str:
     if match[1] == "train":
         out = re.sub(r"reiter:params:(\d+)", lambda m: f"reiter:params:{min(int(m[1]), 16)}", out)
         for name, value in (
-            ("--iterations", "2"),
+            ("--iterations", "4" if "--resume" in out else "2"),  # a resumed run goes on past the first's 2
             ("--pool-size", "16"),
             ("--batch-size", "2"),
             ("--steps-min", "8"),
@@ -152,7 +152,7 @@ def shrink(command: str) -> str:
     elif match[1] == "export":
         out = _set_option(out, "--parity-steps", "8")
     elif match[1] == "eval":
-        for name, value in (("-k", "1"), ("--regrowth", "0"), ("--steps", "20")):
+        for name, value in (("-k", "2"), ("--regrowth", "0"), ("--steps", "20")):
             out = _set_option(out, name, value)
         if "-regen" not in out:
             out = _set_option(out, "--no-regen", "").rstrip()
@@ -313,7 +313,7 @@ def test_relative_links_resolve(page: Path) -> None:
 def test_shrink_keeps_the_command() -> None:
     assert shrink("ncarender gif a.gif --steps 200 --seed 3") == "ncarender gif a.gif --steps 40 --seed 3"
     assert (
-        shrink("ncarender eval > report.txt") == "ncarender eval -k 1 --regrowth 0 --steps 20 --no-regen > report.txt"
+        shrink("ncarender eval > report.txt") == "ncarender eval -k 2 --regrowth 0 --steps 20 --no-regen > report.txt"
     )
     assert shrink("ncarender batch out --seeds 0-9999 --format gif") == "ncarender batch out --seeds 0-3 --format gif"
     assert shrink("ncarender batch o --seeds 0-999:10") == "ncarender batch o --seeds 0-30:10"

@@ -6,6 +6,10 @@ on stderr and exit 1, Ctrl-C exit 130 (``NCARENDER_DEBUG=1`` shows the traceback
 does not parse (a word where a number goes, an unknown option, a missing argument) is one ``Error: ...`` line
 too, exit 2 (click's convention; :class:`_Commands`). Exit codes: ``docs/errors.md``. Nothing here imports numpy,
 onnxruntime or torch: ``ncarender --help`` stays fast.
+
+:func:`main` (the console script) runs an app holding only the invoked command (typer builds every registered
+command's options when it runs), with one BLAS thread for numpy, and leaves without the interpreter's teardown
+(:mod:`~ncarender.cli.exit`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -24,8 +28,19 @@ from typer.core import TyperGroup
 from .._version import __version__
 from ..errors import NCAError
 from ..limits import check_options
+from .exit import exit_now, one_blas_thread
 
-__all__ = ["Interrupted", "app", "command", "emit_json", "error_boundary", "given_on_command_line", "main", "say"]
+__all__ = [
+    "Interrupted",
+    "app",
+    "app_for",
+    "command",
+    "emit_json",
+    "error_boundary",
+    "given_on_command_line",
+    "main",
+    "say",
+]
 
 #: The exit code of a command line that does not parse (click's, for every command).
 USAGE_EXIT = 2
@@ -56,17 +71,12 @@ class _Commands(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-app = typer.Typer(
-    name="ncarender",
-    cls=_Commands,
-    help="Grow snowflakes with a Neural Cellular Automaton and render them as GIF, MP4, WebP, APNG, sprite sheets "
-    "or PNG frames.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 _F = TypeVar("_F", bound=Callable[..., None])
+
+#: Every registered command by name, in registration order: the guarded function :func:`command` gave typer.
+COMMANDS: dict[str, Callable[..., None]] = {}
+#: Commands that run torch (MKL or its own OpenMP pool): numpy's BLAS threads are left as the user has them.
+TORCH_COMMANDS = frozenset({"train", "export"})
 
 
 class Interrupted(Exception):
@@ -107,6 +117,7 @@ def command(name: str | None = None) -> Callable[[_F], _F]:
                 func(*args, **kwargs)
 
         app.command(name)(guarded)
+        COMMANDS[name or func.__name__.lower().replace("_", "-")] = guarded  # typer's name for a function
         return func
 
     return register
@@ -134,7 +145,6 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -144,10 +154,54 @@ def _root(
     """Grow snowflakes with a Neural Cellular Automaton and render them."""
 
 
-def main() -> None:
-    """Entry point of the console script; ``NCARENDER_DEBUG=1`` shows tracebacks."""
-    with error_boundary():
-        app()
+def _new_app() -> typer.Typer:
+    """The ncarender app without commands: its name, help, settings and root options."""
+    made = typer.Typer(
+        name="ncarender",
+        cls=_Commands,
+        help="Grow snowflakes with a Neural Cellular Automaton and render them as GIF, MP4, WebP, APNG, sprite "
+        "sheets or PNG frames.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    made.callback()(_root)
+    return made
+
+
+#: The app with every command (the modules of :mod:`ncarender.cli` register theirs on import).
+app = _new_app()
+
+
+def app_for(argv: Sequence[str]) -> typer.Typer:
+    """The app to run ``argv`` (the arguments after the program's name) with: when it starts with a command's
+    name, an app holding that command alone (its usage, help, errors and results are the same; typer builds
+    the options of every command it holds, ~20 ms for all of them); else the whole :data:`app` (the root's help,
+    ``--version``, an unknown command's message)."""
+    if not argv or argv[0] not in COMMANDS:
+        return app
+    one = _new_app()
+    one.command(argv[0])(COMMANDS[argv[0]])
+    return one
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script; ``NCARENDER_DEBUG=1`` shows tracebacks.
+
+    Runs ``argv`` (default: the command line) on :func:`app_for`'s app and ends the process with its exit status
+    through :func:`~ncarender.cli.exit.exit_now`: output flushed, no interpreter teardown. A command that is
+    not torch's gets one BLAS thread for numpy unless the environment says otherwise
+    (:func:`~ncarender.cli.exit.one_blas_thread`).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in TORCH_COMMANDS:
+        one_blas_thread()
+    try:
+        with error_boundary():
+            app_for(args)(args)
+    except SystemExit as exc:
+        exit_now(exc.code)
+    exit_now(0)
 
 
 def given_on_command_line(ctx: typer.Context, params: dict[str, object]) -> set[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from ..runtime.catalog import builtin_names
 from .app import command, emit_json, say
 from .options import JsonOpt, ModelArg, ProviderOpt, QuietOpt, path
 from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    from ..evaluate.report import Judged
 
 
 @command("eval")
@@ -58,6 +61,14 @@ def eval_(
             "growth figure's fractions (a square family model)."
         ),
     ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead: measure MODEL's drift from this float32 model (an int8 step against the step it was "
+            "made from): frame MSE at the --steps (default 100,200,500,1000) over seeds 0..K-1 (default 8), "
+            "alive, and a family's identity, against the ship floor.",
+        ),
+    ] = None,
     provider: ProviderOpt = "auto",
     json_out: JsonOpt = False,
     quiet: Annotated[
@@ -91,6 +102,14 @@ def eval_(
     if picture is not None and picture.suffix.lower() != ".png":
         raise NCAError(f"--picture writes a PNG; got {str(picture)!r}")
     session = open_model(model, provider=provider, quiet=True)
+    reference = None
+    if against is not None:
+        if picture is not None:
+            raise NCAError("--picture draws a model's growth; --against measures a drift, not a growth")
+        reference = open_model(against, provider=provider, quiet=True)
+        mine, theirs = session.info, reference.info
+        if (mine.channels, mine.grid, mine.fire_rate) != (theirs.channels, theirs.grid, theirs.fire_rate):
+            raise NCAError(f"--against {against}: not the same model (channels, grid or fire rate differ)")
     if picture is not None:
         fam, lattice = session.info.seeding, session.info.lattice
         if fam.seed_map.kind != SEED_MAP_CYCLE or lattice.name != "square" or not is_family_spec(fam.spec):
@@ -108,7 +127,14 @@ def eval_(
             progress.update(done, None)
 
         session.on_step = count
-        report = evaluate_model(session, options)
+        if reference is not None:
+            from ..evaluate.drift import DRIFT_SEEDS, DRIFT_STEPS, evaluate_drift
+
+            reference.on_step = count
+            seeds = range(num_seeds) if num_seeds is not None else DRIFT_SEEDS
+            report: Judged = evaluate_drift(reference, session, seeds=seeds, steps=step_list or DRIFT_STEPS)
+        else:
+            report = evaluate_model(session, options)
         session.on_step = None
     growth = getattr(report, "growth", None)
     if picture is not None and growth is not None:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..errors import NCAError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..family.conditioning import FamilyTargets
     from ..train.loop import TrainConfig
     from ..train.model import NCAConfig
@@ -196,5 +196,7 @@ def plan_run(params: dict[str, Any], changes: set[str], note: Callable[[str], No
         lap_gain=params["lap_gain"],  # a new square run's is 1 (refused above); a resumed run compares what was given
     )
     name = (family.spec if family is not None else target) if tgt is not None else target
+    import numpy as np  # not at import: the command line's start-up stays free of numpy (one BLAS thread)
+
     placeholder = np.zeros((4, 1, 1), np.float32)
     return TrainPlan(cfg, model_config, tgt if tgt is not None else placeholder, name, family, params["minutes"])

@@ -10,6 +10,7 @@
 * :mod:`~ncarender.runtime.graphs`: a session's CUDA graphs and the buffers they were captured on.
 * :mod:`~ncarender.runtime.window`: the live region: the window a step can change, buckets, device helpers.
 * :mod:`~ncarender.runtime.masks`: the seeded update masks, drawn in blocks.
+* :mod:`~ncarender.runtime.int8`: a float32 step's update network quantised to int8 (``export --int8``).
 * :mod:`~ncarender.resources` (re-exported here): usable cores, free memory, a rollout's memory.
 
 Names are imported lazily: ``import ncarender.runtime`` loads no onnxruntime.

@@ -9,7 +9,7 @@ On CUDA a small rollout replays a graph captured on the buffers of :class:`~ncar
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,7 +48,9 @@ class Bucket:
     """The buffers of one window shape ``(N, C, h, w)``: two states swapped each step, and the window's mask.
 
     ``arrays`` are the host arrays behind ``values`` (CPU), empty when the states live on the device. ``mask`` is
-    None for the full grid's shape unless a graph needs one buffer (the full grid's mask is bound in place).
+    None for the full grid's shape unless a graph needs one buffer (the full grid's mask is bound in place), or
+    the masks are drawn straight into ``mask_array``. ``bindings`` (drawn masks): ``bindings[k]`` runs state
+    ``k`` -> ``1 - k`` with the window's mask, bound once.
     """
 
     values: list[ort.OrtValue]
@@ -56,23 +58,28 @@ class Bucket:
     mask: ort.OrtValue | None
     mask_array: np.ndarray | None
     graph: GraphBuffers | None
+    bindings: list[ort.IOBinding] = field(default_factory=list)
 
 
 class BoundRollout:
     """A rollout's state in buffers bound to the session, on a window of the grid (all of it unless ``live``).
 
-    CPU: the state buffers are numpy arrays; each step's mask is bound in place from the :class:`MaskStream`
-    block (the full grid) or its window's part is copied into the window's mask buffer. CUDA (``staged``): the
+    CPU: the state buffers are numpy arrays; each step's masks are drawn for the window alone
+    (:meth:`MaskStream.window <ncarender.runtime.masks.MaskStream.window>`) into the window's mask buffer, and the
+    two runs of a window shape (state 0 -> 1, 1 -> 0) are bound once (``direct``); with a stream of blocks, each
+    step's mask is bound in place from the block (the full grid) or its window's part copied. CUDA (``staged``): the
     state stays on the device in onnxruntime buffers, each mask block is uploaded with one copy into a device
     buffer, and each step binds its slice of that buffer by address or crops its window on the device
     (:class:`~ncarender.runtime.window.DeviceOps`). ``graphs``: each window shape replays the CUDA graph that
     :class:`GraphCache` captured on its buffers; its one mask buffer is refilled from the host each step.
 
-    ``live``: before a step, the window must hold the nonzero cells grown by the step's reach. The rollout keeps
-    a box known to hold them (grown by one cell a step); when that box reaches past the window, or every
+    ``live``: before a step, the window must hold the nonzero cells grown by the step's reach. The rollout keeps a
+    box known to hold them (grown by one cell a step); when that box reaches past the window, or every
     :data:`RESCAN_EVERY` steps, it measures the exact box, and moves the state to a new window when the box no
-    longer fits or fits a much smaller one. The staged and graph paths are tested on the CPU
-    (tests/test_perf_invariants.py, tests/test_window.py); on a GPU by tests/test_cuda.py, not in CI.
+    longer fits or fits a much smaller one. ``direct`` looks at the state instead of the grown box: only the bands
+    of the window within the reach of its sides inside the grid (:meth:`_edge_clear`). The staged and graph paths
+    are tested on the CPU (tests/test_perf_invariants.py, tests/test_window.py); on a GPU by tests/test_cuda.py, not
+    in CI.
     """
 
     def __init__(
@@ -94,6 +101,8 @@ class BoundRollout:
         self.masks = masks
         self.graphs = graphs
         self.staged = graphs or (self.device != "cpu" if staged is None else staged)
+        #: Masks drawn per step for the window into its buffer, runs bound once per window shape (the CPU).
+        self.direct = not self.staged and masks.windowed
         self.live = live
         self.n, self.c, self.grid = n, c, (height, width)
         kind = "cpu" if self.device == "cpu" else "cuda-graph" if graphs else "cuda"
@@ -174,14 +183,22 @@ class BoundRollout:
             return Bucket(values=g.values, arrays=[], mask=g.mask, mask_array=None, graph=g)
         if not self.staged:
             arrays = [np.zeros(shape, np.float32), np.zeros(shape, np.float32)]
-            mask_array = None if full else np.zeros(mask_shape, np.float32)
-            return Bucket(
+            mask_array = None if full and not self.direct else np.zeros(mask_shape, np.float32)
+            bucket = Bucket(
                 values=[ort.OrtValue.ortvalue_from_numpy(a) for a in arrays],
                 arrays=arrays,
                 mask=None if mask_array is None else ort.OrtValue.ortvalue_from_numpy(mask_array),
                 mask_array=mask_array,
                 graph=None,
             )
+            if self.direct:
+                for k in range(2):
+                    binding = self.session.io_binding()
+                    binding.bind_ortvalue_input("state", bucket.values[k])
+                    binding.bind_ortvalue_input("mask", bucket.mask)
+                    binding.bind_ortvalue_output("next_state", bucket.values[1 - k])
+                    bucket.bindings.append(binding)
+            return bucket
         values = [ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, self.device, 0) for _ in range(2)]
         mask = None if full else ort.OrtValue.ortvalue_from_shape_and_type(mask_shape, np.float32, self.device, 0)
         return Bucket(values=values, arrays=[], mask=mask, mask_array=None, graph=None)
@@ -254,10 +271,29 @@ class BoundRollout:
         rows, cols = self.ops.profiles(self.bucket.values[self.current])
         return box_of_profiles(rows, cols, offset)
 
+    def _edge_clear(self) -> bool:
+        """Whether no cell of the current state within the reach of a window side inside the grid holds a nonzero
+        value (NaN and inf count): then the window holds what the next step reaches. Host arrays only."""
+        state, w, r = self.bucket.arrays[self.current], self.window, self.planner.reach
+        if r == 0:
+            return True
+        bands = []
+        if w.top > 0:
+            bands.append(state[:, :, :r])
+        if w.bottom < self.grid[0]:
+            bands.append(state[:, :, -r:])
+        if w.left > 0:
+            bands.append(state[:, :, :, :r])
+        if w.right < self.grid[1]:
+            bands.append(state[:, :, :, -r:])
+        return not any(band.any() for band in bands)
+
     def _fit(self) -> None:
         """Before a step: make sure the window holds what the step reaches (see the class docstring)."""
         assert self.box is not None
-        if self.window.holds(self.planner.needs(self.box)) and self.since_scan < RESCAN_EVERY:
+        if self.since_scan < RESCAN_EVERY and (
+            self._edge_clear() if self.direct else self.window.holds(self.planner.needs(self.box))
+        ):
             return
         self.box = self._scan()
         self.since_scan = 0
@@ -333,6 +369,9 @@ class BoundRollout:
 
     def run(self) -> None:
         """One step with the next mask: the current state buffer -> the other one (nothing when all is zero)."""
+        if self.direct:
+            self._run_direct()
+            return
         self._next_mask()
         if self.live:
             if self.box is None:  # every cell is zero: a step keeps it so
@@ -348,6 +387,24 @@ class BoundRollout:
             self.binding.bind_ortvalue_input("state", bucket.values[k])
             self.binding.bind_ortvalue_output("next_state", bucket.values[1 - k])
             self.session.run_with_iobinding(self.binding, self.run_options)
+        self.current = 1 - k
+        if self.live:
+            assert self.box is not None
+            self.box = grow(self.box, 1, self.grid)
+            self.since_scan += 1
+
+    def _run_direct(self) -> None:
+        """:meth:`run` on the host: fit the window, draw its masks into its buffer, run the bound step."""
+        if self.live:
+            if self.box is not None:
+                self._fit()
+            if self.box is None:  # every cell is zero: a step keeps it so
+                self.masks.skip()
+                return
+        k, bucket, window = self.current, self.bucket, self.window
+        assert bucket.mask_array is not None
+        self.masks.window(bucket.mask_array, window.top, window.left)
+        self.session.run_with_iobinding(bucket.bindings[k], self.run_options)
         self.current = 1 - k
         if self.live:
             assert self.box is not None
