@@ -182,6 +182,7 @@ def figures(res: Result) -> dict[str, object]:
         out.update({
             f"live_vs_full{at}": r["live_vs_full"],
             f"live_vs_torch{at}": r["live_vs_torch"],
+            f"live_vs_plain{at}": r["live_vs_plain"],
             f"full_of_ceiling{at}": r["full"]["of_ceiling"],
             f"live_cell_steps_per_s{at}": r["live"]["cell_steps_per_s"],
         })  # fmt: skip
