@@ -1,12 +1,12 @@
-"""The one mapping from axial cells to square pixels (ncarender.hexmap)."""
+"""The one mapping from axial cells to square pixels (ncarender.lattice.hex_view)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ncarender.hexmap import cell_offsets, keep_mask, render_view, square_view
 from ncarender.lattice import HEX_OFFSETS, hex_orbits
+from ncarender.lattice.hex_view import cell_offsets, keep_mask, render_view, square_view
 from ncarender.spec import Damage
 
 

@@ -27,7 +27,7 @@ LAYERS: tuple[set[str], ...] = (
     {"atomic", "resources", "damage", "render", "limits", "seeds", "result"},  # files, the machine, damage discs,
     # state -> RGBA, every number's limits, seed lists, stills in memory
     {"lattice"},  # the lattice records: geometry, and what the render side asks (frame view, writer scale, damage)
-    {"family", "hexmap"},  # numpy: the automaton and its families; hex cells -> square pixels
+    {"family"},  # numpy: the automaton and its families
     {"metadata"},  # the ONNX metadata keys
     {"writers"},  # the table of formats (plain data), then frames -> files
     {"spec"},  # one description of a render

@@ -73,7 +73,7 @@ def write_gallery(
         Path(path),
         seeds=seed_list,
         step=at,
-        grid=view.frame_grid,  # a hex model's tiles: its picture at the scale (hexmap)
+        grid=view.frame_grid,  # a hex model's tiles: its picture at the scale (lattice/hex_view.py)
         output=view.writes,
         flakes=plan.flakes,
     )

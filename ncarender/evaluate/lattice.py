@@ -2,7 +2,7 @@
 growth strays from the family's palette (for square models too). No torch.
 
 * :func:`square_view_of` -- a hex family model's flakes judged as the square models are: flake ``k``'s axial RGBA
-  is mapped (:func:`ncarender.hexmap.square_view`) onto the square targets' grid at the pixels per neighbour
+  is mapped (:func:`ncarender.lattice.hex_view.square_view`) onto the square targets' grid at the pixels per neighbour
   spacing its square target was sampled at (``(extent + 0.5) / (diameter / 2)``, the crystal's own), and compared
   with the family's square targets (those reiter16w is judged against: one table for both lattices).
 * :func:`symmetry_error` -- the largest spread (max - min) of RGBA within an orbit of the hexagon's twelve
@@ -49,7 +49,7 @@ PALETTE_SEEDS = 16
 @dataclass(frozen=True)
 class SquareView:
     """A hex family's flakes in the square view: ``targets`` ``(K, 4, S, S)`` (the family's square targets) and
-    one :class:`~ncarender.hexmap.HexView` per flake from the model's axial grid to those ``S x S`` pixels."""
+    one :class:`~ncarender.lattice.hex_view.HexView` per flake from the model's axial grid to those ``S x S`` pixels."""
 
     targets: np.ndarray
     views: tuple[HexView, ...]

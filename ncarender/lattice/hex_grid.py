@@ -85,7 +85,7 @@ def hex_round(qf: np.ndarray, rf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest axial cell ``(q, r)`` int64 of fractional axial coordinates, any shape (cube rounding).
 
     The one rounding of points to hex cells: the square targets sample crystals with it, and the hex picture
-    of a hex model's state (:mod:`ncarender.hexmap`) too.
+    of a hex model's state (:mod:`ncarender.lattice.hex_view`) too.
     """
     sf = -qf - rf
     q, r, s = np.rint(qf), np.rint(rf), np.rint(sf)

@@ -18,7 +18,6 @@ import numpy as np
 
 from ..damage import Damage
 from ..errors import NCAError
-from ..hexmap import damage_keep
 from ..resources import usable_cores
 from ..spec import RenderSpec
 from .buffers import BoundRollout
@@ -136,7 +135,7 @@ def roll_out(
                 state = runner.get_state()
                 with np.errstate(invalid="ignore"):  # an exploded state (inf * 0) is caught below, not warned
                     for d in by_step[t - 1]:
-                        state *= damage_keep(nca.info.lattice, d, height, width)
+                        state *= nca.info.lattice.damage_keep(d, height, width)
                 runner.set_state(state)
             runner.run()
             if nca.on_step is not None:

@@ -6,7 +6,7 @@ up and right (rows ``:-1``, columns ``1:``), one down and left (rows ``1:``, col
 alive masking and a family's code relay use it where a square model has a 3x3 ``MaxPool``.
 :func:`hex_max_source` recognises that pattern; :func:`check_hex_alive` is the hex form of the page's two alive
 tests. :func:`hex_page_config` is what the page's config gains for a hex model: the lattice, the orbit
-representatives of an orbit-mask model, and the picture's mapping (:func:`ncarender.hexmap.render_view` at
+representatives of an orbit-mask model, and the picture's mapping (:func:`ncarender.lattice.hex_view.render_view` at
 scale 1, the canvas's size) that ``hex.js`` draws with. numpy + onnx only.
 """
 
@@ -102,7 +102,8 @@ def hex_page_config(mask_kind: str, height: int, width: int) -> dict[str, object
     """The keys a hex model's page config adds: ``lattice``, ``orbits`` (an orbit-mask model's representatives,
     ``(H * W,)``) and ``view``: the picture at scale 1 (``H x W`` pixels, the canvas), each pixel the weighted sum
     of ``K`` cells (``index`` ``(H * W, K)`` uint16, or int32 from 65,536 cells, ``H * W`` for no cell; the weight
-    ``counts / samples``, ``counts`` uint8: exactly the float32 weights of :class:`~ncarender.hexmap.HexView`)."""
+    ``counts / samples``, ``counts`` uint8: exactly the float32 weights of
+    :class:`~ncarender.lattice.hex_view.HexView`)."""
     view = render_view((height, width), 1)
     samples = SUPERSAMPLE * SUPERSAMPLE
     counts = np.rint(view.weight * samples)  # the weights are whole counts of samples: exact in a byte

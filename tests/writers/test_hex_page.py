@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from ncarender.hexmap import cell_offsets, render_view
 from ncarender.lattice import hex_orbits
+from ncarender.lattice.hex_view import cell_offsets, render_view
 from ncarender.runtime import MaskStream, open_model, roll_out
 from ncarender.spec import RenderSpec
 from ncarender.writers.html import read_step, write_page

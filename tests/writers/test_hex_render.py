@@ -1,4 +1,4 @@
-"""A hex model through every writer: its picture from the one mapping (ncarender.hexmap), damage discs in it,
+"""A hex model through every writer: its picture from the one mapping (ncarender.lattice.hex_view), damage discs in it,
 the same bytes from a batch as from a single render, and bad input as one ``Error:`` line."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hexmodel import write_hex_model
 from PIL import Image
 
 from ncarender.api import Renderer
-from ncarender.hexmap import keep_mask, render_view
 from ncarender.lattice import hex_orbits
+from ncarender.lattice.hex_view import keep_mask, render_view
 from ncarender.runtime import MaskStream, open_model, roll_out
 from ncarender.spec import Damage, RenderSpec
 
