@@ -225,7 +225,8 @@ def _focused(run: Run, per_sample: torch.Tensor, labels: torch.Tensor) -> torch.
     losses start equal at each sitting and follow the samples seen."""
     k = run.family.k if run.family is not None else int(labels.max()) + 1
     if run.flake_loss is None or len(run.flake_loss) != k:
-        run.flake_loss = torch.full((k,), float(per_sample.detach().mean()), dtype=torch.float64)
+        start = float(per_sample.detach().mean())
+        run.flake_loss = torch.full((k,), start if math.isfinite(start) and start > 0 else 1.0, dtype=torch.float64)
     for flake, value in zip(labels.tolist(), per_sample.detach().double().cpu().tolist(), strict=True):
         if math.isfinite(value):
             run.flake_loss[flake] += FOCUS_RATE * (value - run.flake_loss[flake])

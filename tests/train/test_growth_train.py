@@ -143,6 +143,9 @@ def test_flake_focus_weighs_the_flakes_by_their_running_loss_and_is_recorded(tmp
     assert float(loss.detach()) == pytest.approx((0.5 + 4.5 + 4.5 + 0.5) / 4)
     _focused(run, torch.tensor([5.0]), torch.tensor([0]))  # type: ignore[arg-type]
     assert float(run.flake_loss[0]) == pytest.approx(1.0 + FOCUS_RATE * 4.0)
+    run.flake_loss = None  # a sitting that starts on a blown-up batch: the running losses start at 1, not NaN
+    weighted = _focused(run, torch.tensor([float("nan"), 2.0]), torch.tensor([0, 1]))  # type: ignore[arg-type]
+    assert run.flake_loss is not None and torch.isfinite(run.flake_loss).all() and not torch.isfinite(weighted)
 
     family = family_targets(SPEC, 4)
     out = tmp_path / "f.pt"
