@@ -106,6 +106,20 @@ def eval_(
     if against is not None:
         if picture is not None:
             raise NCAError("--picture draws a model's growth; --against measures a drift, not a growth")
+        given = [
+            flag
+            for flag, set_ in (
+                ("--target", target is not None),
+                ("--target-size", target_size != 40),
+                ("--no-regen", not regen),
+                ("--regrowth", regrowth is not None),
+            )
+            if set_
+        ]
+        if given:
+            raise NCAError(
+                f"{given[0]} does not apply with --against (a drift over --steps on -k seeds, no target or regrowth)"
+            )
         reference = open_model(against, provider=provider, quiet=True)
         mine, theirs = session.info, reference.info
         if (mine.channels, mine.grid, mine.fire_rate) != (theirs.channels, theirs.grid, theirs.fire_rate):

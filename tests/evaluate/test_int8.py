@@ -86,4 +86,6 @@ def test_int8_option_errors(tiny_checkpoint: Path, tiny_onnx: Path, tmp_path: Pa
     assert_error(*run("export", tiny_checkpoint, "--int8", "--half"), "--half and --int8")
     assert_error(*run("export", tiny_checkpoint, "--int8", "-o", tmp_path / "x.bin"), "should end in .onnx")
     assert_error(*run("eval", tiny_onnx, "--against", tmp_path / "missing.onnx"), "missing.onnx")
+    for extra in (["--regrowth", "4"], ["--no-regen"], ["--target", "snowflake"]):
+        assert_error(*run("eval", tiny_onnx, "--against", tiny_onnx, *extra), f"{extra[0]} does not apply")
     assert list(tmp_path.iterdir()) == []
